@@ -1,0 +1,40 @@
+# Two commands matter: `make demo` and `make test`. Both build .venv themselves.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test check bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip > /dev/null
+
+# pip's output goes to a log, shown only when the install fails.
+$(VENV)/.runtime: $(BIN)/python pyproject.toml
+	$(PIP) install -e . > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@touch $@
+
+$(VENV)/.test: $(BIN)/python pyproject.toml
+	$(PIP) install -e '.[test]' > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@touch $@ $(VENV)/.runtime
+
+demo: $(VENV)/.runtime ## publish the example contracts to a local Delta table and query it
+	$(BIN)/python examples/demo.py
+
+test: $(VENV)/.test ## run the whole test suite (installs what it needs)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: $(VENV)/.test ## type-check and lint
+	$(BIN)/python -m mypy
+	$(BIN)/python -m ruff check dc43_delta_store tests benchmarks examples
+
+bench: $(VENV)/.runtime ## run the benchmarks (numbers quoted in the README)
+	$(BIN)/python benchmarks/run.py
+
+clean: ## remove the virtualenv, caches and the demo warehouse
+	rm -rf $(VENV) spark-warehouse .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,49 @@
+"""dc43_delta_store: ODCS data contracts in a Delta Lake table, without Spark.
+
+>>> from dc43_delta_store import DeltaContractStore
+>>> store = DeltaContractStore(table="governance.meta.contracts")    # doctest: +SKIP
+>>> store.put("orders.odcs.yaml")                                     # doctest: +SKIP
+>>> store.latest("sales.orders", status="active")                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import (  # noqa: E402
+    ContractNotFoundError,
+    ContractStoreError,
+    ContractValidationError,
+    IncompatibleTableError,
+    InvalidContractError,
+    InvalidLocationError,
+    InvalidQueryError,
+    StoreUnavailableError,
+    TableBusyError,
+    ValidationIssue,
+    VersionConflictError,
+)
+from .store import DeltaContractStore, PutResult  # noqa: E402
+from .validation import ContractValidationWarning  # noqa: E402
+from .versions import is_prerelease, sort_versions, version_sort_key  # noqa: E402
+
+__all__ = [
+    "ContractNotFoundError",
+    "ContractStoreError",
+    "ContractValidationError",
+    "ContractValidationWarning",
+    "DeltaContractStore",
+    "IncompatibleTableError",
+    "InvalidContractError",
+    "InvalidLocationError",
+    "InvalidQueryError",
+    "PutResult",
+    "StoreUnavailableError",
+    "TableBusyError",
+    "ValidationIssue",
+    "VersionConflictError",
+    "__version__",
+    "is_prerelease",
+    "sort_versions",
+    "version_sort_key",
+]

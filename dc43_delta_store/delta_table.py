@@ -1,0 +1,239 @@
+"""The Delta table behind a store: open, create, refresh, check, insert — with deltalake.
+
+Inserts are insert-only ``MERGE`` commits on ``(contract_id, version)`` with
+``streamed_exec=False``, so the commit carries a conflict predicate: two writers of the same
+key conflict (the loser gets ``CommitFailedError`` and re-reads), writers of different keys
+both commit. A plain append would duplicate the key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable
+from deltalake.exceptions import (
+    CommitFailedError,
+    DeltaError,
+    DeltaProtocolError,
+    SchemaMismatchError,
+    TableNotFoundError,
+)
+
+from .errors import (
+    IncompatibleTableError,
+    InvalidLocationError,
+    InvalidQueryError,
+    StoreUnavailableError,
+)
+from .location import TableLocation, redact
+from .table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA
+
+__all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable"]
+
+AsOf = int | datetime | str
+"""A table version number, or a point in time (``datetime`` or RFC 3339 text)."""
+
+WRITABLE_FEATURES = frozenset(
+    {"appendOnly", "changeDataFeed", "checkConstraints", "generatedColumns", "invariants",
+     "timestampNtz"}
+)
+"""Writer features that delta-rs honours on the inserts this store makes."""
+
+TABLE_CONFIGURATION = {
+    # Stats only where lookups and conflict checks use them; keeps checkpoints small.
+    "delta.dataSkippingStatsColumns": "contract_id,version,status,fingerprint,created_at",
+}
+
+
+class ContractTable:
+    """One Delta table location, opened lazily and refreshed incrementally."""
+
+    def __init__(self, location: TableLocation) -> None:
+        self.location = location
+        self._dt: DeltaTable | None = None
+        self._checked: tuple[int, bool] | None = None  # (version, writable) last verified
+
+    # -- opening -------------------------------------------------------------------------
+
+    def current(self) -> DeltaTable | None:
+        """The newest snapshot, or None while no table exists at the location."""
+        with self.errors("read"):
+            if self._dt is None:
+                self._dt = self._open()
+            else:
+                self._dt.update_incremental()
+        if self._dt is not None:
+            self._verify(self._dt, writable=False)
+        return self._dt
+
+    def at(self, as_of: AsOf) -> DeltaTable:
+        """A snapshot as the table stood at a version number or a point in time."""
+        if isinstance(as_of, bool) or not isinstance(as_of, (int, datetime, str)):
+            raise InvalidQueryError(
+                f"as_of must be a table version (int) or a time (datetime or RFC 3339 text), "
+                f"not {type(as_of).__name__}"
+            )
+        with self.errors("read"):
+            dt = self._open()
+            if dt is None:
+                raise InvalidQueryError(f"table {self.location} does not exist, at any version")
+            try:
+                dt.load_as_version(as_of)
+            except (DeltaError, ValueError) as exc:
+                raise InvalidQueryError(
+                    f"table {self.location} has no state at as_of={as_of!r}: "
+                    f"{self._redact(exc)}"
+                ) from exc
+        self._verify(dt, writable=False)
+        return dt
+
+    def for_write(self) -> DeltaTable:
+        """The newest snapshot, creating the table on first use; checked to be writable."""
+        dt = self.current()
+        if dt is None:
+            dt = self._create()
+        self._verify(dt, writable=True)
+        return dt
+
+    def _open(self) -> DeltaTable | None:
+        path = self.location.local_path
+        if path is not None and not (path / "_delta_log").is_dir():
+            self._check_local_folder(path)
+            return None
+        try:
+            return DeltaTable(self.location.uri, storage_options=self._options())
+        except TableNotFoundError:
+            return None
+
+    def _create(self) -> DeltaTable:
+        path = self.location.local_path
+        if path is not None:
+            with self.errors("create"):
+                path.mkdir(parents=True, exist_ok=True)
+        with self.errors("create"):
+            try:
+                DeltaTable.create(
+                    self.location.uri,
+                    TABLE_SCHEMA,
+                    mode="ignore",
+                    name="contracts",
+                    description="ODCS data contracts, one row per contract version",
+                    configuration=TABLE_CONFIGURATION,
+                    storage_options=self._options(),
+                )
+            except (CommitFailedError, DeltaError):
+                # Another writer may have created it first; that table is the one to use.
+                if not DeltaTable.is_deltatable(self.location.uri, self._options()):
+                    raise
+            self._dt = DeltaTable(self.location.uri, storage_options=self._options())
+        return self._dt
+
+    def _check_local_folder(self, path: Path) -> None:
+        if path.is_file():
+            raise InvalidLocationError(f"table path {path} is a file, not a Delta table folder")
+        if path.is_dir() and any(path.iterdir()):
+            raise InvalidLocationError(
+                f"table path {path} is a folder with files but no _delta_log: "
+                "not a Delta table, and not creating one among other files"
+            )
+
+    # -- checks --------------------------------------------------------------------------
+
+    def _verify(self, dt: DeltaTable, *, writable: bool) -> None:
+        version = dt.version()
+        if self._checked is not None and self._checked[0] == version and (
+            self._checked[1] or not writable
+        ):
+            return
+        columns = table_columns(dt)
+        missing = [
+            name for name in REQUIRED_COLUMNS
+            if name not in columns or not _is_text(columns[name])
+        ]
+        if missing:
+            raise IncompatibleTableError(
+                f"table {self.location} is not a contract table: it lacks string columns "
+                + ", ".join(missing)
+            )
+        if writable:
+            protocol = dt.protocol()
+            blocked = sorted(set(protocol.writer_features or ()) - WRITABLE_FEATURES)
+            if blocked:
+                raise IncompatibleTableError(
+                    f"table {self.location} uses Delta writer features {', '.join(blocked)} "
+                    f"(protocol {protocol.min_reader_version}/{protocol.min_writer_version}), "
+                    "which this store cannot write safely; nothing was written"
+                )
+        self._checked = (version, writable)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def insert_new(
+        self, dt: DeltaTable, batch: pa.Table, metadata: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Insert the rows of ``batch`` whose key is absent from snapshot ``dt``, in one commit.
+
+        Raises ``CommitFailedError`` when a concurrent commit touched the same keys.
+        """
+        columns = table_columns(dt)
+        unknown = [name for name in batch.column_names if name not in columns]
+        if unknown:
+            batch = batch.drop_columns(unknown)
+        with self.errors("write"):
+            return (
+                dt.merge(
+                    batch,
+                    predicate="t.contract_id = s.contract_id AND t.version = s.version",
+                    source_alias="s",
+                    target_alias="t",
+                    streamed_exec=False,
+                    commit_properties=CommitProperties(custom_metadata=dict(metadata)),
+                )
+                .when_not_matched_insert_all()
+                .execute()
+            )
+
+    # -- errors --------------------------------------------------------------------------
+
+    def _options(self) -> dict[str, str] | None:
+        return dict(self.location.storage_options) or None
+
+    def _redact(self, exc: BaseException) -> str:
+        return redact(str(exc), self.location.storage_options).splitlines()[0][:500]
+
+    @contextlib.contextmanager
+    def errors(self, action: str) -> Iterator[None]:
+        """Turn deltalake and OS errors into store errors that name the table, not secrets.
+
+        ``from None``: the original message may carry credentials, so it is not chained.
+        """
+        try:
+            yield
+        except CommitFailedError:
+            raise
+        except (SchemaMismatchError, DeltaProtocolError) as exc:
+            raise IncompatibleTableError(
+                f"cannot {action} table {self.location}: {self._redact(exc)}"
+            ) from None
+        except (DeltaError, OSError) as exc:
+            raise StoreUnavailableError(
+                f"cannot {action} table {self.location}: {self._redact(exc)}"
+            ) from None
+
+
+def table_columns(dt: DeltaTable) -> dict[str, pa.DataType]:
+    """Column name -> Arrow type of the snapshot ``dt``."""
+    schema = pa.schema(dt.schema().to_arrow())
+    return {field.name: field.type for field in schema}
+
+
+def _is_text(dtype: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(dtype) or pa.types.is_large_string(dtype)
+        or pa.types.is_string_view(dtype)
+    )

@@ -1,0 +1,143 @@
+"""Exceptions raised by dc43_delta_store.
+
+Every error derives from one base and, where one fits, from a builtin too::
+
+    ContractStoreError
+    ├── InvalidContractError (ValueError)     the document cannot be stored
+    │   └── ContractValidationError           it breaks the ODCS JSON Schema
+    ├── ContractNotFoundError (KeyError)       no such contract or version
+    ├── VersionConflictError                   the version exists with other content
+    ├── TableBusyError                         concurrent commits outlasted the retries
+    ├── IncompatibleTableError                 the table's schema or protocol is foreign
+    ├── InvalidLocationError (ValueError)      a table name or path that cannot be used
+    ├── InvalidQueryError (ValueError)         an unknown filter column, a bad as_of
+    └── StoreUnavailableError (OSError)        the location cannot be read or written
+
+Messages name the contract, version, field, file or table involved, and never
+contain credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ContractNotFoundError",
+    "ContractStoreError",
+    "ContractValidationError",
+    "IncompatibleTableError",
+    "InvalidContractError",
+    "InvalidLocationError",
+    "InvalidQueryError",
+    "StoreUnavailableError",
+    "TableBusyError",
+    "ValidationIssue",
+    "VersionConflictError",
+]
+
+
+class ContractStoreError(Exception):
+    """Base class of every error raised by this package."""
+
+
+class InvalidContractError(ContractStoreError, ValueError):
+    """The input is not a storable ODCS document; nothing was written.
+
+    ``source`` names where the document came from (a file path, "text", "mapping").
+    """
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(f"{source}: {message}" if source else message)
+        self.source = source
+
+
+class ValidationIssue:
+    """One JSON-Schema violation: where (a JSON path such as ``$.schema[0].name``) and what."""
+
+    __slots__ = ("path", "message")
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"ValidationIssue({self.path!r}, {self.message!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ValidationIssue) and (self.path, self.message) == (
+            other.path,
+            other.message,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.message))
+
+
+def describe_issues(label: str, issues: Sequence[ValidationIssue], shown: int = 5) -> str:
+    """``"<label> breaks the ODCS JSON Schema: $.a: ...; $.b: ... (and N more)"``."""
+    listed = "; ".join(str(issue) for issue in issues[:shown])
+    more = f" (and {len(issues) - shown} more)" if len(issues) > shown else ""
+    return f"{label} breaks the ODCS JSON Schema: {listed}{more}"
+
+
+class ContractValidationError(InvalidContractError):
+    """The document breaks the ODCS JSON Schema of its ``apiVersion``; ``issues`` lists all."""
+
+    def __init__(
+        self, issues: Sequence[ValidationIssue], *, label: str, source: str | None = None
+    ) -> None:
+        super().__init__(describe_issues(label, issues), source=source)
+        self.issues = list(issues)
+
+
+class ContractNotFoundError(ContractStoreError, KeyError):
+    """No row for the requested contract (and version)."""
+
+    def __init__(self, contract_id: str, version: str | None = None, *, detail: str = "") -> None:
+        what = f"contract {contract_id!r}" + (f" version {version!r}" if version else "")
+        super().__init__(f"{what} not found{detail}")
+        self.contract_id = contract_id
+        self.version = version
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class VersionConflictError(ContractStoreError):
+    """A version is immutable: the same (contract_id, version) already holds other content."""
+
+    def __init__(
+        self, contract_id: str, version: str, *, stored_fingerprint: str, new_fingerprint: str
+    ) -> None:
+        super().__init__(
+            f"contract {contract_id!r} version {version!r} already exists with fingerprint "
+            f"{stored_fingerprint}; the new content has fingerprint {new_fingerprint}. "
+            "Versions are immutable: publish the change under a new version"
+        )
+        self.contract_id = contract_id
+        self.version = version
+        self.stored_fingerprint = stored_fingerprint
+        self.new_fingerprint = new_fingerprint
+
+
+class TableBusyError(ContractStoreError):
+    """Concurrent commits kept winning until the retries ran out; nothing was written."""
+
+
+class IncompatibleTableError(ContractStoreError):
+    """The table exists but its schema or Delta protocol cannot be used by this store."""
+
+
+class InvalidLocationError(ContractStoreError, ValueError):
+    """A table name, path or URI that cannot be used."""
+
+
+class InvalidQueryError(ContractStoreError, ValueError):
+    """A read that cannot be answered as asked: unknown column, bad ``as_of``."""
+
+
+class StoreUnavailableError(ContractStoreError, OSError):
+    """The table location cannot be read or written (permissions, network, missing bucket)."""

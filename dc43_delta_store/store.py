@@ -1,0 +1,314 @@
+"""``DeltaContractStore``: ODCS contracts in a Delta table, one row per contract version."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import polars as pl
+from deltalake import DeltaTable
+
+from . import __version__
+from .delta_table import AsOf, CommitFailedError, ContractTable, table_columns
+from .documents import load_document
+from .errors import (
+    ContractNotFoundError,
+    ContractStoreError,
+    InvalidQueryError,
+    StoreUnavailableError,
+    TableBusyError,
+    ValidationIssue,
+    VersionConflictError,
+)
+from .location import TableLocation, redact, resolve_location
+from .records import ContractRow, build_row, check_identity
+from .table_schema import rows_to_table
+from .validation import ValidationMode, apply_policy
+from .versions import is_prerelease, sort_versions, version_sort_key
+
+__all__ = ["DeltaContractStore", "PutResult"]
+
+FilterValue = str | bool | None | Sequence[str]
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """What ``put`` did: ``outcome`` is ``"inserted"`` or ``"unchanged"`` (identical re-put)."""
+
+    contract_id: str
+    version: str
+    fingerprint: str
+    outcome: Literal["inserted", "unchanged"]
+    table_version: int
+    validation_issues: tuple[ValidationIssue, ...] = ()
+
+    @property
+    def inserted(self) -> bool:
+        return self.outcome == "inserted"
+
+
+class DeltaContractStore:
+    """ODCS data contracts in a Delta Lake table, without Spark.
+
+    >>> store = DeltaContractStore(path=tmp_path / "contracts")          # doctest: +SKIP
+    >>> store.put("contracts/orders.odcs.yaml").outcome                  # doctest: +SKIP
+    'inserted'
+    >>> store.latest("sales.orders", status="active")["version"]        # doctest: +SKIP
+    '1.2.0'
+
+    Give ``table`` (``catalog.schema.table``, mapped into a local warehouse folder, see
+    :mod:`.location`) or ``path`` (a local folder or an ``s3://``, ``az://``, ``abfss://``,
+    ``gs://`` URI, with ``storage_options`` as deltalake takes them). ``validation`` is the
+    ODCS JSON-Schema policy for ``put`` (see :mod:`.validation`). The table is created on the
+    first ``put``; an existing table is used as it is.
+    """
+
+    def __init__(
+        self,
+        *,
+        table: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        storage_options: Mapping[str, str] | None = None,
+        warehouse: str | os.PathLike[str] | None = None,
+        validation: ValidationMode = "warn",
+        max_commit_attempts: int = 12,
+    ) -> None:
+        if validation not in ("strict", "warn", "off"):
+            raise ValueError(f"validation must be 'strict', 'warn' or 'off', not {validation!r}")
+        if max_commit_attempts < 1:
+            raise ValueError("max_commit_attempts must be at least 1")
+        self._location = resolve_location(
+            table=table, path=path, storage_options=storage_options, warehouse=warehouse
+        )
+        self._table = ContractTable(self._location)
+        self._validation: ValidationMode = validation
+        self._max_attempts = max_commit_attempts
+
+    @property
+    def location(self) -> TableLocation:
+        """Where the table lives (``uri``, ``name``); its repr hides storage option values."""
+        return self._location
+
+    def __repr__(self) -> str:
+        return f"DeltaContractStore({self._location.name or self._location.uri!r})"
+
+    # -- writing -------------------------------------------------------------------------
+
+    def put(
+        self,
+        contract: Any,
+        *,
+        validation: ValidationMode | None = None,
+        commit_info: Mapping[str, Any] | None = None,
+    ) -> PutResult:
+        """Store one contract version; re-putting identical content is a no-op.
+
+        ``contract`` is an ``OpenDataContractStandard`` model, a mapping, YAML or JSON text,
+        or a path to a ``.yaml``/``.yml``/``.json`` file. Raises
+        :class:`~.errors.VersionConflictError` if the version exists with other content,
+        :class:`~.errors.InvalidContractError` for bad input; either way nothing is written.
+
+        >>> store.put({"id": "sales.orders", "version": "1.0.0", "apiVersion": "v3.1.0",
+        ...            "kind": "DataContract", "status": "active"}).outcome   # doctest: +SKIP
+        'inserted'
+        """
+        document, label = load_document(contract)
+        row = build_row(document, label=None if label in ("mapping", "model") else label)
+        report = apply_policy(
+            document, validation or self._validation, label=row.label,
+            source=None if label in ("mapping", "model", "text", "bytes") else label,
+        )
+        issues = report.issues if report else ()
+        return self._write(row, dict(commit_info or {}), issues)
+
+    def _write(
+        self, row: ContractRow, commit_info: dict[str, Any], issues: tuple[ValidationIssue, ...]
+    ) -> PutResult:
+        delay = 0.005
+        for _attempt in range(self._max_attempts):
+            dt = self._table.for_write()
+            stored = self._stored_fingerprint(dt, row.contract_id, row.version)
+            if stored is not None:
+                if stored != row.fingerprint:
+                    raise VersionConflictError(
+                        row.contract_id, row.version,
+                        stored_fingerprint=stored, new_fingerprint=row.fingerprint,
+                    )
+                return self._result(row, "unchanged", dt.version(), issues)
+            created_at = datetime.now(timezone.utc)
+            metadata = {
+                **commit_info,
+                "dc43_delta_store": __version__,
+                "contracts": f"{row.contract_id}@{row.version}",
+            }
+            try:
+                self._table.insert_new(dt, rows_to_table([row], created_at), metadata)
+            except CommitFailedError:
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.5)
+                continue
+            return self._result(row, "inserted", dt.version(), issues)
+        raise TableBusyError(
+            f"table {self._location} is busy: {self._max_attempts} commit attempts for "
+            f"{row.label} lost to concurrent writers; nothing was written"
+        )
+
+    @staticmethod
+    def _result(
+        row: ContractRow, outcome: Literal["inserted", "unchanged"], version: int,
+        issues: tuple[ValidationIssue, ...],
+    ) -> PutResult:
+        return PutResult(row.contract_id, row.version, row.fingerprint, outcome, version, issues)
+
+    def _stored_fingerprint(self, dt: DeltaTable, contract_id: str, version: str) -> str | None:
+        frame = (
+            pl.scan_delta(dt)
+            .filter((pl.col("contract_id") == contract_id) & (pl.col("version") == version))
+            .select("fingerprint")
+        )
+        values = self._collect(frame)["fingerprint"].to_list()
+        return values[0] if values else None
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, contract_id: str, version: str, *, as_of: AsOf | None = None) -> dict[str, Any]:
+        """The document stored for ``contract_id`` at ``version``, exactly as it was put.
+
+        Raises :class:`~.errors.ContractNotFoundError` (a ``KeyError``) when absent.
+
+        >>> store.get("sales.orders", "1.0.0")["status"]                  # doctest: +SKIP
+        'active'
+        """
+        check_identity(contract_id, "contract_id")
+        check_identity(version, "version")
+        frame = self._scan(as_of)
+        if frame is not None:
+            found = self._collect(
+                frame.filter(
+                    (pl.col("contract_id") == contract_id) & (pl.col("version") == version)
+                ).select("json")
+            )
+            if found.height:
+                return self._decode(found["json"][0], contract_id, version)
+        raise ContractNotFoundError(contract_id, version, detail=self._where(as_of))
+
+    def latest(
+        self,
+        contract_id: str,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        **filters: FilterValue,
+    ) -> dict[str, Any] | None:
+        """The highest version of ``contract_id`` (SemVer precedence), or None.
+
+        Prereleases (``1.2.0-rc.1``) are skipped unless ``include_prereleases``. Keyword
+        filters match metadata columns: ``status="active"`` or ``status=["active", "draft"]``.
+
+        >>> store.latest("sales.orders", status="active")["version"]       # doctest: +SKIP
+        '1.2.0'
+        """
+        check_identity(contract_id, "contract_id")
+        dt = self._snapshot(as_of)
+        if dt is None:
+            return None
+        columns = table_columns(dt)
+        frame = pl.scan_delta(dt).filter(pl.col("contract_id") == contract_id)
+        for column, wanted in filters.items():
+            frame = frame.filter(_filter(column, wanted, columns))
+        rows = self._collect(frame.select("version", "json"))
+        candidates = [
+            (version, payload)
+            for version, payload in rows.iter_rows()
+            if include_prereleases or not is_prerelease(version)
+        ]
+        if not candidates:
+            return None
+        version, payload = max(candidates, key=lambda pair: version_sort_key(pair[0]))
+        return self._decode(payload, contract_id, version)
+
+    def list_contracts(self, *, as_of: AsOf | None = None) -> list[str]:
+        """Every contract id in the table, sorted."""
+        frame = self._scan(as_of)
+        if frame is None:
+            return []
+        ids = self._collect(frame.select("contract_id").unique())["contract_id"].to_list()
+        return sorted(ids)
+
+    def list_versions(self, contract_id: str, *, as_of: AsOf | None = None) -> list[str]:
+        """The versions of ``contract_id``, lowest to highest (SemVer precedence)."""
+        check_identity(contract_id, "contract_id")
+        frame = self._scan(as_of)
+        if frame is None:
+            return []
+        rows = self._collect(frame.filter(pl.col("contract_id") == contract_id).select("version"))
+        return sort_versions(rows["version"].to_list())
+
+    def exists(
+        self, contract_id: str, version: str | None = None, *, as_of: AsOf | None = None
+    ) -> bool:
+        """True if the contract (at ``version``, when given) is in the table."""
+        check_identity(contract_id, "contract_id")
+        frame = self._scan(as_of)
+        if frame is None:
+            return False
+        condition = pl.col("contract_id") == contract_id
+        if version is not None:
+            condition &= pl.col("version") == check_identity(version, "version")
+        return self._collect(frame.filter(condition).select("version").head(1)).height > 0
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _snapshot(self, as_of: AsOf | None) -> DeltaTable | None:
+        return self._table.current() if as_of is None else self._table.at(as_of)
+
+    def _scan(self, as_of: AsOf | None) -> pl.LazyFrame | None:
+        dt = self._snapshot(as_of)
+        return None if dt is None else pl.scan_delta(dt)
+
+    def _collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
+        try:
+            return frame.collect()
+        except ContractStoreError:
+            raise
+        except Exception as exc:  # polars raises its own exception tree for I/O failures
+            message = redact(str(exc), self._location.storage_options).splitlines()[0][:500]
+            raise StoreUnavailableError(
+                f"cannot read table {self._location}: {message}"
+            ) from None
+
+    def _decode(self, payload: str, contract_id: str, version: str) -> dict[str, Any]:
+        try:
+            document = json.loads(payload)
+        except ValueError as exc:
+            raise ContractStoreError(
+                f"contract {contract_id!r} version {version!r}: the stored json column is not "
+                f"valid JSON ({exc})"
+            ) from exc
+        if not isinstance(document, dict):
+            raise ContractStoreError(
+                f"contract {contract_id!r} version {version!r}: the stored json is not an object"
+            )
+        return document
+
+    @staticmethod
+    def _where(as_of: AsOf | None) -> str:
+        return "" if as_of is None else f" (as of {as_of!r})"
+
+
+def _filter(column: str, wanted: FilterValue, columns: Mapping[str, Any]) -> pl.Expr:
+    if column not in columns:
+        raise InvalidQueryError(
+            f"unknown filter column {column!r}; the table has " + ", ".join(sorted(columns))
+        )
+    if wanted is None:
+        return pl.col(column).is_null()
+    if isinstance(wanted, (str, bool)):
+        return pl.col(column) == wanted
+    return pl.col(column).is_in(list(wanted))

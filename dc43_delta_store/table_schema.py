@@ -1,0 +1,63 @@
+"""The contract table's columns and their Arrow types (no deltalake or polars here).
+
+The seven seed columns are dc43's; the rest are derived from the document for SQL users:
+``status`` and ``api_version`` lifted as they are, ``version_sort_key`` (order by it to get
+SemVer order, see :mod:`.versions`) and ``prerelease``. Timestamps are UTC-aware, which
+keeps the Delta protocol at reader 1 / writer 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pyarrow as pa
+
+from .records import ContractRow
+
+__all__ = [
+    "DERIVED_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "SEED_COLUMNS",
+    "TABLE_SCHEMA",
+    "rows_to_table",
+]
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+TABLE_SCHEMA = pa.schema(
+    [
+        pa.field("contract_id", pa.string(), nullable=False),
+        pa.field("version", pa.string(), nullable=False),
+        pa.field("name", pa.string()),
+        pa.field("description", pa.string()),
+        pa.field("json", pa.string(), nullable=False),
+        pa.field("fingerprint", pa.string(), nullable=False),
+        pa.field("created_at", TIMESTAMP, nullable=False),
+        pa.field("status", pa.string()),
+        pa.field("api_version", pa.string()),
+        pa.field("version_sort_key", pa.string()),
+        pa.field("prerelease", pa.bool_()),
+    ]
+)
+SEED_COLUMNS = ("contract_id", "version", "name", "description", "json", "fingerprint", "created_at")
+DERIVED_COLUMNS = ("status", "api_version", "version_sort_key", "prerelease")
+REQUIRED_COLUMNS = ("contract_id", "version", "json", "fingerprint")
+"""A table without these (as strings) is not a contract table."""
+
+
+def rows_to_table(
+    rows: Sequence[ContractRow], created_at: datetime, schema: pa.Schema = TABLE_SCHEMA
+) -> pa.Table:
+    """Arrow table of ``rows`` with ``schema``'s columns; columns we do not derive are null."""
+    values = {
+        "created_at": [created_at] * len(rows),
+        **{name: [getattr(row, name) for row in rows] for name in _ROW_FIELDS},
+    }
+    arrays = [
+        pa.array(values[f.name], type=f.type) if f.name in values else pa.nulls(len(rows), f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+_ROW_FIELDS = tuple(name for name in ContractRow.__dataclass_fields__)

@@ -1,0 +1,112 @@
+"""ODCS JSON-Schema validation against the official Bitol schemas shipped in ``schemas/``.
+
+About a third of real contracts break the schema of their own ``apiVersion``, so validation
+is a policy, chosen per store or per call:
+
+- ``"strict"``: a violation (or an ``apiVersion`` without a known schema) raises
+  :class:`~.errors.ContractValidationError` and nothing is written;
+- ``"warn"`` (the default): the contract is stored and a :class:`ContractValidationWarning`
+  is issued through the ``warnings`` module (``logging.captureWarnings(True)`` routes it to
+  logging), listing the violations with their JSON paths;
+- ``"off"``: no validation.
+
+Identity (``id`` and ``version``) is checked under every policy.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import jsonschema_rs
+
+from .errors import ContractValidationError, ValidationIssue, describe_issues
+
+__all__ = [
+    "KNOWN_API_VERSIONS",
+    "ContractValidationWarning",
+    "ValidationMode",
+    "ValidationReport",
+    "apply_policy",
+    "validate_document",
+]
+
+ValidationMode = Literal["strict", "warn", "off"]
+KNOWN_API_VERSIONS = ("2.2.1", "2.2.2", "3.0.0", "3.0.1", "3.0.2", "3.1.0", "3.2.0")
+
+class ContractValidationWarning(UserWarning):
+    """A stored contract breaks the ODCS JSON Schema (policy ``"warn"``)."""
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Outcome of validating one document: ``schema`` is the apiVersion validated against."""
+
+    schema: str | None
+    issues: tuple[ValidationIssue, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+@cache
+def _validator(api_version: str) -> Any:
+    text = resources.files(__package__).joinpath(
+        f"schemas/odcs-json-schema-v{api_version}.json"
+    ).read_text(encoding="utf-8")
+    return jsonschema_rs.Draft201909Validator(json.loads(text))
+
+
+def _json_path(parts: Any) -> str:
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (
+            f".{part}" if str(part).isidentifier() else f"[{json.dumps(str(part))}]"
+        )
+    return path
+
+
+def validate_document(document: dict[str, Any]) -> ValidationReport:
+    """Validate against the schema of the document's ``apiVersion`` (``v3.1.0`` or ``3.1.0``).
+
+    >>> validate_document({"apiVersion": "v3.1.0", "kind": "DataContract"}).ok
+    False
+    """
+    api = document.get("apiVersion")
+    if not isinstance(api, str):
+        return ValidationReport(None, (ValidationIssue("$.apiVersion", "is missing"),))
+    version = api[1:] if api[:1] in ("v", "V") else api
+    if version not in KNOWN_API_VERSIONS:
+        known = ", ".join(KNOWN_API_VERSIONS)
+        issue = ValidationIssue("$.apiVersion", f"no ODCS JSON Schema for {api!r} (known: {known})")
+        return ValidationReport(None, (issue,))
+    issues = tuple(
+        ValidationIssue(_json_path(error.instance_path), error.message)
+        for error in _validator(version).iter_errors(document)
+    )
+    return ValidationReport(version, issues)
+
+
+def apply_policy(
+    document: dict[str, Any], mode: ValidationMode, *, label: str, source: str | None = None
+) -> ValidationReport | None:
+    """Validate under ``mode``: raise (strict), warn (warn), or skip (off)."""
+    if mode == "off":
+        return None
+    if mode not in ("strict", "warn"):
+        raise ValueError(f"validation must be 'strict', 'warn' or 'off', not {mode!r}")
+    report = validate_document(document)
+    if report.ok:
+        return report
+    if mode == "strict":
+        raise ContractValidationError(report.issues, label=label, source=source)
+    message = describe_issues(label, report.issues)
+    if source:
+        message = f"{source}: {message}"
+    warnings.warn(ContractValidationWarning(message), stacklevel=4)
+    return report
