@@ -6,7 +6,6 @@
 >>> store.latest("sales.orders", status="active")                    # doctest: +SKIP
 """
 
-from __future__ import annotations
 
 __version__ = "0.1.0"
 

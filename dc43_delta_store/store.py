@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import time
@@ -33,6 +34,8 @@ from .validation import ValidationMode, apply_policy
 from .versions import is_prerelease, sort_versions, version_sort_key
 
 __all__ = ["DeltaContractStore", "PutResult"]
+
+logger = logging.getLogger("dc43_delta_store")
 
 FilterValue = str | bool | None | Sequence[str]
 
@@ -131,7 +134,7 @@ class DeltaContractStore:
         self, row: ContractRow, commit_info: dict[str, Any], issues: tuple[ValidationIssue, ...]
     ) -> PutResult:
         delay = 0.005
-        for _attempt in range(self._max_attempts):
+        for attempt in range(1, self._max_attempts + 1):
             dt = self._table.for_write()
             stored = self._stored_fingerprint(dt, row.contract_id, row.version)
             if stored is not None:
@@ -150,6 +153,10 @@ class DeltaContractStore:
             try:
                 self._table.insert_new(dt, rows_to_table([row], created_at), metadata)
             except CommitFailedError:
+                logger.info(
+                    "concurrent commit on %s while writing %s (attempt %d); retrying",
+                    self._location, row.label, attempt,
+                )
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.5)
                 continue

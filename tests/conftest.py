@@ -24,6 +24,7 @@ class CorpusEntry:
     contract_id: str | None
     version: str | None
     pydantic_lossless: bool
+    own_schema_ok: bool
 
 
 def corpus_entries() -> list[CorpusEntry]:
@@ -40,6 +41,7 @@ def corpus_entries() -> list[CorpusEntry]:
             row["id"] if row["id"] not in ("", "None") else None,
             row["version"] if row["version"] not in ("", "None") else None,
             row["pydantic_lossless"] == "True",
+            row["own_schema_ok"] == "True",
         )
         for row in rows
     ]

@@ -1,0 +1,179 @@
+"""Input forms accepted by ``put`` and the errors for input that cannot be a contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+from open_data_contract_standard.model import OpenDataContractStandard
+
+from dc43_delta_store import InvalidContractError
+from dc43_delta_store.canonical import canonical_json, fingerprint, strip_nulls
+from dc43_delta_store.documents import MAX_DEPTH, load_document
+
+from .conftest import minimal
+
+YAML_TEXT = """\
+apiVersion: v3.1.0
+kind: DataContract
+id: sales.orders
+version: 1.0.0
+status: active
+servers:
+  - server: prod
+    type: postgres
+    customProperties:
+      - property: since
+        value: 2024-01-01
+"""
+
+
+def test_every_input_form_gives_the_same_document(tmp_path: Path) -> None:
+    document = yaml.load(YAML_TEXT, Loader=yaml.BaseLoader)  # all scalars as text
+    (tmp_path / "c.yaml").write_text(YAML_TEXT, encoding="utf-8")
+    (tmp_path / "c.json").write_text(json.dumps(document), encoding="utf-8")
+    model = OpenDataContractStandard.model_validate(document)
+    forms: list[Any] = [
+        YAML_TEXT,
+        YAML_TEXT.encode("utf-8"),
+        json.dumps(document),
+        document,
+        tmp_path / "c.yaml",
+        str(tmp_path / "c.yaml"),
+        str(tmp_path / "c.json"),
+        model,
+    ]
+    for form in forms:
+        loaded, _ = load_document(form)
+        assert loaded == document, type(form)
+
+
+def test_yaml_dates_stay_the_text_that_was_written() -> None:
+    loaded, _ = load_document(YAML_TEXT)
+    assert loaded["servers"][0]["customProperties"][0]["value"] == "2024-01-01"
+
+
+def test_mapping_with_date_objects_from_yaml_safe_load_is_accepted() -> None:
+    loaded, _ = load_document(yaml.safe_load(YAML_TEXT))
+    assert loaded["servers"][0]["customProperties"][0]["value"] == "2024-01-01"
+
+
+def test_byte_order_mark_and_crlf_line_ends_are_read() -> None:
+    text = "\ufeff" + YAML_TEXT.replace("\n", "\r\n")
+    loaded, _ = load_document(text.encode("utf-8"))
+    assert loaded == load_document(YAML_TEXT)[0]
+
+
+def test_the_label_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(YAML_TEXT, encoding="utf-8")
+    assert load_document(path)[1] == str(path)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("id: a\nversion: 1.10\n", 'YAML reads the unquoted 1.10 at line 2 as a number; quote it: version: "1.10"'),
+        ("id: a\nversion: 2\n", 'quote it: version: "2"'),
+        ("id: 42\nversion: '1'\n", 'quote it: id: "42"'),
+        ("id: a\nid: b\n", "duplicate key 'id' at line 2 (first at line 1)"),
+        ('{"id": "a", "id": "b"}', "duplicate key 'id' in a JSON object"),
+        ("id: a\n---\nid: b\n", "holds more than one YAML document"),
+        ("- id: a\n", "must be a mapping at the top level, got list"),
+        ("just text", "must be a mapping at the top level, got str"),
+        ("", "empty document"),
+        ("id: [unclosed\n", "invalid YAML"),
+        ('{"id": "a",}', "invalid JSON at line 1 column 12"),
+        ('{"id": "a", "x": NaN}', "NaN is not a JSON value"),
+        ('{"id": "a", "x": -Infinity}', "-Infinity is not a JSON value"),
+        ("id: a\nx: .inf\n", "$.x is inf, which JSON cannot hold"),
+        ("id: a\nx: !!binary aGVsbG8=\n", "$.x holds a bytes"),
+        ("id: a\n1: one\n", "key 1 at $ is a int, not a string"),
+        ("id: a\nx: {on: 1}\n", "key True at $.x is a bool"),
+        (b"id: \xff\xfe\n", "not valid UTF-8 (byte 4"),
+        ("id: a\x00", "contains NUL characters"),
+        ({"id": "a", "x": {1, 2}}, "$.x holds a set"),
+        ({"id": "a", "x": float("nan")}, "$.x is nan"),
+        ({"id": "a", "x": "\ud800"}, "$.x holds an unpaired surrogate"),
+        (42, "cannot read a contract from int"),
+    ],
+)
+def test_bad_input_is_a_typed_error_naming_the_problem(source: Any, message: str) -> None:
+    with pytest.raises(InvalidContractError) as caught:
+        load_document(source)
+    assert message in str(caught.value)
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(InvalidContractError, match=f"{missing}: file does not exist"):
+        load_document(missing)
+
+
+def test_a_directory_is_not_a_contract(tmp_path: Path) -> None:
+    folder = tmp_path / "dir.yaml"
+    folder.mkdir()
+    with pytest.raises(InvalidContractError, match="is a directory"):
+        load_document(folder)
+
+
+def test_deep_nesting_is_refused_with_the_limit() -> None:
+    deep: dict[str, Any] = minimal()
+    node = deep
+    for _ in range(MAX_DEPTH + 5):
+        node["x"] = {}
+        node = node["x"]
+    with pytest.raises(InvalidContractError, match=f"nested deeper than {MAX_DEPTH} levels"):
+        load_document(deep)
+    with pytest.raises(InvalidContractError, match="nested deeper"):
+        load_document("[" * 100_000)
+
+
+def test_documents_above_the_size_limit_are_refused(tmp_path: Path) -> None:
+    big = minimal(description={"usage": "x" * 2000})
+    with pytest.raises(InvalidContractError, match="above the 1000-byte limit"):
+        load_document(big, max_bytes=1000)
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(big), encoding="utf-8")
+    with pytest.raises(InvalidContractError, match=r"big.json: file is \d+ bytes, above"):
+        load_document(path, max_bytes=1000)
+
+
+keys = st.text("abcdefgh_ -ü", min_size=1, max_size=6)
+# PyYAML's emitter folds control and line-separator characters; the loader is not at fault
+texts = st.text(st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=20)
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**63),
+    st.floats(allow_nan=False, allow_infinity=False), texts,
+)
+trees = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=25,
+)
+documents = st.dictionaries(keys, trees, max_size=6)
+
+
+@given(documents)
+def test_json_and_yaml_text_round_trip_to_the_same_tree(document: dict[str, Any]) -> None:
+    assert load_document(json.dumps(document))[0] == document
+    assert load_document(yaml.safe_dump(document, allow_unicode=True))[0] == document
+
+
+@given(documents)
+def test_payload_parses_back_to_the_document_without_its_nulls(document: dict[str, Any]) -> None:
+    assert json.loads(canonical_json(document)) == strip_nulls(document)
+
+
+@given(documents, st.randoms())
+def test_fingerprint_ignores_key_order_and_explicit_nulls(document: dict[str, Any], rnd: Any) -> None:
+    items = list(document.items())
+    rnd.shuffle(items)
+    shuffled = dict(items)
+    shuffled["__absent__"] = None
+    assert fingerprint(shuffled) == fingerprint(document)
