@@ -9,7 +9,7 @@
 
 __version__ = "0.1.0"
 
-from .errors import (  # noqa: E402
+from .errors import (
     ContractNotFoundError,
     ContractStoreError,
     ContractValidationError,
@@ -22,9 +22,9 @@ from .errors import (  # noqa: E402
     ValidationIssue,
     VersionConflictError,
 )
-from .store import DeltaContractStore, PutResult  # noqa: E402
-from .validation import ContractValidationWarning  # noqa: E402
-from .versions import is_prerelease, sort_versions, version_sort_key  # noqa: E402
+from .store import DeltaContractStore, PutResult
+from .validation import ContractValidationWarning
+from .versions import is_prerelease, sort_versions, version_sort_key
 
 __all__ = [
     "ContractNotFoundError",

@@ -164,12 +164,13 @@ def _parse_yaml(text: str, label: str) -> Any:
             raise InvalidContractError("empty document", source=label)
         node = loader.get_node()
         if loader.check_node():
-            line = loader.peek_event().start_mark.line + 1
+            line = loader.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
             raise InvalidContractError(
                 f"holds more than one YAML document (the second starts at line {line}); "
                 "put one contract per file",
                 source=label,
             )
+        assert node is not None  # check_node() said there is one
         _check_unquoted_numbers(node, label)
         return loader.construct_document(node)
     except InvalidContractError as exc:
@@ -215,7 +216,9 @@ def _check_unquoted_numbers(node: yaml.Node, label: str) -> None:
 def _as_document(value: Any, label: str, max_bytes: int) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         kind = "empty" if value is None else type(value).__name__
-        hint = " (a path to a file must end in .yaml, .yml or .json)" if isinstance(value, str) else ""
+        hint = ""
+        if isinstance(value, str):
+            hint = " (a path to a file must end in .yaml, .yml or .json)"
         raise InvalidContractError(
             f"a contract must be a mapping at the top level, got {kind}{hint}", source=label
         )
@@ -275,7 +278,8 @@ def _check_text(text: str, path: str, label: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidContractError(
-            f"{path} holds an unpaired surrogate (\\u{ord(text[exc.start]):04x}), not valid Unicode",
+            f"{path} holds an unpaired surrogate (\\u{ord(text[exc.start]):04x}), "
+            "not valid Unicode",
             source=label,
         ) from exc
 

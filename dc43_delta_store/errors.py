@@ -54,7 +54,7 @@ class InvalidContractError(ContractStoreError, ValueError):
 class ValidationIssue:
     """One JSON-Schema violation: where (a JSON path such as ``$.schema[0].name``) and what."""
 
-    __slots__ = ("path", "message")
+    __slots__ = ("message", "path")
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path

@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import polars as pl
@@ -144,7 +144,7 @@ class DeltaContractStore:
                         stored_fingerprint=stored, new_fingerprint=row.fingerprint,
                     )
                 return self._result(row, "unchanged", dt.version(), issues)
-            created_at = datetime.now(timezone.utc)
+            created_at = datetime.now(UTC)
             metadata = {
                 **commit_info,
                 "dc43_delta_store": __version__,

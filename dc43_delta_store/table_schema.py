@@ -39,7 +39,9 @@ TABLE_SCHEMA = pa.schema(
         pa.field("prerelease", pa.bool_()),
     ]
 )
-SEED_COLUMNS = ("contract_id", "version", "name", "description", "json", "fingerprint", "created_at")
+SEED_COLUMNS = (
+    "contract_id", "version", "name", "description", "json", "fingerprint", "created_at",
+)
 DERIVED_COLUMNS = ("status", "api_version", "version_sort_key", "prerelease")
 REQUIRED_COLUMNS = ("contract_id", "version", "json", "fingerprint")
 """A table without these (as strings) is not a contract table."""

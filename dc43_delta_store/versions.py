@@ -10,7 +10,7 @@ The policy, in order:
    ``1.0.0``, ``v2`` = ``2.0.0``), leading zeros in the three numeric parts (``2024.01.05``
    = ``2024.1.5``). Short forms take no ``-prerelease`` or ``+build`` suffix.
 3. Anything else (``2024-01-01``, ``1.2.3.4``, ``latest``) is *unordered*: it ranks below
-   every version of rules 1–2, and unordered versions rank among themselves by text.
+   every version of rules 1-2, and unordered versions rank among themselves by text.
 4. Versions of equal precedence (``1.0`` and ``1.0.0``, ``1.0.0+a`` and ``1.0.0+b``) rank
    by text, so the order is total and the same on every machine.
 

@@ -69,12 +69,11 @@ def corpus_rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             skipped.append(entry.relative)
             continue
         key = (document.get("id", document.get("uuid")), document["version"])
-        for store, keys in stores:
-            if key not in keys:
-                break
-        else:
-            store, keys = DeltaContractStore(path=base / f"t{len(stores)}", validation="off"), set()
-            stores.append((store, keys))
+        free = next((pair for pair in stores if key not in pair[1]), None)
+        if free is None:
+            free = (DeltaContractStore(path=base / f"t{len(stores)}", validation="off"), set())
+            stores.append(free)
+        store, keys = free
         keys.add(key)
         result = store.put(entry.path)
         results[entry.relative] = (entry, document, store, result)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 import pytest
 import semver
@@ -118,7 +120,7 @@ def test_order_is_transitive_and_independent_of_input_order(versions: list[str])
     ordered = sort_versions(versions)
     assert sort_versions(list(reversed(versions))) == ordered
     keys = [version_sort_key(v) for v in ordered]
-    assert all(x <= y for x, y in zip(keys, keys[1:], strict=False))
+    assert all(x <= y for x, y in itertools.pairwise(keys))
 
 
 @given(st.lists(st.one_of(semver_strings(), st.text(max_size=12)), max_size=20))

@@ -1,0 +1,92 @@
+"""Shared pieces of the benchmarks: synthetic contracts, table building, timing."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from deltalake import DeltaTable, write_deltalake
+
+from dc43_delta_store import DeltaContractStore
+from dc43_delta_store.records import build_row
+from dc43_delta_store.table_schema import rows_to_table
+
+TEMPLATE = json.loads(
+    (Path(__file__).parents[1] / "examples" / "contracts" / "sales" / "customers-1.0.0.odcs.json")
+    .read_text(encoding="utf-8")
+)
+
+
+def contract(contract_id: str, version: str, status: str = "active") -> dict[str, Any]:
+    """A realistic ~1.3 KB ODCS document."""
+    return dict(TEMPLATE, id=contract_id, version=version, status=status, name=contract_id)
+
+
+def contract_ids(count: int) -> list[str]:
+    return [f"domain{i % 17}.dataset_{i:07d}" for i in range(count)]
+
+
+def build_table(
+    path: Path, contracts: int, versions: int, *, rows_per_commit: int = 10_000
+) -> DeltaContractStore:
+    """A store whose table holds ``contracts x versions`` rows, written in bulk commits.
+
+    Rows are the ones ``put`` writes (same schema, payload and fingerprint); each commit holds
+    whole contracts, as a Git-folder ingest would.
+    """
+    store = DeltaContractStore(path=path, validation="off")
+    store.put(contract("bench.seed", "1.0.0"))  # creates the table with the store's settings
+    now = datetime.now(UTC)
+    batch: list[Any] = []
+    for contract_id in contract_ids(contracts):
+        for v in range(versions):
+            batch.append(build_row(contract(contract_id, f"1.{v}.0")))
+        if len(batch) >= rows_per_commit:
+            write_deltalake(str(path), rows_to_table(batch, now), mode="append")
+            batch = []
+    if batch:
+        write_deltalake(str(path), rows_to_table(batch, now), mode="append")
+    DeltaTable(str(path)).create_checkpoint()
+    return store
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    """Milliseconds of ``repeat`` calls."""
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median_ms": round(statistics.median(ordered), 3),
+        "p10_ms": round(ordered[len(ordered) // 10], 3),
+        "p90_ms": round(ordered[(len(ordered) * 9) // 10], 3),
+        "n": len(ordered),
+    }
+
+
+def fresh_process_ms(code: str, repeat: int) -> list[float]:
+    """Wall time of ``python -c code`` in new processes."""
+    return timed(lambda: subprocess.run([sys.executable, "-c", code], check=True), repeat)
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+
+
+def cycle(items: list[str]) -> Iterator[str]:
+    while True:
+        yield from items
