@@ -31,7 +31,7 @@ test: $(VENV)/.test ## run the whole test suite (installs what it needs)
 
 check: $(VENV)/.test ## type-check and lint
 	$(BIN)/python -m mypy
-	$(BIN)/python -m ruff check dc43_delta_store tests benchmarks examples
+	$(BIN)/python -m ruff check .
 
 bench: $(VENV)/.runtime ## run the benchmarks (numbers quoted in the README)
 	$(BIN)/python benchmarks/run.py

@@ -1,9 +1,11 @@
 """dc43_delta_store: ODCS data contracts in a Delta Lake table, without Spark.
 
 >>> from dc43_delta_store import DeltaContractStore
->>> store = DeltaContractStore(table="governance.meta.contracts")    # doctest: +SKIP
->>> store.put("orders.odcs.yaml")                                     # doctest: +SKIP
->>> store.latest("sales.orders", status="active")                    # doctest: +SKIP
+>>> store = DeltaContractStore(table="governance.meta.contracts")
+>>> store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml").outcome
+'inserted'
+>>> store.latest("sales.orders", status="active")["name"]
+'Orders'
 """
 
 

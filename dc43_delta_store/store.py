@@ -59,11 +59,11 @@ class PutResult:
 class DeltaContractStore:
     """ODCS data contracts in a Delta Lake table, without Spark.
 
-    >>> store = DeltaContractStore(path=tmp_path / "contracts")          # doctest: +SKIP
-    >>> store.put("contracts/orders.odcs.yaml").outcome                  # doctest: +SKIP
+    >>> store = DeltaContractStore(path=tmp_path / "contracts")
+    >>> store.put("examples/contracts/sales/orders-1.1.0.odcs.yaml").outcome
     'inserted'
-    >>> store.latest("sales.orders", status="active")["version"]        # doctest: +SKIP
-    '1.2.0'
+    >>> store.latest("sales.orders", status="active")["version"]
+    '1.1.0'
 
     Give ``table`` (``catalog.schema.table``, mapped into a local warehouse folder, see
     :mod:`.location`) or ``path`` (a local folder or an ``s3://``, ``az://``, ``abfss://``,
@@ -118,8 +118,11 @@ class DeltaContractStore:
         :class:`~.errors.InvalidContractError` for bad input; either way nothing is written.
 
         >>> store.put({"id": "sales.orders", "version": "1.0.0", "apiVersion": "v3.1.0",
-        ...            "kind": "DataContract", "status": "active"}).outcome   # doctest: +SKIP
+        ...            "kind": "DataContract", "status": "active"}).outcome
         'inserted'
+        >>> store.put({"id": "sales.orders", "version": "1.0.0", "apiVersion": "v3.1.0",
+        ...            "kind": "DataContract", "status": "active"}).outcome
+        'unchanged'
         """
         document, label = load_document(contract)
         row = build_row(document, label=None if label in ("mapping", "model") else label)
@@ -189,7 +192,8 @@ class DeltaContractStore:
 
         Raises :class:`~.errors.ContractNotFoundError` (a ``KeyError``) when absent.
 
-        >>> store.get("sales.orders", "1.0.0")["status"]                  # doctest: +SKIP
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.get("sales.orders", "1.0.0")["status"]
         'active'
         """
         check_identity(contract_id, "contract_id")
@@ -218,8 +222,12 @@ class DeltaContractStore:
         Prereleases (``1.2.0-rc.1``) are skipped unless ``include_prereleases``. Keyword
         filters match metadata columns: ``status="active"`` or ``status=["active", "draft"]``.
 
-        >>> store.latest("sales.orders", status="active")["version"]       # doctest: +SKIP
-        '1.2.0'
+        >>> for version in ("1.0.0", "1.1.0", "2.0.0"):
+        ...     _ = store.put(f"examples/contracts/sales/orders-{version}.odcs.yaml")
+        >>> store.latest("sales.orders")["version"]
+        '2.0.0'
+        >>> store.latest("sales.orders", status="active")["version"]
+        '1.1.0'
         """
         check_identity(contract_id, "contract_id")
         dt = self._snapshot(as_of)
