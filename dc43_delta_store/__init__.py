@@ -11,7 +11,10 @@
 
 __version__ = "0.1.0"
 
+from .batch import BatchResult, PutResult
 from .errors import (
+    BatchError,
+    BatchProblem,
     ContractNotFoundError,
     ContractStoreError,
     ContractValidationError,
@@ -24,11 +27,14 @@ from .errors import (
     ValidationIssue,
     VersionConflictError,
 )
-from .store import DeltaContractStore, PutResult
+from .store import DeltaContractStore
 from .validation import ContractValidationWarning
 from .versions import is_prerelease, sort_versions, version_sort_key
 
 __all__ = [
+    "BatchError",
+    "BatchProblem",
+    "BatchResult",
     "ContractNotFoundError",
     "ContractStoreError",
     "ContractValidationError",

@@ -92,9 +92,11 @@ class ContractTable:
         self._verify(dt, writable=False)
         return dt
 
-    def for_write(self) -> DeltaTable:
-        """The newest snapshot, creating the table on first use; checked to be writable."""
-        dt = self.current()
+    def writable(self, dt: DeltaTable | None) -> DeltaTable:
+        """Snapshot ``dt`` checked to be writable, or a new table when ``dt`` is None.
+
+        ``dt`` is not refreshed: a write must run on the snapshot its checks read.
+        """
         if dt is None:
             dt = self._create()
         self._verify(dt, writable=True)

@@ -23,7 +23,7 @@ import yaml
 
 from .errors import InvalidContractError
 
-__all__ = ["MAX_DEPTH", "MAX_DOCUMENT_BYTES", "load_document", "to_json_tree"]
+__all__ = ["MAX_DEPTH", "MAX_DOCUMENT_BYTES", "file_path", "load_document", "to_json_tree"]
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 """Largest document accepted (the largest real contract we know is ~200 KB)."""
@@ -74,10 +74,9 @@ def load_document(
     >>> load_document("id: sales.orders\\nversion: '1.0.0'")[0]
     {'id': 'sales.orders', 'version': '1.0.0'}
     """
-    if isinstance(source, Path) or (
-        isinstance(source, str) and "\n" not in source and source.lower().endswith(_SUFFIXES)
-    ):
-        return _load_file(Path(source), max_bytes), str(source)
+    path = file_path(source)
+    if path is not None:
+        return _load_file(path, max_bytes), str(path)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _from_text(_decode(bytes(source), "bytes"), "bytes", max_bytes), "bytes"
     if isinstance(source, str):
@@ -91,6 +90,15 @@ def load_document(
         f"cannot read a contract from {type(source).__name__}; pass an "
         "OpenDataContractStandard model, a mapping, YAML/JSON text or a file path"
     )
+
+
+def file_path(source: Any) -> Path | None:
+    """The file ``source`` names, if :func:`load_document` would read it as a path."""
+    if isinstance(source, Path):
+        return source
+    if isinstance(source, str) and "\n" not in source and source.lower().endswith(_SUFFIXES):
+        return Path(source)
+    return None
 
 
 def _load_file(path: Path, max_bytes: int) -> dict[str, Any]:

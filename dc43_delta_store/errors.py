@@ -7,6 +7,7 @@ Every error derives from one base and, where one fits, from a builtin too::
     │   └── ContractValidationError           it breaks the ODCS JSON Schema
     ├── ContractNotFoundError (KeyError)       no such contract or version
     ├── VersionConflictError                   the version exists with other content
+    ├── BatchError                             put_many refused a batch: every problem listed
     ├── TableBusyError                         concurrent commits outlasted the retries
     ├── IncompatibleTableError                 the table's schema or protocol is foreign
     ├── InvalidLocationError (ValueError)      a table name or path that cannot be used
@@ -20,8 +21,11 @@ contain credentials.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 __all__ = [
+    "BatchError",
+    "BatchProblem",
     "ContractNotFoundError",
     "ContractStoreError",
     "ContractValidationError",
@@ -51,29 +55,15 @@ class InvalidContractError(ContractStoreError, ValueError):
         self.source = source
 
 
+@dataclass(frozen=True)
 class ValidationIssue:
     """One JSON-Schema violation: where (a JSON path such as ``$.schema[0].name``) and what."""
 
-    __slots__ = ("message", "path")
-
-    def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
+    path: str
+    message: str
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
-
-    def __repr__(self) -> str:
-        return f"ValidationIssue({self.path!r}, {self.message!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ValidationIssue) and (self.path, self.message) == (
-            other.path,
-            other.message,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.path, self.message))
 
 
 def describe_issues(label: str, issues: Sequence[ValidationIssue], shown: int = 5) -> str:
@@ -121,6 +111,33 @@ class VersionConflictError(ContractStoreError):
         self.version = version
         self.stored_fingerprint = stored_fingerprint
         self.new_fingerprint = new_fingerprint
+
+
+@dataclass(frozen=True)
+class BatchProblem:
+    """Why item ``index`` of a batch (read from ``source``) was refused."""
+
+    index: int
+    source: str
+    error: ContractStoreError
+
+    def __str__(self) -> str:
+        text = str(self.error)
+        prefix = f"{self.source}: "
+        return f"[{self.index}] " + (text if text.startswith(prefix) else prefix + text)
+
+
+class BatchError(ContractStoreError):
+    """``put_many`` wrote nothing because of ``problems`` (all of them, not just the first)."""
+
+    def __init__(self, problems: Sequence[BatchProblem], *, total: int) -> None:
+        shown = "\n  ".join(str(problem) for problem in problems[:20])
+        more = f"\n  (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        super().__init__(
+            f"batch of {total} contracts refused, nothing written; "
+            f"{len(problems)} problem(s):\n  {shown}{more}"
+        )
+        self.problems = list(problems)
 
 
 class TableBusyError(ContractStoreError):

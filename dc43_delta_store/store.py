@@ -7,8 +7,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -16,44 +15,27 @@ import polars as pl
 from deltalake import DeltaTable
 
 from . import __version__
+from .batch import BatchResult, Prepared, PutResult, classify, prepare
 from .delta_table import AsOf, CommitFailedError, ContractTable, table_columns
-from .documents import load_document
 from .errors import (
+    BatchError,
     ContractNotFoundError,
     ContractStoreError,
     InvalidQueryError,
     StoreUnavailableError,
     TableBusyError,
-    ValidationIssue,
-    VersionConflictError,
 )
 from .location import TableLocation, redact, resolve_location
-from .records import ContractRow, build_row, check_identity
+from .records import ContractRow, check_identity
 from .table_schema import rows_to_table
-from .validation import ValidationMode, apply_policy
+from .validation import ValidationMode
 from .versions import is_prerelease, sort_versions, version_sort_key
 
-__all__ = ["DeltaContractStore", "PutResult"]
+__all__ = ["DeltaContractStore"]
 
 logger = logging.getLogger("dc43_delta_store")
 
 FilterValue = str | bool | None | Sequence[str]
-
-
-@dataclass(frozen=True)
-class PutResult:
-    """What ``put`` did: ``outcome`` is ``"inserted"`` or ``"unchanged"`` (identical re-put)."""
-
-    contract_id: str
-    version: str
-    fingerprint: str
-    outcome: Literal["inserted", "unchanged"]
-    table_version: int
-    validation_issues: tuple[ValidationIssue, ...] = ()
-
-    @property
-    def inserted(self) -> bool:
-        return self.outcome == "inserted"
 
 
 class DeltaContractStore:
@@ -116,6 +98,7 @@ class DeltaContractStore:
         or a path to a ``.yaml``/``.yml``/``.json`` file. Raises
         :class:`~.errors.VersionConflictError` if the version exists with other content,
         :class:`~.errors.InvalidContractError` for bad input; either way nothing is written.
+        ``commit_info`` is added to the Delta commit (who, why, where from).
 
         >>> store.put({"id": "sales.orders", "version": "1.0.0", "apiVersion": "v3.1.0",
         ...            "kind": "DataContract", "status": "active"}).outcome
@@ -124,66 +107,84 @@ class DeltaContractStore:
         ...            "kind": "DataContract", "status": "active"}).outcome
         'unchanged'
         """
-        document, label = load_document(contract)
-        row = build_row(document, label=None if label in ("mapping", "model") else label)
-        report = apply_policy(
-            document, validation or self._validation, label=row.label,
-            source=None if label in ("mapping", "model", "text", "bytes") else label,
-        )
-        issues = report.issues if report else ()
-        return self._write(row, dict(commit_info or {}), issues)
+        try:
+            batch = self.put_many([contract], validation=validation, commit_info=commit_info)
+        except BatchError as exc:
+            raise exc.problems[0].error from None  # a batch of one: its own error
+        return batch.results[0]
 
-    def _write(
-        self, row: ContractRow, commit_info: dict[str, Any], issues: tuple[ValidationIssue, ...]
-    ) -> PutResult:
+    def put_many(
+        self,
+        contracts: Iterable[Any],
+        *,
+        validation: ValidationMode | None = None,
+        on_error: Literal["raise", "skip"] = "raise",
+        commit_info: Mapping[str, Any] | None = None,
+    ) -> BatchResult:
+        """Store many contracts in one Delta commit: all new versions, or none.
+
+        Every item is checked first. With ``on_error="raise"`` (the default) one invalid or
+        conflicting item refuses the whole batch: :class:`~.errors.BatchError` lists every
+        problem and nothing is written. With ``on_error="skip"`` the good items are written
+        and ``BatchResult.problems`` lists the others.
+
+        >>> from pathlib import Path
+        >>> batch = store.put_many(sorted(Path("examples/contracts").rglob("*.odcs.*")))
+        >>> batch.inserted, batch.unchanged, len(batch.problems)
+        (6, 0, 0)
+        """
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        prepared, problems, total = prepare(contracts, validation or self._validation)
         delay = 0.005
         for attempt in range(1, self._max_attempts + 1):
-            dt = self._table.for_write()
-            stored = self._stored_fingerprint(dt, row.contract_id, row.version)
-            if stored is not None:
-                if stored != row.fingerprint:
-                    raise VersionConflictError(
-                        row.contract_id, row.version,
-                        stored_fingerprint=stored, new_fingerprint=row.fingerprint,
+            dt = self._table.current()
+            plan = classify(prepared, self._stored_fingerprints(dt, prepared))
+            refused = sorted(problems + plan.conflicts, key=lambda problem: problem.index)
+            if refused and on_error == "raise":
+                raise BatchError(refused, total=total)
+            if plan.new:
+                dt = self._table.writable(dt)
+                rows = [item.row for item in plan.new]
+                metadata = {**(commit_info or {}), **_commit_summary(rows)}
+                try:
+                    self._table.insert_new(dt, rows_to_table(rows, datetime.now(UTC)), metadata)
+                except CommitFailedError:
+                    logger.info(
+                        "concurrent commit on %s while writing %d contract(s) (attempt %d); "
+                        "retrying", self._location, len(rows), attempt,
                     )
-                return self._result(row, "unchanged", dt.version(), issues)
-            created_at = datetime.now(UTC)
-            metadata = {
-                **commit_info,
-                "dc43_delta_store": __version__,
-                "contracts": f"{row.contract_id}@{row.version}",
-            }
-            try:
-                self._table.insert_new(dt, rows_to_table([row], created_at), metadata)
-            except CommitFailedError:
-                logger.info(
-                    "concurrent commit on %s while writing %s (attempt %d); retrying",
-                    self._location, row.label, attempt,
-                )
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 0.5)
-                continue
-            return self._result(row, "inserted", dt.version(), issues)
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 0.5)
+                    continue
+            if dt is None:  # no table and nothing to write
+                return BatchResult((), tuple(refused), None)
+            version = dt.version()
+            results = sorted(
+                [_result(item, "inserted", version) for item in plan.new]
+                + [_result(item, "unchanged", version) for item in plan.unchanged],
+                key=lambda pair: pair[0],
+            )
+            return BatchResult(tuple(r for _, r in results), tuple(refused), version)
         raise TableBusyError(
-            f"table {self._location} is busy: {self._max_attempts} commit attempts for "
-            f"{row.label} lost to concurrent writers; nothing was written"
+            f"table {self._location} is busy: {self._max_attempts} commit attempts lost to "
+            f"concurrent writers; nothing was written for {_keys(prepared)}"
         )
 
-    @staticmethod
-    def _result(
-        row: ContractRow, outcome: Literal["inserted", "unchanged"], version: int,
-        issues: tuple[ValidationIssue, ...],
-    ) -> PutResult:
-        return PutResult(row.contract_id, row.version, row.fingerprint, outcome, version, issues)
-
-    def _stored_fingerprint(self, dt: DeltaTable, contract_id: str, version: str) -> str | None:
-        frame = (
-            pl.scan_delta(dt)
-            .filter((pl.col("contract_id") == contract_id) & (pl.col("version") == version))
-            .select("fingerprint")
+    def _stored_fingerprints(
+        self, dt: DeltaTable | None, prepared: list[Prepared]
+    ) -> dict[tuple[str, str], str]:
+        if dt is None or not prepared:
+            return {}
+        ids = sorted({item.row.contract_id for item in prepared})
+        versions = sorted({item.row.version for item in prepared})
+        condition = (
+            (pl.col("contract_id") == ids[0]) & (pl.col("version") == versions[0])
+            if len(ids) == len(versions) == 1
+            else pl.col("contract_id").is_in(ids) & pl.col("version").is_in(versions)
         )
-        values = self._collect(frame)["fingerprint"].to_list()
-        return values[0] if values else None
+        frame = pl.scan_delta(dt).filter(condition).select("contract_id", "version", "fingerprint")
+        return {(cid, ver): fp for cid, ver, fp in self._collect(frame).iter_rows()}
 
     # -- reading -------------------------------------------------------------------------
 
@@ -327,3 +328,27 @@ def _filter(column: str, wanted: FilterValue, columns: Mapping[str, Any]) -> pl.
     if isinstance(wanted, (str, bool)):
         return pl.col(column) == wanted
     return pl.col(column).is_in(list(wanted))
+
+
+def _result(
+    item: Prepared, outcome: Literal["inserted", "unchanged"], version: int
+) -> tuple[int, PutResult]:
+    row = item.row
+    result = PutResult(
+        row.contract_id, row.version, row.fingerprint, outcome, version, item.issues, item.source
+    )
+    return item.index, result
+
+
+def _keys(prepared: list[Prepared], shown: int = 5) -> str:
+    keys = ", ".join(f"{item.row.contract_id}@{item.row.version}" for item in prepared[:shown])
+    return keys + (f" and {len(prepared) - shown} more" if len(prepared) > shown else "")
+
+
+def _commit_summary(rows: list[ContractRow]) -> dict[str, Any]:
+    """What the Delta commit info says about a write (the first 100 keys, and the count)."""
+    return {
+        "dc43_delta_store": __version__,
+        "contract_count": len(rows),
+        "contracts": ", ".join(f"{row.contract_id}@{row.version}" for row in rows[:100]),
+    }

@@ -1,0 +1,155 @@
+"""Preparing and classifying the contracts of a write (pure: no table access here).
+
+A write is a batch: ``put`` is a batch of one. Each item is parsed, identified and validated
+(:func:`prepare`); items repeating a key of the batch are merged when identical and refused
+when not; then the stored fingerprints decide, per key, new / unchanged / conflict
+(:func:`classify`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .documents import file_path, load_document
+from .errors import (
+    BatchProblem,
+    ContractStoreError,
+    InvalidContractError,
+    ValidationIssue,
+    VersionConflictError,
+)
+from .records import ContractRow, build_row
+from .validation import ValidationMode, apply_policy
+
+__all__ = ["BatchResult", "Classified", "Prepared", "PutResult", "classify", "prepare"]
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """What happened to one contract: ``outcome`` is ``"inserted"`` or ``"unchanged"``."""
+
+    contract_id: str
+    version: str
+    fingerprint: str
+    outcome: Literal["inserted", "unchanged"]
+    table_version: int
+    validation_issues: tuple[ValidationIssue, ...] = ()
+    source: str | None = None
+
+    @property
+    def inserted(self) -> bool:
+        return self.outcome == "inserted"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What ``put_many`` did: ``results`` in input order; ``problems`` are the skipped items."""
+
+    results: tuple[PutResult, ...]
+    problems: tuple[BatchProblem, ...]
+    table_version: int | None
+
+    @property
+    def inserted(self) -> int:
+        return sum(result.inserted for result in self.results)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(not result.inserted for result in self.results)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One storable item of a batch."""
+
+    index: int
+    source: str
+    row: ContractRow
+    issues: tuple[ValidationIssue, ...]
+
+    @property
+    def key(self) -> Key:
+        return (self.row.contract_id, self.row.version)
+
+
+def prepare(
+    items: Iterable[Any], validation: ValidationMode
+) -> tuple[list[Prepared], list[BatchProblem], int]:
+    """Parse, identify and validate every item; return ``(prepared, problems, item_count)``."""
+    prepared: list[Prepared] = []
+    problems: list[BatchProblem] = []
+    count = 0
+    for index, item in enumerate(items):
+        count += 1
+        named = file_path(item)
+        path = None if named is None else str(named)
+        source = path or f"item {index}"
+        try:
+            document, _ = load_document(item)
+            row = build_row(document, label=path)
+            report = apply_policy(document, validation, label=row.label, source=path)
+        except ContractStoreError as exc:
+            problems.append(BatchProblem(index, source, exc))
+            continue
+        prepared.append(Prepared(index, source, row, report.issues if report else ()))
+    prepared, problems = _merge_repeats(prepared, problems)
+    return prepared, problems, count
+
+
+def _merge_repeats(
+    prepared: list[Prepared], problems: list[BatchProblem]
+) -> tuple[list[Prepared], list[BatchProblem]]:
+    first: dict[Key, Prepared] = {}
+    clashing: set[Key] = set()
+    for item in prepared:
+        seen = first.setdefault(item.key, item)
+        if seen is not item and seen.row.fingerprint != item.row.fingerprint:
+            clashing.add(item.key)
+    kept: list[Prepared] = []
+    for item in prepared:
+        if item.key in clashing:
+            others = [p.source for p in prepared if p.key == item.key and p is not item]
+            error = InvalidContractError(
+                f"{item.row.label} appears again in the batch ({', '.join(others)}) with other "
+                "content; a version can hold only one"
+            )
+            problems.append(BatchProblem(item.index, item.source, error))
+        else:
+            kept.append(item)
+    problems.sort(key=lambda problem: problem.index)
+    return kept, problems
+
+
+@dataclass(frozen=True)
+class Classified:
+    """Items of a batch against one table snapshot."""
+
+    new: list[Prepared]
+    unchanged: list[Prepared]
+    conflicts: list[BatchProblem]
+
+
+def classify(prepared: list[Prepared], stored: Mapping[Key, str]) -> Classified:
+    """Split by what the table holds: absent keys are new, equal fingerprints unchanged."""
+    new: list[Prepared] = []
+    unchanged: list[Prepared] = []
+    conflicts: list[BatchProblem] = []
+    written: set[Key] = set()
+    for item in prepared:
+        fingerprint = stored.get(item.key)
+        if fingerprint is None:
+            (unchanged if item.key in written else new).append(item)
+            written.add(item.key)
+        elif fingerprint == item.row.fingerprint:
+            unchanged.append(item)
+        else:
+            error = VersionConflictError(
+                item.row.contract_id, item.row.version,
+                stored_fingerprint=fingerprint, new_fingerprint=item.row.fingerprint,
+            )
+            conflicts.append(BatchProblem(item.index, item.source, error))
+    return Classified(new, unchanged, conflicts)
