@@ -89,7 +89,7 @@ def prepare(
         path = None if named is None else str(named)
         source = path or f"item {index}"
         try:
-            document, _ = load_document(item)
+            document = load_document(item)
             row = build_row(document, label=path)
             report = apply_policy(document, validation, label=row.label, source=path)
         except ContractStoreError as exc:

@@ -30,7 +30,7 @@ from .errors import (
     InvalidQueryError,
     StoreUnavailableError,
 )
-from .location import TableLocation, redact
+from .location import TableLocation, describe
 from .table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA
 
 __all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable"]
@@ -206,7 +206,7 @@ class ContractTable:
         return dict(self.location.storage_options) or None
 
     def _redact(self, exc: BaseException) -> str:
-        return redact(str(exc), self.location.storage_options).splitlines()[0][:500]
+        return describe(exc, self.location.storage_options)
 
     @contextlib.contextmanager
     def errors(self, action: str) -> Iterator[None]:

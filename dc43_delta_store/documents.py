@@ -23,15 +23,24 @@ import yaml
 
 from .errors import InvalidContractError
 
-__all__ = ["MAX_DEPTH", "MAX_DOCUMENT_BYTES", "file_path", "load_document", "to_json_tree"]
+__all__ = [
+    "MAX_DEPTH", "MAX_DOCUMENT_BYTES", "MAX_VALUES", "file_path", "load_document", "to_json_tree",
+]
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 """Largest document accepted (the largest real contract we know is ~200 KB)."""
 MAX_DEPTH = 64
 """Deepest nesting accepted (real contracts nest fewer than 10 levels)."""
+MAX_VALUES = 1_000_000
+"""Most values (scalars, lists, mappings) in one document; stops YAML alias bombs."""
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 _STRING_FIELDS = ("id", "uuid", "version", "apiVersion", "name", "status")
+_NOT_TEXT = {
+    "tag:yaml.org,2002:int": "number",
+    "tag:yaml.org,2002:float": "number",
+    "tag:yaml.org,2002:bool": "boolean",
+}
 
 
 class _Loader(yaml.SafeLoader):
@@ -66,26 +75,24 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def load_document(
-    source: Any, *, max_bytes: int = MAX_DOCUMENT_BYTES
-) -> tuple[dict[str, Any], str]:
-    """Return ``(document, label)``: the document as a JSON tree and where it came from.
+def load_document(source: Any, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> dict[str, Any]:
+    """The document as a JSON tree; errors about a file name the file.
 
-    >>> load_document("id: sales.orders\\nversion: '1.0.0'")[0]
+    >>> load_document("id: sales.orders\\nversion: '1.0.0'")
     {'id': 'sales.orders', 'version': '1.0.0'}
     """
     path = file_path(source)
     if path is not None:
-        return _load_file(path, max_bytes), str(path)
+        return _load_file(path, max_bytes)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _from_text(_decode(bytes(source), "bytes"), "bytes", max_bytes), "bytes"
+        return _from_text(_decode(bytes(source), None), None, max_bytes)
     if isinstance(source, str):
-        return _from_text(source, "text", max_bytes), "text"
+        return _from_text(source, None, max_bytes)
     if hasattr(source, "model_dump") and callable(source.model_dump):
         dumped = source.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return _as_document(dumped, "model", max_bytes), "model"
+        return _as_document(dumped, None, max_bytes)
     if isinstance(source, Mapping):
-        return _as_document(source, "mapping", max_bytes), "mapping"
+        return _as_document(source, None, max_bytes)
     raise InvalidContractError(
         f"cannot read a contract from {type(source).__name__}; pass an "
         "OpenDataContractStandard model, a mapping, YAML/JSON text or a file path"
@@ -122,7 +129,7 @@ def _load_file(path: Path, max_bytes: int) -> dict[str, Any]:
     return _from_text(text, label, max_bytes)
 
 
-def _decode(data: bytes, label: str) -> str:
+def _decode(data: bytes, label: str | None) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -132,7 +139,7 @@ def _decode(data: bytes, label: str) -> str:
         ) from exc
 
 
-def _from_text(text: str, label: str, max_bytes: int) -> dict[str, Any]:
+def _from_text(text: str, label: str | None, max_bytes: int) -> dict[str, Any]:
     if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise InvalidContractError(f"document is above the {max_bytes}-byte limit", source=label)
     text = text.lstrip("\ufeff")
@@ -143,7 +150,7 @@ def _from_text(text: str, label: str, max_bytes: int) -> dict[str, Any]:
     return _as_document(_parse_yaml(text, label), label, max_bytes)
 
 
-def _parse_json(text: str, label: str) -> Any:
+def _parse_json(text: str, label: str | None) -> Any:
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in items:
@@ -165,7 +172,7 @@ def _parse_json(text: str, label: str) -> Any:
         raise InvalidContractError(f"nested deeper than {MAX_DEPTH} levels", source=label) from exc
 
 
-def _parse_yaml(text: str, label: str) -> Any:
+def _parse_yaml(text: str, label: str | None) -> Any:
     loader = _Loader(text)
     try:
         if not loader.check_node():
@@ -182,7 +189,7 @@ def _parse_yaml(text: str, label: str) -> Any:
         _check_unquoted_numbers(node, label)
         return loader.construct_document(node)
     except InvalidContractError as exc:
-        if exc.source is None:
+        if exc.source is None and label is not None:
             raise InvalidContractError(str(exc), source=label) from exc
         raise
     except yaml.YAMLError as exc:
@@ -200,7 +207,7 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
     return str(exc).splitlines()[0]
 
 
-def _check_unquoted_numbers(node: yaml.Node, label: str) -> None:
+def _check_unquoted_numbers(node: yaml.Node, label: str | None) -> None:
     """``version: 1.10`` reads as the float 1.1: report the text as written, not the number."""
     if not isinstance(node, yaml.MappingNode):
         return
@@ -210,18 +217,18 @@ def _check_unquoted_numbers(node: yaml.Node, label: str) -> None:
             and key_node.value in _STRING_FIELDS
             and isinstance(value_node, yaml.ScalarNode)
             and value_node.style is None
-            and value_node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+            and value_node.tag in _NOT_TEXT
         ):
             raw = value_node.value
             raise InvalidContractError(
                 f"{key_node.value} must be a string, but YAML reads the unquoted {raw} at line "
-                f"{value_node.start_mark.line + 1} as a number; quote it: "
+                f"{value_node.start_mark.line + 1} as a {_NOT_TEXT[value_node.tag]}; quote it: "
                 f'{key_node.value}: "{raw}"',
                 source=label,
             )
 
 
-def _as_document(value: Any, label: str, max_bytes: int) -> dict[str, Any]:
+def _as_document(value: Any, label: str | None, max_bytes: int) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         kind = "empty" if value is None else type(value).__name__
         hint = ""
@@ -230,6 +237,14 @@ def _as_document(value: Any, label: str, max_bytes: int) -> dict[str, Any]:
         raise InvalidContractError(
             f"a contract must be a mapping at the top level, got {kind}{hint}", source=label
         )
+    for field in ("id", "uuid", "version"):
+        if isinstance(value.get(field), (_dt.date, _dt.datetime)):
+            raise InvalidContractError(
+                f"{field} is a {type(value[field]).__name__} ({value[field]}), as YAML reads an "
+                "unquoted date; quote it in the YAML, or pass the file or its text, not a "
+                "parsed mapping",
+                source=label,
+            )
     tree = to_json_tree(value, label)
     assert isinstance(tree, dict)
     size = len(json.dumps(tree, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
@@ -240,17 +255,23 @@ def _as_document(value: Any, label: str, max_bytes: int) -> dict[str, Any]:
     return tree
 
 
-def to_json_tree(value: Any, label: str = "mapping") -> Any:
+def to_json_tree(value: Any, label: str | None = None) -> Any:
     """Copy ``value`` as plain JSON types, or raise naming the JSON path of the first bad node.
 
     Dates and datetimes (what ``yaml.safe_load`` makes of unquoted dates) become ISO strings.
     """
-    return _copy(value, "$", 0, label)
+    return _copy(value, "$", 0, label, [MAX_VALUES])
 
 
-def _copy(value: Any, path: str, depth: int, label: str) -> Any:
+def _copy(value: Any, path: str, depth: int, label: str | None, budget: list[int]) -> Any:
     if depth > MAX_DEPTH:
         raise InvalidContractError(f"nested deeper than {MAX_DEPTH} levels at {path}", source=label)
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise InvalidContractError(
+            f"holds more than {MAX_VALUES} values (at {path}); YAML aliases expanding?",
+            source=label,
+        )
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, str):
@@ -270,10 +291,12 @@ def _copy(value: Any, path: str, depth: int, label: str) -> Any:
                     source=label,
                 )
             _check_text(key, path, label)
-            copied[key] = _copy(item, _child(path, key), depth + 1, label)
+            copied[key] = _copy(item, _child(path, key), depth + 1, label, budget)
         return copied
     if isinstance(value, (list, tuple)):
-        return [_copy(item, f"{path}[{i}]", depth + 1, label) for i, item in enumerate(value)]
+        return [
+            _copy(item, f"{path}[{i}]", depth + 1, label, budget) for i, item in enumerate(value)
+        ]
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
     raise InvalidContractError(
@@ -281,7 +304,7 @@ def _copy(value: Any, path: str, depth: int, label: str) -> Any:
     )
 
 
-def _check_text(text: str, path: str, label: str) -> None:
+def _check_text(text: str, path: str, label: str | None) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

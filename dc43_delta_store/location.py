@@ -16,11 +16,14 @@ from pathlib import Path
 
 from .errors import InvalidLocationError
 
-__all__ = ["WAREHOUSE_ENV", "TableLocation", "redact", "resolve_location", "secret_values"]
+__all__ = [
+    "WAREHOUSE_ENV", "TableLocation", "describe", "redact", "resolve_location", "secret_values",
+]
 
 WAREHOUSE_ENV = "DC43_DELTA_STORE_WAREHOUSE"
 DEFAULT_WAREHOUSE = "spark-warehouse"
 _NAME_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*", re.ASCII)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _SECRET_NAME = re.compile(r"key|secret|token|password|sas|credential|session", re.IGNORECASE)
 _SCHEMES = ("s3", "s3a", "az", "azure", "abfs", "abfss", "adl", "gs", "gcs", "file")
 
@@ -119,3 +122,11 @@ def redact(text: str, storage_options: Mapping[str, str]) -> str:
     for value in secret_values(storage_options):
         text = text.replace(value, "***")
     return text
+
+
+def describe(exc: BaseException, storage_options: Mapping[str, str], limit: int = 600) -> str:
+    """One line for an engine error: its cause chain without colours, secrets redacted."""
+    lines = (_ANSI.sub("", line).replace("\u21b3", "").strip() for line in str(exc).splitlines())
+    text = " -> ".join(line for line in lines if line) or type(exc).__name__
+    text = redact(text, storage_options)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

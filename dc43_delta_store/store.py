@@ -25,7 +25,7 @@ from .errors import (
     StoreUnavailableError,
     TableBusyError,
 )
-from .location import TableLocation, redact, resolve_location
+from .location import TableLocation, describe, resolve_location
 from .records import ContractRow, check_identity
 from .table_schema import rows_to_table
 from .validation import ValidationMode
@@ -151,11 +151,12 @@ class DeltaContractStore:
                     self._table.insert_new(dt, rows_to_table(rows, datetime.now(UTC)), metadata)
                 except CommitFailedError:
                     logger.info(
-                        "concurrent commit on %s while writing %d contract(s) (attempt %d); "
-                        "retrying", self._location, len(rows), attempt,
+                        "concurrent commit on %s while writing %d contract(s) (attempt %d of %d)",
+                        self._location, len(rows), attempt, self._max_attempts,
                     )
-                    time.sleep(delay * (1 + random.random()))
-                    delay = min(delay * 2, 0.5)
+                    if attempt < self._max_attempts:
+                        time.sleep(delay * (1 + random.random()))  # backoff with jitter
+                        delay = min(delay * 2, 0.5)
                     continue
             if dt is None:  # no table and nothing to write
                 return BatchResult((), tuple(refused), None)
@@ -294,10 +295,8 @@ class DeltaContractStore:
         except ContractStoreError:
             raise
         except Exception as exc:  # polars raises its own exception tree for I/O failures
-            message = redact(str(exc), self._location.storage_options).splitlines()[0][:500]
-            raise StoreUnavailableError(
-                f"cannot read table {self._location}: {message}"
-            ) from None
+            message = describe(exc, self._location.storage_options)
+            raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
 
     def _decode(self, payload: str, contract_id: str, version: str) -> dict[str, Any]:
         try:

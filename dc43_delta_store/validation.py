@@ -16,6 +16,8 @@ Identity (``id`` and ``version``) is checked under every policy.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -108,5 +110,14 @@ def apply_policy(
     message = describe_issues(label, report.issues)
     if source:
         message = f"{source}: {message}"
-    warnings.warn(ContractValidationWarning(message), stacklevel=4)
+    warnings.warn(ContractValidationWarning(message), stacklevel=_caller_level())
     return report
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside this package: the user's call."""
+    frame, level = sys._getframe(1), 1
+    package = os.path.dirname(__file__)
+    while frame is not None and os.path.dirname(frame.f_code.co_filename) == package:
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level

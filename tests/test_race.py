@@ -31,7 +31,7 @@ class _Count(logging.Handler):
     retries = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if "retrying" in record.getMessage():
+        if "concurrent commit" in record.getMessage():
             _Count.retries += 1
 
 

@@ -1,0 +1,58 @@
+"""Commit conflicts are retried a bounded number of times, then the table is reported busy."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deltalake import DeltaTable, write_deltalake
+
+from dc43_delta_store import DeltaContractStore, TableBusyError
+from dc43_delta_store.records import build_row
+from dc43_delta_store.table_schema import rows_to_table
+
+from .conftest import minimal
+
+
+def with_rival_commits(store: DeltaContractStore, rivals: int) -> list[int]:
+    """Before each of the store's next ``rivals`` commits, another writer really commits rows
+    of the same contract whose version range spans the store's key: a genuine conflict."""
+    insert_new = store._table.insert_new
+    attempts: list[int] = []
+
+    def racing(dt: DeltaTable, batch: Any, metadata: Any) -> Any:
+        attempts.append(1)
+        if len(attempts) <= rivals:
+            rows = [build_row(minimal(version=v)) for v in ("0.0.1", "9.9.9")]
+            write_deltalake(store.location.uri, rows_to_table(rows, datetime.now(UTC)), mode="append")
+        return insert_new(dt, batch, metadata)
+
+    store._table.insert_new = racing  # type: ignore[method-assign]
+    return attempts
+
+
+def test_a_lost_race_is_retried_and_then_succeeds(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", max_commit_attempts=5)
+    store.put(minimal("seed"))
+    attempts = with_rival_commits(store, rivals=2)
+    assert store.put(minimal(version="1.0.0")).inserted
+    assert len(attempts) == 3
+    assert store.list_versions("sales.orders") == ["0.0.1", "0.0.1", "1.0.0", "9.9.9", "9.9.9"]
+
+
+def test_retries_are_bounded_and_the_failure_says_busy_and_nothing_written(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", max_commit_attempts=4)
+    store.put(minimal("seed"))
+    attempts = with_rival_commits(store, rivals=100)
+    started = time.perf_counter()
+    with pytest.raises(TableBusyError) as caught:
+        store.put(minimal(version="1.0.0"))
+    elapsed = time.perf_counter() - started
+    assert len(attempts) == 4
+    assert "is busy: 4 commit attempts lost to concurrent writers" in str(caught.value)
+    assert "nothing was written for sales.orders@1.0.0" in str(caught.value)
+    assert not store.exists("sales.orders", "1.0.0")
+    assert elapsed >= 0.005 + 0.01 + 0.02  # backoff doubles between attempts
