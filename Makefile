@@ -32,6 +32,7 @@ test: $(VENV)/.test ## run the whole test suite (installs what it needs)
 check: $(VENV)/.test ## type-check and lint
 	$(BIN)/python -m mypy
 	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
 
 bench: $(VENV)/.runtime ## run the benchmarks (numbers quoted in the README)
 	$(BIN)/python benchmarks/run.py

@@ -20,8 +20,9 @@ from dc43_delta_store.records import build_row
 from dc43_delta_store.table_schema import rows_to_table
 
 TEMPLATE = json.loads(
-    (Path(__file__).parents[1] / "examples" / "contracts" / "sales" / "customers-1.0.0.odcs.json")
-    .read_text(encoding="utf-8")
+    (
+        Path(__file__).parents[1] / "examples" / "contracts" / "sales" / "customers-1.0.0.odcs.json"
+    ).read_text(encoding="utf-8")
 )
 
 

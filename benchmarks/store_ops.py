@@ -101,8 +101,10 @@ def main() -> None:
     append = results["plain_append"]["median_ms"]
     floor = results["cold_process_import_only"]["median_ms"]
     print(f"  naive full read         median {naive:8.2f} ms  -> latest() is {ratio:.0f}x faster")
-    print(f"  plain append (unsafe)   median {append:8.2f} ms"
-          f"  -> put() costs {results['put']['median_ms'] / append:.1f}x")
+    print(
+        f"  plain append (unsafe)   median {append:8.2f} ms"
+        f"  -> put() costs {results['put']['median_ms'] / append:.1f}x"
+    )
     print(f"  import deltalake+polars median {floor:8.2f} ms (floor of a cold process)")
 
 

@@ -8,7 +8,6 @@
 'Orders'
 """
 
-
 __version__ = "0.1.0"
 
 from .batch import BatchResult, PutResult
@@ -21,12 +20,15 @@ from .errors import (
     IncompatibleTableError,
     InvalidContractError,
     InvalidLocationError,
-    InvalidQueryError,
+    InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
+    UpdateConflictError,
     ValidationIssue,
     VersionConflictError,
 )
+from .history import Commit
+from .maintenance import OptimizeResult, VacuumResult
 from .store import DeltaContractStore
 from .validation import ContractValidationWarning
 from .versions import is_prerelease, sort_versions, version_sort_key
@@ -35,6 +37,7 @@ __all__ = [
     "BatchError",
     "BatchProblem",
     "BatchResult",
+    "Commit",
     "ContractNotFoundError",
     "ContractStoreError",
     "ContractValidationError",
@@ -43,10 +46,13 @@ __all__ = [
     "IncompatibleTableError",
     "InvalidContractError",
     "InvalidLocationError",
-    "InvalidQueryError",
+    "InvalidRequestError",
+    "OptimizeResult",
     "PutResult",
     "StoreUnavailableError",
     "TableBusyError",
+    "UpdateConflictError",
+    "VacuumResult",
     "ValidationIssue",
     "VersionConflictError",
     "__version__",

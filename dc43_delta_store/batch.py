@@ -148,8 +148,10 @@ def classify(prepared: list[Prepared], stored: Mapping[Key, str]) -> Classified:
             unchanged.append(item)
         else:
             error = VersionConflictError(
-                item.row.contract_id, item.row.version,
-                stored_fingerprint=fingerprint, new_fingerprint=item.row.fingerprint,
+                item.row.contract_id,
+                item.row.version,
+                stored_fingerprint=fingerprint,
+                new_fingerprint=item.row.fingerprint,
             )
             conflicts.append(BatchProblem(item.index, item.source, error))
     return Classified(new, unchanged, conflicts)

@@ -9,13 +9,14 @@ both commit. A plain append would duplicate the key.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable
+from deltalake import CommitProperties, DeltaTable, Field
 from deltalake.exceptions import (
     CommitFailedError,
     DeltaError,
@@ -23,15 +24,18 @@ from deltalake.exceptions import (
     SchemaMismatchError,
     TableNotFoundError,
 )
+from deltalake.schema import PrimitiveType
 
 from .errors import (
     IncompatibleTableError,
     InvalidLocationError,
-    InvalidQueryError,
+    InvalidRequestError,
     StoreUnavailableError,
 )
 from .location import TableLocation, describe
-from .table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA
+from .metadata import type_name
+from .records import ContractRow
+from .table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, rows_to_table
 
 __all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable"]
 
@@ -39,11 +43,18 @@ AsOf = int | datetime | str
 """A table version number, or a point in time (``datetime`` or RFC 3339 text)."""
 
 WRITABLE_FEATURES = frozenset(
-    {"appendOnly", "changeDataFeed", "checkConstraints", "generatedColumns", "invariants",
-     "timestampNtz"}
+    {
+        "appendOnly",
+        "changeDataFeed",
+        "checkConstraints",
+        "generatedColumns",
+        "invariants",
+        "timestampNtz",
+    }
 )
 """Writer features that delta-rs honours on the inserts this store makes."""
 
+_KEY_MATCH = "t.contract_id = s.contract_id AND t.version = s.version"
 TABLE_CONFIGURATION = {
     # Stats only where lookups and conflict checks use them; keeps checkpoints small.
     "delta.dataSkippingStatsColumns": "contract_id,version,status,fingerprint,created_at",
@@ -53,54 +64,84 @@ TABLE_CONFIGURATION = {
 class ContractTable:
     """One Delta table location, opened lazily and refreshed incrementally."""
 
-    def __init__(self, location: TableLocation) -> None:
+    def __init__(self, location: TableLocation, *, max_staleness: float = 0.0) -> None:
         self.location = location
+        self._max_staleness = max_staleness
         self._dt: DeltaTable | None = None
+        self._refreshed_at = 0.0
         self._checked: tuple[int, bool] | None = None  # (version, writable) last verified
 
     # -- opening -------------------------------------------------------------------------
 
     def current(self) -> DeltaTable | None:
-        """The newest snapshot, or None while no table exists at the location."""
+        """The newest snapshot, or None while no table exists at the location.
+
+        Freshness: on a local table, one ``stat`` of the next commit file (microseconds);
+        on an object store, an incremental log listing (one round trip), skipped for
+        ``max_staleness`` seconds after the last one.
+        """
         with self.errors("read"):
             if self._dt is None:
                 self._dt = self._open()
-            else:
+                self._refreshed_at = time.monotonic()
+            elif self._may_have_changed(self._dt):
                 self._dt.update_incremental()
+                self._refreshed_at = time.monotonic()
         if self._dt is not None:
             self._verify(self._dt, writable=False)
         return self._dt
 
+    def _may_have_changed(self, dt: DeltaTable) -> bool:
+        path = self.location.local_path
+        if path is not None:
+            return (path / "_delta_log" / f"{dt.version() + 1:020d}.json").exists()
+        return time.monotonic() - self._refreshed_at >= self._max_staleness
+
     def at(self, as_of: AsOf) -> DeltaTable:
         """A snapshot as the table stood at a version number or a point in time."""
         if isinstance(as_of, bool) or not isinstance(as_of, (int, datetime, str)):
-            raise InvalidQueryError(
+            raise InvalidRequestError(
                 f"as_of must be a table version (int) or a time (datetime or RFC 3339 text), "
                 f"not {type(as_of).__name__}"
             )
         with self.errors("read"):
             dt = self._open()
             if dt is None:
-                raise InvalidQueryError(f"table {self.location} does not exist, at any version")
+                raise InvalidRequestError(f"table {self.location} does not exist, at any version")
             try:
                 dt.load_as_version(as_of)
             except (DeltaError, ValueError) as exc:
-                raise InvalidQueryError(
-                    f"table {self.location} has no state at as_of={as_of!r}: "
-                    f"{self._redact(exc)}"
+                raise InvalidRequestError(
+                    f"table {self.location} has no state at as_of={as_of!r}: {self._redact(exc)}"
                 ) from exc
         self._verify(dt, writable=False)
         return dt
 
-    def writable(self, dt: DeltaTable | None) -> DeltaTable:
+    def writable(
+        self, dt: DeltaTable | None, metadata_columns: Mapping[str, pa.DataType]
+    ) -> DeltaTable:
         """Snapshot ``dt`` checked to be writable, or a new table when ``dt`` is None.
 
         ``dt`` is not refreshed: a write must run on the snapshot its checks read.
         """
         if dt is None:
-            dt = self._create()
+            dt = self._create(metadata_columns)
         self._verify(dt, writable=True)
         return dt
+
+    def add_columns(
+        self, dt: DeltaTable, columns: Mapping[str, pa.DataType], commit_info: Mapping[str, Any]
+    ) -> None:
+        """Add nullable metadata columns (schema evolution: one commit, no rewrite)."""
+        self._verify(dt, writable=True)
+        fields = [
+            Field(name, PrimitiveType(type_name(dtype) or "string"))
+            for name, dtype in columns.items()
+        ]
+        with self.errors("evolve"):
+            dt.alter.add_columns(
+                fields, commit_properties=CommitProperties(custom_metadata=dict(commit_info))
+            )
 
     def _open(self) -> DeltaTable | None:
         path = self.location.local_path
@@ -112,16 +153,19 @@ class ContractTable:
         except TableNotFoundError:
             return None
 
-    def _create(self) -> DeltaTable:
+    def _create(self, metadata_columns: Mapping[str, pa.DataType]) -> DeltaTable:
         path = self.location.local_path
         if path is not None:
             with self.errors("create"):
                 path.mkdir(parents=True, exist_ok=True)
         with self.errors("create"):
             try:
+                schema = pa.schema(
+                    [*TABLE_SCHEMA, *(pa.field(n, t) for n, t in metadata_columns.items())]
+                )
                 DeltaTable.create(
                     self.location.uri,
-                    TABLE_SCHEMA,
+                    schema,
                     mode="ignore",
                     name="contracts",
                     description="ODCS data contracts, one row per contract version",
@@ -148,14 +192,15 @@ class ContractTable:
 
     def _verify(self, dt: DeltaTable, *, writable: bool) -> None:
         version = dt.version()
-        if self._checked is not None and self._checked[0] == version and (
-            self._checked[1] or not writable
+        if (
+            self._checked is not None
+            and self._checked[0] == version
+            and (self._checked[1] or not writable)
         ):
             return
         columns = table_columns(dt)
         missing = [
-            name for name in REQUIRED_COLUMNS
-            if name not in columns or not _is_text(columns[name])
+            name for name in REQUIRED_COLUMNS if name not in columns or not _is_text(columns[name])
         ]
         if missing:
             raise IncompatibleTableError(
@@ -176,29 +221,63 @@ class ContractTable:
     # -- writing -------------------------------------------------------------------------
 
     def insert_new(
-        self, dt: DeltaTable, batch: pa.Table, metadata: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """Insert the rows of ``batch`` whose key is absent from snapshot ``dt``, in one commit.
+        self,
+        dt: DeltaTable,
+        rows: Sequence[ContractRow],
+        metadata: Mapping[str, Any],
+        commit_info: Mapping[str, Any],
+    ) -> None:
+        """Insert ``rows`` whose keys are absent from snapshot ``dt``, in one commit.
 
         Raises ``CommitFailedError`` when a concurrent commit touched the same keys.
         """
-        columns = table_columns(dt)
-        unknown = [name for name in batch.column_names if name not in columns]
-        if unknown:
-            batch = batch.drop_columns(unknown)
+        source = rows_to_table(rows, datetime.now(UTC), table_schema(dt), metadata)
         with self.errors("write"):
-            return (
+            dt.merge(
+                source,
+                predicate=_KEY_MATCH,
+                source_alias="s",
+                target_alias="t",
+                streamed_exec=False,
+                commit_properties=CommitProperties(custom_metadata=dict(commit_info)),
+            ).when_not_matched_insert_all().execute()
+
+    def update_row(
+        self,
+        dt: DeltaTable,
+        key: tuple[str, str],
+        values: Mapping[str, Any],
+        commit_info: Mapping[str, Any],
+    ) -> int:
+        """Set metadata ``values`` on the row ``key`` of snapshot ``dt``; the rows updated.
+
+        Raises ``CommitFailedError`` when a concurrent commit touched the same row.
+        """
+        schema = table_schema(dt)
+        source = pa.table(
+            {
+                "contract_id": [key[0]],
+                "version": [key[1]],
+                **{
+                    name: pa.array([value], schema.field(name).type)
+                    for name, value in values.items()
+                },
+            }
+        )
+        with self.errors("update"):
+            metrics = (
                 dt.merge(
-                    batch,
-                    predicate="t.contract_id = s.contract_id AND t.version = s.version",
+                    source,
+                    predicate=_KEY_MATCH,
                     source_alias="s",
                     target_alias="t",
                     streamed_exec=False,
-                    commit_properties=CommitProperties(custom_metadata=dict(metadata)),
+                    commit_properties=CommitProperties(custom_metadata=dict(commit_info)),
                 )
-                .when_not_matched_insert_all()
+                .when_matched_update({name: f"s.`{name}`" for name in values})
                 .execute()
             )
+        return int(metrics["num_target_rows_updated"])
 
     # -- errors --------------------------------------------------------------------------
 
@@ -228,14 +307,19 @@ class ContractTable:
             ) from None
 
 
+def table_schema(dt: DeltaTable) -> pa.Schema:
+    """The Arrow schema of snapshot ``dt``."""
+    return pa.schema(dt.schema().to_arrow())
+
+
 def table_columns(dt: DeltaTable) -> dict[str, pa.DataType]:
     """Column name -> Arrow type of the snapshot ``dt``."""
-    schema = pa.schema(dt.schema().to_arrow())
-    return {field.name: field.type for field in schema}
+    return {field.name: field.type for field in table_schema(dt)}
 
 
 def _is_text(dtype: pa.DataType) -> bool:
     return bool(
-        pa.types.is_string(dtype) or pa.types.is_large_string(dtype)
+        pa.types.is_string(dtype)
+        or pa.types.is_large_string(dtype)
         or pa.types.is_string_view(dtype)
     )

@@ -24,7 +24,12 @@ import yaml
 from .errors import InvalidContractError
 
 __all__ = [
-    "MAX_DEPTH", "MAX_DOCUMENT_BYTES", "MAX_VALUES", "file_path", "load_document", "to_json_tree",
+    "MAX_DEPTH",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_VALUES",
+    "file_path",
+    "load_document",
+    "to_json_tree",
 ]
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
@@ -134,7 +139,7 @@ def _decode(data: bytes, label: str | None) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidContractError(
-            f"not valid UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 1]!r})",
+            f"not valid UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})",
             source=label,
         ) from exc
 

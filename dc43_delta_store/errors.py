@@ -8,10 +8,11 @@ Every error derives from one base and, where one fits, from a builtin too::
     ├── ContractNotFoundError (KeyError)       no such contract or version
     ├── VersionConflictError                   the version exists with other content
     ├── BatchError                             put_many refused a batch: every problem listed
+    ├── UpdateConflictError                    a metadata update's if_match no longer holds
     ├── TableBusyError                         concurrent commits outlasted the retries
     ├── IncompatibleTableError                 the table's schema or protocol is foreign
     ├── InvalidLocationError (ValueError)      a table name or path that cannot be used
-    ├── InvalidQueryError (ValueError)         an unknown filter column, a bad as_of
+    ├── InvalidRequestError (ValueError)       an unknown column, a bad as_of, a refused SQL
     └── StoreUnavailableError (OSError)        the location cannot be read or written
 
 Messages name the contract, version, field, file or table involved, and never
@@ -32,9 +33,10 @@ __all__ = [
     "IncompatibleTableError",
     "InvalidContractError",
     "InvalidLocationError",
-    "InvalidQueryError",
+    "InvalidRequestError",
     "StoreUnavailableError",
     "TableBusyError",
+    "UpdateConflictError",
     "ValidationIssue",
     "VersionConflictError",
 ]
@@ -140,6 +142,10 @@ class BatchError(ContractStoreError):
         self.problems = list(problems)
 
 
+class UpdateConflictError(ContractStoreError):
+    """``update_metadata(..., if_match=...)``: the row changed since; nothing was changed."""
+
+
 class TableBusyError(ContractStoreError):
     """Concurrent commits kept winning until the retries ran out; nothing was written."""
 
@@ -152,8 +158,8 @@ class InvalidLocationError(ContractStoreError, ValueError):
     """A table name, path or URI that cannot be used."""
 
 
-class InvalidQueryError(ContractStoreError, ValueError):
-    """A read that cannot be answered as asked: unknown column, bad ``as_of``."""
+class InvalidRequestError(ContractStoreError, ValueError):
+    """A request that cannot be carried out as asked: unknown column, bad ``as_of``, refused SQL."""
 
 
 class StoreUnavailableError(ContractStoreError, OSError):

@@ -17,7 +17,12 @@ from pathlib import Path
 from .errors import InvalidLocationError
 
 __all__ = [
-    "WAREHOUSE_ENV", "TableLocation", "describe", "redact", "resolve_location", "secret_values",
+    "WAREHOUSE_ENV",
+    "TableLocation",
+    "describe",
+    "redact",
+    "resolve_location",
+    "secret_values",
 ]
 
 WAREHOUSE_ENV = "DC43_DELTA_STORE_WAREHOUSE"
@@ -99,7 +104,7 @@ def _normalise(location: str, what: str) -> str:
                 + ", ".join(f"{s}://" for s in _SCHEMES)
             )
         if scheme == "file":
-            return str(Path(location[len("file://"):]).absolute())
+            return str(Path(location[len("file://") :]).absolute())
         return location.rstrip("/")
     return str(Path(location).expanduser().absolute())
 

@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import json
 import logging
 import os
 import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 from deltalake import DeltaTable
 
 from . import __version__
 from .batch import BatchResult, Prepared, PutResult, classify, prepare
+from .cache import ResultCache
 from .delta_table import AsOf, CommitFailedError, ContractTable, table_columns
 from .errors import (
     BatchError,
     ContractNotFoundError,
     ContractStoreError,
-    InvalidQueryError,
+    IncompatibleTableError,
+    InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
+    UpdateConflictError,
 )
+from .history import Commit, commits_of
 from .location import TableLocation, describe, resolve_location
+from .maintenance import DEFAULT_TARGET_FILE_SIZE, OptimizeResult, VacuumResult, optimize, vacuum
+from .metadata import check_declared, check_values, parse_columns
 from .records import ContractRow, check_identity
-from .table_schema import rows_to_table
+from .sql import run_sql, views
+from .table_schema import TABLE_SCHEMA
 from .validation import ValidationMode
 from .versions import is_prerelease, sort_versions, version_sort_key
 
@@ -35,7 +43,8 @@ __all__ = ["DeltaContractStore"]
 
 logger = logging.getLogger("dc43_delta_store")
 
-FilterValue = str | bool | None | Sequence[str]
+FilterValue = str | bool | int | float | None | Sequence[Any]
+T = TypeVar("T")
 
 
 class DeltaContractStore:
@@ -50,8 +59,13 @@ class DeltaContractStore:
     Give ``table`` (``catalog.schema.table``, mapped into a local warehouse folder, see
     :mod:`.location`) or ``path`` (a local folder or an ``s3://``, ``az://``, ``abfss://``,
     ``gs://`` URI, with ``storage_options`` as deltalake takes them). ``validation`` is the
-    ODCS JSON-Schema policy for ``put`` (see :mod:`.validation`). The table is created on the
-    first ``put``; an existing table is used as it is.
+    ODCS JSON-Schema policy for ``put`` (see :mod:`.validation`). ``metadata_columns``
+    declares governance columns (``{"owner": "string"}``), added to the table on the next
+    write. The table is created on the first write; an existing table is used as it is.
+
+    Reads check the table for new commits on every call (a ``stat`` of the next commit file
+    on a local table; a log listing on object stores, at most every ``max_staleness``
+    seconds) and answer from memory while nothing changed.
     """
 
     def __init__(
@@ -62,7 +76,9 @@ class DeltaContractStore:
         storage_options: Mapping[str, str] | None = None,
         warehouse: str | os.PathLike[str] | None = None,
         validation: ValidationMode = "warn",
+        metadata_columns: Mapping[str, str] | None = None,
         max_commit_attempts: int = 12,
+        max_staleness: float = 0.0,
     ) -> None:
         if validation not in ("strict", "warn", "off"):
             raise ValueError(f"validation must be 'strict', 'warn' or 'off', not {validation!r}")
@@ -71,14 +87,22 @@ class DeltaContractStore:
         self._location = resolve_location(
             table=table, path=path, storage_options=storage_options, warehouse=warehouse
         )
-        self._table = ContractTable(self._location)
+        self._table = ContractTable(self._location, max_staleness=max_staleness)
         self._validation: ValidationMode = validation
+        self._declared = parse_columns(metadata_columns or {})
         self._max_attempts = max_commit_attempts
+        self._cache = ResultCache()
 
     @property
     def location(self) -> TableLocation:
         """Where the table lives (``uri``, ``name``); its repr hides storage option values."""
         return self._location
+
+    @property
+    def table_version(self) -> int | None:
+        """The table's newest version, or None before the first write."""
+        dt = self._table.current()
+        return None if dt is None else dt.version()
 
     def __repr__(self) -> str:
         return f"DeltaContractStore({self._location.name or self._location.uri!r})"
@@ -90,6 +114,9 @@ class DeltaContractStore:
         contract: Any,
         *,
         validation: ValidationMode | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        who: str | None = None,
+        why: str | None = None,
         commit_info: Mapping[str, Any] | None = None,
     ) -> PutResult:
         """Store one contract version; re-putting identical content is a no-op.
@@ -98,7 +125,8 @@ class DeltaContractStore:
         or a path to a ``.yaml``/``.yml``/``.json`` file. Raises
         :class:`~.errors.VersionConflictError` if the version exists with other content,
         :class:`~.errors.InvalidContractError` for bad input; either way nothing is written.
-        ``commit_info`` is added to the Delta commit (who, why, where from).
+        ``metadata`` sets governance columns of the new row; ``who``, ``why`` (Delta's
+        ``userName`` and ``userMetadata``) and ``commit_info`` go into the commit.
 
         >>> store.put({"id": "sales.orders", "version": "1.0.0", "apiVersion": "v3.1.0",
         ...            "kind": "DataContract", "status": "active"}).outcome
@@ -108,7 +136,14 @@ class DeltaContractStore:
         'unchanged'
         """
         try:
-            batch = self.put_many([contract], validation=validation, commit_info=commit_info)
+            batch = self.put_many(
+                [contract],
+                validation=validation,
+                metadata=metadata,
+                who=who,
+                why=why,
+                commit_info=commit_info,
+            )
         except BatchError as exc:
             raise exc.problems[0].error from None  # a batch of one: its own error
         return batch.results[0]
@@ -119,6 +154,9 @@ class DeltaContractStore:
         *,
         validation: ValidationMode | None = None,
         on_error: Literal["raise", "skip"] = "raise",
+        metadata: Mapping[str, Any] | None = None,
+        who: str | None = None,
+        why: str | None = None,
         commit_info: Mapping[str, Any] | None = None,
     ) -> BatchResult:
         """Store many contracts in one Delta commit: all new versions, or none.
@@ -136,28 +174,19 @@ class DeltaContractStore:
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
         prepared, problems, total = prepare(contracts, validation or self._validation)
-        delay = 0.005
-        for attempt in range(1, self._max_attempts + 1):
-            dt = self._table.current()
+        info = _commit_info(who, why, commit_info)
+
+        def attempt() -> BatchResult:
+            dt = self._evolved(self._table.current(), info)
             plan = classify(prepared, self._stored_fingerprints(dt, prepared))
             refused = sorted(problems + plan.conflicts, key=lambda problem: problem.index)
             if refused and on_error == "raise":
                 raise BatchError(refused, total=total)
             if plan.new:
-                dt = self._table.writable(dt)
+                dt = self._table.writable(dt, self._declared)
+                values = check_values(metadata or {}, table_columns(dt), what="put")
                 rows = [item.row for item in plan.new]
-                metadata = {**(commit_info or {}), **_commit_summary(rows)}
-                try:
-                    self._table.insert_new(dt, rows_to_table(rows, datetime.now(UTC)), metadata)
-                except CommitFailedError:
-                    logger.info(
-                        "concurrent commit on %s while writing %d contract(s) (attempt %d of %d)",
-                        self._location, len(rows), attempt, self._max_attempts,
-                    )
-                    if attempt < self._max_attempts:
-                        time.sleep(delay * (1 + random.random()))  # backoff with jitter
-                        delay = min(delay * 2, 0.5)
-                    continue
+                self._table.insert_new(dt, rows, values, {**info, **_summary(rows)})
             if dt is None:  # no table and nothing to write
                 return BatchResult((), tuple(refused), None)
             version = dt.version()
@@ -167,9 +196,105 @@ class DeltaContractStore:
                 key=lambda pair: pair[0],
             )
             return BatchResult(tuple(r for _, r in results), tuple(refused), version)
+
+        return self._retrying(f"writing {_keys(prepared)}", attempt)
+
+    def update_metadata(
+        self,
+        contract_id: str,
+        version: str,
+        values: Mapping[str, Any],
+        *,
+        if_match: Mapping[str, Any] | None = None,
+        who: str | None = None,
+        why: str | None = None,
+    ) -> int:
+        """Set governance columns of one stored version; its payload and fingerprint stay.
+
+        Each call is one commit carrying ``who`` and ``why``. A concurrent change of the same
+        row makes the commit fail and the update is applied again on top of it, so both
+        survive; with ``if_match`` (``{"status": "Draft"}``) the update applies only while the
+        row still holds those values, else :class:`~.errors.UpdateConflictError` names what
+        the row holds now. Returns the new table version.
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> _ = store.update_metadata("sales.orders", "1.0.0", {"status": "Validated"},
+        ...                           who="collibra-sync", why="approved in Collibra")
+        >>> store.latest("sales.orders", status="Validated")["version"]
+        '1.0.0'
+        """
+        check_identity(contract_id, "contract_id")
+        check_identity(version, "version")
+        label = f"contract {contract_id!r} version {version!r}"
+        info = _commit_info(who, why, {"contracts": f"{contract_id}@{version}"})
+
+        def attempt() -> int:
+            dt = self._evolved(self._table.current(), info)
+            if dt is None:
+                raise ContractNotFoundError(contract_id, version)
+            dt = self._table.writable(dt, self._declared)
+            columns = table_columns(dt)
+            checked = check_values(values, columns, what=f"update of {label}")
+            expected = check_values(if_match or {}, columns, what=f"if_match of {label}")
+            row = self._row(dt, contract_id, version, [*expected])
+            if row is None:
+                raise ContractNotFoundError(contract_id, version)
+            stale = {name: row[name] for name, value in expected.items() if row[name] != value}
+            if stale:
+                raise UpdateConflictError(
+                    f"{label} no longer matches if_match: it holds {stale}; nothing was changed"
+                )
+            if checked:
+                self._table.update_row(dt, (contract_id, version), checked, info)
+            return int(dt.version())
+
+        return self._retrying(f"updating {label}", attempt)
+
+    def add_metadata_columns(
+        self, columns: Mapping[str, str], *, who: str | None = None, why: str | None = None
+    ) -> None:
+        """Declare governance columns and add them to the table now (old rows read null)."""
+        self._declared = {**self._declared, **parse_columns(columns)}
+        info = _commit_info(who, why, None)
+        self._retrying(
+            "adding metadata columns",
+            lambda: self._table.writable(
+                self._evolved(self._table.current(), info), self._declared
+            ),
+        )
+
+    def _evolved(self, dt: DeltaTable | None, info: Mapping[str, Any]) -> DeltaTable | None:
+        """``dt``, after adding the declared columns it lacks (a commit of its own)."""
+        if dt is None or not self._declared:
+            return dt
+        present = table_columns(dt)
+        check_declared(self._declared, present)
+        missing = {n: t for n, t in self._declared.items() if n not in present}
+        if not missing:
+            return dt
+        self._table.add_columns(dt, missing, info)
+        return self._table.current()
+
+    def _retrying(self, what: str, attempt: Callable[[], T]) -> T:
+        """Run ``attempt`` until it commits; backoff with jitter between lost races."""
+        delay = 0.005
+        for number in range(1, self._max_attempts + 1):
+            try:
+                return attempt()
+            except CommitFailedError:
+                logger.info(
+                    "concurrent commit on %s while %s (attempt %d of %d)",
+                    self._location,
+                    what,
+                    number,
+                    self._max_attempts,
+                )
+                if number < self._max_attempts:
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 0.5)
         raise TableBusyError(
             f"table {self._location} is busy: {self._max_attempts} commit attempts lost to "
-            f"concurrent writers; nothing was written for {_keys(prepared)}"
+            f"concurrent writers; nothing was written while {what}"
         )
 
     def _stored_fingerprints(
@@ -187,6 +312,15 @@ class DeltaContractStore:
         frame = pl.scan_delta(dt).filter(condition).select("contract_id", "version", "fingerprint")
         return {(cid, ver): fp for cid, ver, fp in self._collect(frame).iter_rows()}
 
+    def _row(
+        self, dt: DeltaTable, contract_id: str, version: str, columns: list[str]
+    ) -> dict[str, Any] | None:
+        frame = pl.scan_delta(dt).filter(
+            (pl.col("contract_id") == contract_id) & (pl.col("version") == version)
+        )
+        rows = self._collect(frame.select("version", *columns)).to_dicts()
+        return rows[0] if rows else None
+
     # -- reading -------------------------------------------------------------------------
 
     def get(self, contract_id: str, version: str, *, as_of: AsOf | None = None) -> dict[str, Any]:
@@ -200,16 +334,20 @@ class DeltaContractStore:
         """
         check_identity(contract_id, "contract_id")
         check_identity(version, "version")
-        frame = self._scan(as_of)
-        if frame is not None:
-            found = self._collect(
-                frame.filter(
-                    (pl.col("contract_id") == contract_id) & (pl.col("version") == version)
-                ).select("json")
+
+        def compute(dt: DeltaTable | None) -> str | None:
+            if dt is None:
+                return None
+            frame = pl.scan_delta(dt).filter(
+                (pl.col("contract_id") == contract_id) & (pl.col("version") == version)
             )
-            if found.height:
-                return self._decode(found["json"][0], contract_id, version)
-        raise ContractNotFoundError(contract_id, version, detail=self._where(as_of))
+            found = self._collect(frame.select("json"))["json"]
+            return found[0] if len(found) else None
+
+        payload = self._answer(as_of, ("get", contract_id, version), compute)
+        if payload is None:
+            raise ContractNotFoundError(contract_id, version, detail=_where(as_of))
+        return _decode(payload, contract_id, version)
 
     def latest(
         self,
@@ -222,7 +360,8 @@ class DeltaContractStore:
         """The highest version of ``contract_id`` (SemVer precedence), or None.
 
         Prereleases (``1.2.0-rc.1``) are skipped unless ``include_prereleases``. Keyword
-        filters match metadata columns: ``status="active"`` or ``status=["active", "draft"]``.
+        filters match metadata columns, pushed into the scan: ``status="active"``,
+        ``status=["active", "draft"]``, ``owner=None`` (unset).
 
         >>> for version in ("1.0.0", "1.1.0", "2.0.0"):
         ...     _ = store.put(f"examples/contracts/sales/orders-{version}.odcs.yaml")
@@ -232,101 +371,201 @@ class DeltaContractStore:
         '1.1.0'
         """
         check_identity(contract_id, "contract_id")
-        dt = self._snapshot(as_of)
-        if dt is None:
-            return None
-        columns = table_columns(dt)
-        frame = pl.scan_delta(dt).filter(pl.col("contract_id") == contract_id)
-        for column, wanted in filters.items():
-            frame = frame.filter(_filter(column, wanted, columns))
-        rows = self._collect(frame.select("version", "json"))
-        candidates = [
-            (version, payload)
-            for version, payload in rows.iter_rows()
-            if include_prereleases or not is_prerelease(version)
-        ]
-        if not candidates:
-            return None
-        version, payload = max(candidates, key=lambda pair: version_sort_key(pair[0]))
-        return self._decode(payload, contract_id, version)
+        query = ("latest", contract_id, bool(include_prereleases), _frozen(filters))
+
+        def compute(dt: DeltaTable | None) -> tuple[str, str] | None:
+            if dt is None:
+                return None
+            columns = table_columns(dt)
+            frame = pl.scan_delta(dt).filter(pl.col("contract_id") == contract_id)
+            for column, wanted in filters.items():
+                frame = frame.filter(_filter(column, wanted, columns))
+            candidates = [
+                (version, payload)
+                for version, payload in self._collect(frame.select("version", "json")).iter_rows()
+                if include_prereleases or not is_prerelease(version)
+            ]
+            if not candidates:
+                return None
+            return max(candidates, key=lambda pair: version_sort_key(pair[0]))
+
+        found = self._answer(as_of, query, compute)
+        return None if found is None else _decode(found[1], contract_id, found[0])
 
     def list_contracts(self, *, as_of: AsOf | None = None) -> list[str]:
         """Every contract id in the table, sorted."""
-        frame = self._scan(as_of)
-        if frame is None:
-            return []
-        ids = self._collect(frame.select("contract_id").unique())["contract_id"].to_list()
-        return sorted(ids)
+
+        def compute(dt: DeltaTable | None) -> tuple[str, ...]:
+            if dt is None:
+                return ()
+            ids = self._collect(pl.scan_delta(dt).select("contract_id").unique())
+            return tuple(sorted(ids["contract_id"].to_list()))
+
+        return list(self._answer(as_of, ("contracts",), compute))
 
     def list_versions(self, contract_id: str, *, as_of: AsOf | None = None) -> list[str]:
         """The versions of ``contract_id``, lowest to highest (SemVer precedence)."""
         check_identity(contract_id, "contract_id")
-        frame = self._scan(as_of)
-        if frame is None:
-            return []
-        rows = self._collect(frame.filter(pl.col("contract_id") == contract_id).select("version"))
-        return sort_versions(rows["version"].to_list())
+
+        def compute(dt: DeltaTable | None) -> tuple[str, ...]:
+            if dt is None:
+                return ()
+            frame = pl.scan_delta(dt).filter(pl.col("contract_id") == contract_id)
+            return tuple(sort_versions(self._collect(frame.select("version"))["version"].to_list()))
+
+        return list(self._answer(as_of, ("versions", contract_id), compute))
 
     def exists(
         self, contract_id: str, version: str | None = None, *, as_of: AsOf | None = None
     ) -> bool:
         """True if the contract (at ``version``, when given) is in the table."""
-        check_identity(contract_id, "contract_id")
-        frame = self._scan(as_of)
-        if frame is None:
-            return False
-        condition = pl.col("contract_id") == contract_id
-        if version is not None:
-            condition &= pl.col("version") == check_identity(version, "version")
-        return self._collect(frame.filter(condition).select("version").head(1)).height > 0
+        versions = self.list_versions(contract_id, as_of=as_of)
+        return bool(versions) if version is None else version in versions
+
+    def scan(self, *, as_of: AsOf | None = None) -> pl.LazyFrame:
+        """The table as a Polars ``LazyFrame`` (empty with the table's columns before any write).
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.scan().filter(pl.col("status") == "active").select("version").collect().item()
+        '1.0.0'
+        """
+        dt = self._snapshot(as_of)
+        if dt is None:
+            return pl.LazyFrame(pl.from_arrow(TABLE_SCHEMA.empty_table()))
+        return pl.scan_delta(dt)
+
+    def sql(self, query: str, *, as_of: AsOf | None = None) -> pl.DataFrame:
+        """Run a read-only SQL query over the ``contracts`` and ``contracts_latest`` views.
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.sql("SELECT contract_id, version, domain FROM contracts_latest").rows()
+        [('sales.orders', '1.0.0', 'sales')]
+        """
+        dt = self._snapshot(as_of)
+        scan = self.scan(as_of=as_of) if dt is None else pl.scan_delta(dt)
+        with self._reading():
+            return run_sql(query, views(scan, scan.collect_schema()))
+
+    def history(self, *, limit: int | None = None) -> list[Commit]:
+        """The table's commits, newest first: version, time, operation, who and why."""
+        dt = self._table.current()
+        if dt is None:
+            return []
+        with self._table.errors("read the history of"):
+            return commits_of(dt.history(limit))
+
+    # -- upkeep --------------------------------------------------------------------------
+
+    def optimize(
+        self,
+        *,
+        target_file_size: int = DEFAULT_TARGET_FILE_SIZE,
+        who: str | None = None,
+        why: str | None = None,
+    ) -> OptimizeResult:
+        """Compact small files into ~``target_file_size`` files clustered by contract id,
+        write a checkpoint and drop expired log files; a lookup then reads one file."""
+        info = _commit_info(who, why, None)
+
+        def attempt() -> OptimizeResult:
+            dt = self._table.writable(self._table.current(), self._declared)
+            with self._table.errors("optimize"):
+                return optimize(dt, target_file_size=target_file_size, commit_info=info)
+
+        return self._retrying("optimizing", attempt)
+
+    def vacuum(
+        self,
+        *,
+        retention_hours: int | None = None,
+        dry_run: bool = True,
+        who: str | None = None,
+        why: str | None = None,
+    ) -> VacuumResult:
+        """List (``dry_run=True``, the default) or delete data files no longer referenced by
+        any version within the retention period (the table's, 7 days by default)."""
+        dt = self._table.current()
+        if dt is None:
+            return VacuumResult((), dry_run)
+        dt = self._table.writable(dt, {})
+        with self._table.errors("vacuum"):
+            return vacuum(
+                dt,
+                retention_hours=retention_hours,
+                dry_run=dry_run,
+                commit_info=_commit_info(who, why, None),
+            )
 
     # -- helpers -------------------------------------------------------------------------
 
     def _snapshot(self, as_of: AsOf | None) -> DeltaTable | None:
         return self._table.current() if as_of is None else self._table.at(as_of)
 
-    def _scan(self, as_of: AsOf | None) -> pl.LazyFrame | None:
+    def _answer(
+        self, as_of: AsOf | None, query: tuple[Any, ...], compute: Callable[[DeltaTable | None], T]
+    ) -> T:
+        """``compute`` on the right snapshot, remembered per table version."""
+        if isinstance(as_of, int) and not isinstance(as_of, bool):
+            return self._cache.get_or_compute(as_of, query, lambda: compute(self._table.at(as_of)))
         dt = self._snapshot(as_of)
-        return None if dt is None else pl.scan_delta(dt)
+        if dt is None:
+            return compute(None)
+        return self._cache.get_or_compute(dt.version(), query, lambda: compute(dt))
 
     def _collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
-        try:
+        with self._reading():
             return frame.collect()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Polars raises its own exceptions for I/O failures: make them store errors."""
+        try:
+            yield
         except ContractStoreError:
             raise
-        except Exception as exc:  # polars raises its own exception tree for I/O failures
+        except Exception as exc:
             message = describe(exc, self._location.storage_options)
             raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
-
-    def _decode(self, payload: str, contract_id: str, version: str) -> dict[str, Any]:
-        try:
-            document = json.loads(payload)
-        except ValueError as exc:
-            raise ContractStoreError(
-                f"contract {contract_id!r} version {version!r}: the stored json column is not "
-                f"valid JSON ({exc})"
-            ) from exc
-        if not isinstance(document, dict):
-            raise ContractStoreError(
-                f"contract {contract_id!r} version {version!r}: the stored json is not an object"
-            )
-        return document
-
-    @staticmethod
-    def _where(as_of: AsOf | None) -> str:
-        return "" if as_of is None else f" (as of {as_of!r})"
 
 
 def _filter(column: str, wanted: FilterValue, columns: Mapping[str, Any]) -> pl.Expr:
     if column not in columns:
-        raise InvalidQueryError(
+        raise InvalidRequestError(
             f"unknown filter column {column!r}; the table has " + ", ".join(sorted(columns))
         )
     if wanted is None:
         return pl.col(column).is_null()
-    if isinstance(wanted, (str, bool)):
+    if isinstance(wanted, (str, bool, int, float)):
         return pl.col(column) == wanted
     return pl.col(column).is_in(list(wanted))
+
+
+def _frozen(filters: Mapping[str, FilterValue]) -> tuple[tuple[str, Any], ...]:
+    return tuple(
+        sorted(
+            (name, tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else value)
+            for name, value in filters.items()
+        )
+    )
+
+
+def _decode(payload: str, contract_id: str, version: str) -> dict[str, Any]:
+    try:
+        document = json.loads(payload)
+    except ValueError as exc:
+        raise IncompatibleTableError(
+            f"contract {contract_id!r} version {version!r}: the stored json column is not "
+            f"valid JSON ({exc})"
+        ) from exc
+    if not isinstance(document, dict):
+        raise IncompatibleTableError(
+            f"contract {contract_id!r} version {version!r}: the stored json is not an object"
+        )
+    return document
+
+
+def _where(as_of: AsOf | None) -> str:
+    return "" if as_of is None else f" (as of {as_of!r})"
 
 
 def _result(
@@ -344,10 +583,29 @@ def _keys(prepared: list[Prepared], shown: int = 5) -> str:
     return keys + (f" and {len(prepared) - shown} more" if len(prepared) > shown else "")
 
 
-def _commit_summary(rows: list[ContractRow]) -> dict[str, Any]:
-    """What the Delta commit info says about a write (the first 100 keys, and the count)."""
+def _summary(rows: list[ContractRow]) -> dict[str, Any]:
+    """What the commit says about a write (the first 100 keys, and the count)."""
     return {
-        "dc43_delta_store": __version__,
         "contract_count": len(rows),
         "contracts": ", ".join(f"{row.contract_id}@{row.version}" for row in rows[:100]),
     }
+
+
+def _commit_info(
+    who: str | None, why: str | None, extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Commit info: Delta's ``userName`` (``who``, else the OS user) and ``userMetadata``."""
+    info: dict[str, Any] = {**(extra or {}), "dc43_delta_store": __version__}
+    user = who or _os_user()
+    if user:
+        info["userName"] = user
+    if why:
+        info["userMetadata"] = why
+    return info
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

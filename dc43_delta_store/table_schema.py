@@ -8,8 +8,9 @@ keeps the Delta protocol at reader 1 / writer 2.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -40,7 +41,13 @@ TABLE_SCHEMA = pa.schema(
     ]
 )
 SEED_COLUMNS = (
-    "contract_id", "version", "name", "description", "json", "fingerprint", "created_at",
+    "contract_id",
+    "version",
+    "name",
+    "description",
+    "json",
+    "fingerprint",
+    "created_at",
 )
 DERIVED_COLUMNS = ("status", "api_version", "version_sort_key", "prerelease")
 REQUIRED_COLUMNS = ("contract_id", "version", "json", "fingerprint")
@@ -48,10 +55,18 @@ REQUIRED_COLUMNS = ("contract_id", "version", "json", "fingerprint")
 
 
 def rows_to_table(
-    rows: Sequence[ContractRow], created_at: datetime, schema: pa.Schema = TABLE_SCHEMA
+    rows: Sequence[ContractRow],
+    created_at: datetime,
+    schema: pa.Schema = TABLE_SCHEMA,
+    metadata: Mapping[str, Any] | None = None,
 ) -> pa.Table:
-    """Arrow table of ``rows`` with ``schema``'s columns; columns we do not derive are null."""
+    """Arrow table of ``rows`` with ``schema``'s columns.
+
+    Metadata columns take ``metadata``'s value (the same for every row); other columns we do
+    not derive are null.
+    """
     values = {
+        **{name: [value] * len(rows) for name, value in (metadata or {}).items()},
         "created_at": [created_at] * len(rows),
         **{name: [getattr(row, name) for row in rows] for name in _ROW_FIELDS},
     }

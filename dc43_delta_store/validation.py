@@ -40,6 +40,7 @@ __all__ = [
 ValidationMode = Literal["strict", "warn", "off"]
 KNOWN_API_VERSIONS = ("2.2.1", "2.2.2", "3.0.0", "3.0.1", "3.0.2", "3.1.0", "3.2.0")
 
+
 class ContractValidationWarning(UserWarning):
     """A stored contract breaks the ODCS JSON Schema (policy ``"warn"``)."""
 
@@ -58,17 +59,21 @@ class ValidationReport:
 
 @cache
 def _validator(api_version: str) -> Any:
-    text = resources.files(__package__).joinpath(
-        f"schemas/odcs-json-schema-v{api_version}.json"
-    ).read_text(encoding="utf-8")
+    text = (
+        resources.files(__package__)
+        .joinpath(f"schemas/odcs-json-schema-v{api_version}.json")
+        .read_text(encoding="utf-8")
+    )
     return jsonschema_rs.Draft201909Validator(json.loads(text))
 
 
 def _json_path(parts: Any) -> str:
     path = "$"
     for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (
-            f".{part}" if str(part).isidentifier() else f"[{json.dumps(str(part))}]"
+        path += (
+            f"[{part}]"
+            if isinstance(part, int)
+            else (f".{part}" if str(part).isidentifier() else f"[{json.dumps(str(part))}]")
         )
     return path
 

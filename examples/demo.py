@@ -45,8 +45,7 @@ def main() -> int:
     assert orders is not None
     columns = [prop["name"] for prop in orders["schema"][0]["properties"]]
     print(
-        f"\nlatest active sales.orders: {orders['version']} in {elapsed:.1f} ms, "
-        f"columns {columns}"
+        f"\nlatest active sales.orders: {orders['version']} in {elapsed:.1f} ms, columns {columns}"
     )
     rc = store.latest("sales.orders", include_prereleases=True, status="active")
     print(f"same, prereleases included: {rc['version'] if rc else '-'}")

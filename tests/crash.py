@@ -56,8 +56,14 @@ def child(path: str, prefix: str) -> None:
     print("READY", flush=True)
     for n in range(10**6):
         docs = [
-            {"apiVersion": "v3.1.0", "kind": "DataContract", "id": f"{prefix}.c{n}",
-             "version": f"1.{k}.0", "status": "active", "description": {"usage": "x" * n}}
+            {
+                "apiVersion": "v3.1.0",
+                "kind": "DataContract",
+                "id": f"{prefix}.c{n}",
+                "version": f"1.{k}.0",
+                "status": "active",
+                "description": {"usage": "x" * n},
+            }
             for k in range(1 if n % 2 else 5)
         ]
         results = store.put_many(docs).results
@@ -77,7 +83,10 @@ def run(path: Path, kills: int, seed: int, max_delay: float) -> Report:
     for kill in range(kills):
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.crash", "child", str(path), f"crash.k{kill}"],
-            stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
         )
         assert proc.stdout is not None
         if proc.stdout.readline().strip() != "READY":

@@ -70,8 +70,12 @@ class Report:
 def document(contract_id: str, version: str, writer: int | None) -> dict[str, Any]:
     usage = "the same everywhere" if writer is None else f"written by writer {writer}"
     return {
-        "apiVersion": "v3.1.0", "kind": "DataContract", "id": contract_id, "version": version,
-        "status": "active", "description": {"usage": usage},
+        "apiVersion": "v3.1.0",
+        "kind": "DataContract",
+        "id": contract_id,
+        "version": version,
+        "status": "active",
+        "description": {"usage": usage},
     }
 
 
@@ -175,9 +179,7 @@ def run(path: Path, config: Config) -> Report:
     return report
 
 
-def _check(
-    path: Path, config: Config, outcomes: list[Any], report: Report
-) -> None:
+def _check(path: Path, config: Config, outcomes: list[Any], report: Report) -> None:
     counts = Counter(outcome for _, _, outcome, _ in outcomes)
     report.attempted = len(outcomes)
     report.inserted, report.unchanged = counts["inserted"], counts["unchanged"]
@@ -198,7 +200,9 @@ def _check(
             report.violations.append(f"{key} reported busy but was written")
     for (contract_id, version), outcome in by_key.items():
         if outcome["inserted"] > 1:
-            report.violations.append(f"{contract_id} {version} inserted {outcome['inserted']} times")
+            report.violations.append(
+                f"{contract_id} {version} inserted {outcome['inserted']} times"
+            )
         if contract_id == SHARED and outcome["busy"] == 0:
             shared_index = int(version.split(".")[0])
             loser = "unchanged" if shared_index % 2 == 0 else "conflict"

@@ -22,7 +22,8 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 def test_every_error_derives_from_the_package_base() -> None:
     classes = [
-        value for value in vars(errors).values()
+        value
+        for value in vars(errors).values()
         if inspect.isclass(value) and issubclass(value, BaseException)
     ]
     assert len(classes) >= 8

@@ -27,9 +27,14 @@ from .conftest import minimal
 
 FIFTY_MB = 50 * 1024 * 1024
 
-ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
-) + "id: bomb\nversion: '1'\n"
+ALIAS_BOMB = (
+    "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n"
+        for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + "id: bomb\nversion: '1'\n"
+)
 
 
 def deep(levels: int) -> dict[str, Any]:
@@ -43,70 +48,310 @@ def deep(levels: int) -> dict[str, Any]:
 
 # (case id, input or a function of tmp_path giving it, error type, text the message contains)
 DOCUMENT_CASES: list[tuple[str, Any, type[Exception], str]] = [
-    ("missing id", {"version": "1.0.0"}, InvalidContractError, "contract has no id (ODCS v3 'id', v2 'uuid')"),
+    (
+        "missing id",
+        {"version": "1.0.0"},
+        InvalidContractError,
+        "contract has no id (ODCS v3 'id', v2 'uuid')",
+    ),
     ("missing version", {"id": "a"}, InvalidContractError, "contract 'a': version is missing"),
-    ("null version", {"id": "a", "version": None}, InvalidContractError, "contract 'a': version is missing"),
+    (
+        "null version",
+        {"id": "a", "version": None},
+        InvalidContractError,
+        "contract 'a': version is missing",
+    ),
     ("empty id", {"id": "", "version": "1"}, InvalidContractError, "id is empty"),
-    ("empty version", {"id": "a", "version": ""}, InvalidContractError, "contract 'a': version is empty"),
-    ("blank version", {"id": "a", "version": "   "}, InvalidContractError, "contract 'a': version is empty"),
-    ("padded id", {"id": " a", "version": "1"}, InvalidContractError, "id ' a' has leading or trailing whitespace"),
-    ("control character in version", {"id": "a", "version": "1.0\t1"}, InvalidContractError, "version '1.0\\t1' contains control characters"),
-    ("id too long", {"id": "x" * 1001, "version": "1"}, InvalidContractError, "id is 1001 characters long, above 1000"),
-    ("integer id", {"id": 7, "version": "1"}, InvalidContractError, "id must be a string, got int 7"),
-    ("integer version", {"id": "a", "version": 2}, InvalidContractError, "contract 'a': version must be a string, got int 2"),
-    ("float version", {"id": "a", "version": 1.1}, InvalidContractError, "contract 'a': version must be a string, got float 1.1"),
-    ("list version", {"id": "a", "version": ["1"]}, InvalidContractError, "version must be a string, got list"),
-    ("unquoted YAML 1.10", "id: a\nversion: 1.10\n", InvalidContractError, 'YAML reads the unquoted 1.10 at line 2 as a number; quote it: version: "1.10"'),
-    ("unquoted YAML integer version", "id: a\nversion: 3\n", InvalidContractError, 'quote it: version: "3"'),
-    ("unquoted YAML integer id", "id: 12\nversion: '1'\n", InvalidContractError, 'quote it: id: "12"'),
-    ("unquoted YAML boolean version", "id: a\nversion: yes\n", InvalidContractError, "reads the unquoted yes at line 2 as a boolean"),
-    ("YAML date as version via safe_load", yaml.safe_load("id: a\nversion: 2024-01-05\n"), InvalidContractError, "version is a date (2024-01-05), as YAML reads an unquoted date"),
-    ("datetime id in a mapping", {"id": dt.datetime(2024, 1, 1), "version": "1"}, InvalidContractError, "id is a datetime"),
-    ("duplicate YAML key", "id: a\nversion: '1'\nversion: '2'\n", InvalidContractError, "duplicate key 'version' at line 3 (first at line 2)"),
-    ("duplicate JSON key", '{"id": "a", "version": "1", "id": "b"}', InvalidContractError, "duplicate key 'id' in a JSON object"),
-    ("multi-document YAML", "id: a\nversion: '1'\n---\nid: b\n", InvalidContractError, "holds more than one YAML document (the second starts at line 3)"),
-    ("YAML list", "- id: a\n  version: '1'\n", InvalidContractError, "a contract must be a mapping at the top level, got list"),
-    ("YAML scalar", "sales.orders", InvalidContractError, "a contract must be a mapping at the top level, got str"),
+    (
+        "empty version",
+        {"id": "a", "version": ""},
+        InvalidContractError,
+        "contract 'a': version is empty",
+    ),
+    (
+        "blank version",
+        {"id": "a", "version": "   "},
+        InvalidContractError,
+        "contract 'a': version is empty",
+    ),
+    (
+        "padded id",
+        {"id": " a", "version": "1"},
+        InvalidContractError,
+        "id ' a' has leading or trailing whitespace",
+    ),
+    (
+        "control character in version",
+        {"id": "a", "version": "1.0\t1"},
+        InvalidContractError,
+        "version '1.0\\t1' contains control characters",
+    ),
+    (
+        "id too long",
+        {"id": "x" * 1001, "version": "1"},
+        InvalidContractError,
+        "id is 1001 characters long, above 1000",
+    ),
+    (
+        "integer id",
+        {"id": 7, "version": "1"},
+        InvalidContractError,
+        "id must be a string, got int 7",
+    ),
+    (
+        "integer version",
+        {"id": "a", "version": 2},
+        InvalidContractError,
+        "contract 'a': version must be a string, got int 2",
+    ),
+    (
+        "float version",
+        {"id": "a", "version": 1.1},
+        InvalidContractError,
+        "contract 'a': version must be a string, got float 1.1",
+    ),
+    (
+        "list version",
+        {"id": "a", "version": ["1"]},
+        InvalidContractError,
+        "version must be a string, got list",
+    ),
+    (
+        "unquoted YAML 1.10",
+        "id: a\nversion: 1.10\n",
+        InvalidContractError,
+        'YAML reads the unquoted 1.10 at line 2 as a number; quote it: version: "1.10"',
+    ),
+    (
+        "unquoted YAML integer version",
+        "id: a\nversion: 3\n",
+        InvalidContractError,
+        'quote it: version: "3"',
+    ),
+    (
+        "unquoted YAML integer id",
+        "id: 12\nversion: '1'\n",
+        InvalidContractError,
+        'quote it: id: "12"',
+    ),
+    (
+        "unquoted YAML boolean version",
+        "id: a\nversion: yes\n",
+        InvalidContractError,
+        "reads the unquoted yes at line 2 as a boolean",
+    ),
+    (
+        "YAML date as version via safe_load",
+        yaml.safe_load("id: a\nversion: 2024-01-05\n"),
+        InvalidContractError,
+        "version is a date (2024-01-05), as YAML reads an unquoted date",
+    ),
+    (
+        "datetime id in a mapping",
+        {"id": dt.datetime(2024, 1, 1), "version": "1"},
+        InvalidContractError,
+        "id is a datetime",
+    ),
+    (
+        "duplicate YAML key",
+        "id: a\nversion: '1'\nversion: '2'\n",
+        InvalidContractError,
+        "duplicate key 'version' at line 3 (first at line 2)",
+    ),
+    (
+        "duplicate JSON key",
+        '{"id": "a", "version": "1", "id": "b"}',
+        InvalidContractError,
+        "duplicate key 'id' in a JSON object",
+    ),
+    (
+        "multi-document YAML",
+        "id: a\nversion: '1'\n---\nid: b\n",
+        InvalidContractError,
+        "holds more than one YAML document (the second starts at line 3)",
+    ),
+    (
+        "YAML list",
+        "- id: a\n  version: '1'\n",
+        InvalidContractError,
+        "a contract must be a mapping at the top level, got list",
+    ),
+    (
+        "YAML scalar",
+        "sales.orders",
+        InvalidContractError,
+        "a contract must be a mapping at the top level, got str",
+    ),
     ("JSON array", '[{"id": "a"}]', InvalidContractError, "got list"),
     ("empty text", "", InvalidContractError, "empty document"),
     ("comments only", "# nothing here\n", InvalidContractError, "empty document"),
     ("invalid YAML", "id: [a\nversion: '1'\n", InvalidContractError, "invalid YAML"),
-    ("invalid JSON", '{"id": "a", "version": "1",}', InvalidContractError, "invalid JSON at line 1 column 28"),
+    (
+        "invalid JSON",
+        '{"id": "a", "version": "1",}',
+        InvalidContractError,
+        "invalid JSON at line 1 column 28",
+    ),
     ("binary garbage", bytes(range(256)) * 4, InvalidContractError, "not valid UTF-8 (byte 128"),
     ("NUL bytes", b"id: a\x00\x01\x02", InvalidContractError, "contains NUL characters"),
-    ("invalid UTF-8", b"id: caf\xe9\nversion: '1'\n", InvalidContractError, "not valid UTF-8 (byte 7"),
-    ("NaN in JSON", '{"id": "a", "version": "1", "x": NaN}', InvalidContractError, "NaN is not a JSON value"),
-    ("Infinity in JSON", '{"id": "a", "version": "1", "x": Infinity}', InvalidContractError, "Infinity is not a JSON value"),
-    ("NaN in YAML", "id: a\nversion: '1'\nx: .nan\n", InvalidContractError, "$.x is nan, which JSON cannot hold"),
-    ("infinity in YAML", "id: a\nversion: '1'\nsla: [{value: -.inf}]\n", InvalidContractError, "$.sla[0].value is -inf"),
-    ("NaN in a mapping", {"id": "a", "version": "1", "x": float("nan")}, InvalidContractError, "$.x is nan"),
-    ("integer key", "id: a\nversion: '1'\n200: ok\n", InvalidContractError, "key 200 at $ is a int, not a string (quote it in YAML)"),
-    ("YAML 1.1 boolean key", "id: a\nversion: '1'\nx:\n  on: push\n", InvalidContractError, "key True at $.x is a bool"),
-    ("binary value", "id: a\nversion: '1'\nlogo: !!binary aGk=\n", InvalidContractError, "$.logo holds a bytes"),
-    ("python object tag", "id: a\nversion: '1'\nx: !!python/object:os.system {}\n", InvalidContractError, "invalid YAML"),
-    ("set value", {"id": "a", "version": "1", "tags": {"x"}}, InvalidContractError, "$.tags holds a set"),
-    ("unpaired surrogate", {"id": "a", "version": "1", "x": "\udc00"}, InvalidContractError, "$.x holds an unpaired surrogate (\\udc00)"),
-    ("status not a string", {"id": "a", "version": "1", "status": 1}, InvalidContractError, "contract 'a' version '1': status must be a string, got int 1"),
-    ("name not a string", {"id": "a", "version": "1", "name": ["x"]}, InvalidContractError, "contract 'a' version '1': name must be a string, got list"),
-    ("apiVersion not a string", {"id": "a", "version": "1", "apiVersion": {"v": 3}}, InvalidContractError, "apiVersion must be a string, got dict"),
-    ("description not an object", {"id": "a", "version": "1", "description": [1]}, InvalidContractError, "description must be an object, got list"),
-    ("description.usage not a string", {"id": "a", "version": "1", "description": {"usage": 5}}, InvalidContractError, "description: usage must be a string, got int 5"),
-    ("nested 100 levels", deep(100), InvalidContractError, "nested deeper than 64 levels at $.x.x.x"),
+    (
+        "invalid UTF-8",
+        b"id: caf\xe9\nversion: '1'\n",
+        InvalidContractError,
+        "not valid UTF-8 (byte 7",
+    ),
+    (
+        "NaN in JSON",
+        '{"id": "a", "version": "1", "x": NaN}',
+        InvalidContractError,
+        "NaN is not a JSON value",
+    ),
+    (
+        "Infinity in JSON",
+        '{"id": "a", "version": "1", "x": Infinity}',
+        InvalidContractError,
+        "Infinity is not a JSON value",
+    ),
+    (
+        "NaN in YAML",
+        "id: a\nversion: '1'\nx: .nan\n",
+        InvalidContractError,
+        "$.x is nan, which JSON cannot hold",
+    ),
+    (
+        "infinity in YAML",
+        "id: a\nversion: '1'\nsla: [{value: -.inf}]\n",
+        InvalidContractError,
+        "$.sla[0].value is -inf",
+    ),
+    (
+        "NaN in a mapping",
+        {"id": "a", "version": "1", "x": float("nan")},
+        InvalidContractError,
+        "$.x is nan",
+    ),
+    (
+        "integer key",
+        "id: a\nversion: '1'\n200: ok\n",
+        InvalidContractError,
+        "key 200 at $ is a int, not a string (quote it in YAML)",
+    ),
+    (
+        "YAML 1.1 boolean key",
+        "id: a\nversion: '1'\nx:\n  on: push\n",
+        InvalidContractError,
+        "key True at $.x is a bool",
+    ),
+    (
+        "binary value",
+        "id: a\nversion: '1'\nlogo: !!binary aGk=\n",
+        InvalidContractError,
+        "$.logo holds a bytes",
+    ),
+    (
+        "python object tag",
+        "id: a\nversion: '1'\nx: !!python/object:os.system {}\n",
+        InvalidContractError,
+        "invalid YAML",
+    ),
+    (
+        "set value",
+        {"id": "a", "version": "1", "tags": {"x"}},
+        InvalidContractError,
+        "$.tags holds a set",
+    ),
+    (
+        "unpaired surrogate",
+        {"id": "a", "version": "1", "x": "\udc00"},
+        InvalidContractError,
+        "$.x holds an unpaired surrogate (\\udc00)",
+    ),
+    (
+        "status not a string",
+        {"id": "a", "version": "1", "status": 1},
+        InvalidContractError,
+        "contract 'a' version '1': status must be a string, got int 1",
+    ),
+    (
+        "name not a string",
+        {"id": "a", "version": "1", "name": ["x"]},
+        InvalidContractError,
+        "contract 'a' version '1': name must be a string, got list",
+    ),
+    (
+        "apiVersion not a string",
+        {"id": "a", "version": "1", "apiVersion": {"v": 3}},
+        InvalidContractError,
+        "apiVersion must be a string, got dict",
+    ),
+    (
+        "description not an object",
+        {"id": "a", "version": "1", "description": [1]},
+        InvalidContractError,
+        "description must be an object, got list",
+    ),
+    (
+        "description.usage not a string",
+        {"id": "a", "version": "1", "description": {"usage": 5}},
+        InvalidContractError,
+        "description: usage must be a string, got int 5",
+    ),
+    (
+        "nested 100 levels",
+        deep(100),
+        InvalidContractError,
+        "nested deeper than 64 levels at $.x.x.x",
+    ),
     ("nested 100k brackets", "[" * 100_000, InvalidContractError, "nested deeper than 64 levels"),
     ("YAML alias bomb", ALIAS_BOMB, InvalidContractError, "holds more than 1000000 values"),
-    ("50 MB mapping", minimal(description={"usage": "x" * FIFTY_MB}), InvalidContractError, "bytes as JSON, above the 8388608-byte limit"),
-    ("50 MB text", "id: a\nversion: '1'\nx: " + "y" * FIFTY_MB, InvalidContractError, "document is above the 8388608-byte limit"),
+    (
+        "50 MB mapping",
+        minimal(description={"usage": "x" * FIFTY_MB}),
+        InvalidContractError,
+        "bytes as JSON, above the 8388608-byte limit",
+    ),
+    (
+        "50 MB text",
+        "id: a\nversion: '1'\nx: " + "y" * FIFTY_MB,
+        InvalidContractError,
+        "document is above the 8388608-byte limit",
+    ),
     ("not a contract at all", 3.14, InvalidContractError, "cannot read a contract from float"),
-    ("strict schema violation", None, ContractValidationError, "contract 'sales.orders' version '9.0.0' breaks the ODCS JSON Schema: $.kind"),
+    (
+        "strict schema violation",
+        None,
+        ContractValidationError,
+        "contract 'sales.orders' version '9.0.0' breaks the ODCS JSON Schema: $.kind",
+    ),
 ]
 
 FILE_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
     ("missing file", lambda tmp: tmp / "absent.odcs.yaml", "absent.odcs.yaml: file does not exist"),
-    ("folder named like a file", lambda tmp: _mkdir(tmp / "folder.yaml"), "folder.yaml: is a directory"),
-    ("invalid UTF-8 file", lambda tmp: _write(tmp / "latin1.yaml", "id: café\nversion: '1'\n".encode("latin-1")), "latin1.yaml: not valid UTF-8"),
-    ("50 MB file", lambda tmp: _write(tmp / "huge.json", b" " * FIFTY_MB + b"{}"), "huge.json: file is 52428802 bytes, above the 8388608-byte limit"),
-    ("broken JSON file", lambda tmp: _write(tmp / "broken.json", b'{"id": '), "broken.json: invalid JSON at line 1 column 8"),
-    ("YAML file with two documents", lambda tmp: _write(tmp / "two.yml", b"id: a\n---\nid: b\n"), "two.yml: holds more than one YAML document"),
+    (
+        "folder named like a file",
+        lambda tmp: _mkdir(tmp / "folder.yaml"),
+        "folder.yaml: is a directory",
+    ),
+    (
+        "invalid UTF-8 file",
+        lambda tmp: _write(tmp / "latin1.yaml", "id: café\nversion: '1'\n".encode("latin-1")),
+        "latin1.yaml: not valid UTF-8",
+    ),
+    (
+        "50 MB file",
+        lambda tmp: _write(tmp / "huge.json", b" " * FIFTY_MB + b"{}"),
+        "huge.json: file is 52428802 bytes, above the 8388608-byte limit",
+    ),
+    (
+        "broken JSON file",
+        lambda tmp: _write(tmp / "broken.json", b'{"id": '),
+        "broken.json: invalid JSON at line 1 column 8",
+    ),
+    (
+        "YAML file with two documents",
+        lambda tmp: _write(tmp / "two.yml", b"id: a\n---\nid: b\n"),
+        "two.yml: holds more than one YAML document",
+    ),
 ]
 
 
@@ -185,7 +430,9 @@ def test_table_path_is_a_file(tmp_path: Path) -> None:
 
 
 def test_foreign_schema(tmp_path: Path) -> None:
-    write_deltalake(tmp_path / "t", pa.table({"contract_id": ["a"], "version": [1], "json": ["{}"]}))
+    write_deltalake(
+        tmp_path / "t", pa.table({"contract_id": ["a"], "version": [1], "json": ["{}"]})
+    )
     with pytest.raises(IncompatibleTableError, match="lacks string columns version, fingerprint"):
         DeltaContractStore(path=tmp_path / "t").put(minimal())
     assert DeltaTable(str(tmp_path / "t")).version() == 0

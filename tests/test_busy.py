@@ -23,12 +23,14 @@ def with_rival_commits(store: DeltaContractStore, rivals: int) -> list[int]:
     insert_new = store._table.insert_new
     attempts: list[int] = []
 
-    def racing(dt: DeltaTable, batch: Any, metadata: Any) -> Any:
+    def racing(dt: DeltaTable, *args: Any) -> Any:
         attempts.append(1)
         if len(attempts) <= rivals:
             rows = [build_row(minimal(version=v)) for v in ("0.0.1", "9.9.9")]
-            write_deltalake(store.location.uri, rows_to_table(rows, datetime.now(UTC)), mode="append")
-        return insert_new(dt, batch, metadata)
+            write_deltalake(
+                store.location.uri, rows_to_table(rows, datetime.now(UTC)), mode="append"
+            )
+        return insert_new(dt, *args)
 
     store._table.insert_new = racing  # type: ignore[method-assign]
     return attempts
@@ -53,6 +55,6 @@ def test_retries_are_bounded_and_the_failure_says_busy_and_nothing_written(tmp_p
     elapsed = time.perf_counter() - started
     assert len(attempts) == 4
     assert "is busy: 4 commit attempts lost to concurrent writers" in str(caught.value)
-    assert "nothing was written for sales.orders@1.0.0" in str(caught.value)
+    assert "nothing was written while writing sales.orders@1.0.0" in str(caught.value)
     assert not store.exists("sales.orders", "1.0.0")
     assert elapsed >= 0.005 + 0.01 + 0.02  # backoff doubles between attempts

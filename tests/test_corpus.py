@@ -87,8 +87,10 @@ def test_every_storable_corpus_contract_comes_back_unchanged(corpus_rows: dict[s
         for relative, (_, document, store, result) in results.items()
         if store.get(result.contract_id, result.version) != strip_nulls(document)
     ]
-    print(f"\ncorpus: {len(results)} storable documents in {corpus_rows['tables']} tables, "
-          f"{len(results) - len(lossy)} lossless, {len(corpus_rows['skipped'])} not storable")
+    print(
+        f"\ncorpus: {len(results)} storable documents in {corpus_rows['tables']} tables, "
+        f"{len(results) - len(lossy)} lossless, {len(corpus_rows['skipped'])} not storable"
+    )
     assert lossy == []
     assert len(results) >= 290
     lossless_in_pydantic = [e for e, *_ in results.values() if e.pydantic_lossless]
@@ -147,7 +149,8 @@ def test_dc43_reads_our_rows_and_would_write_the_same_columns(corpus_rows: dict[
                 continue
             read_back += 1
             assert (model.id or document.get("uuid"), model.version) == (
-                result.contract_id, result.version,
+                result.contract_id,
+                result.version,
             )
             if not entry.pydantic_lossless:
                 continue

@@ -79,7 +79,10 @@ def test_errors_about_a_file_name_it(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("id: a\nversion: 1.10\n", 'YAML reads the unquoted 1.10 at line 2 as a number; quote it: version: "1.10"'),
+        (
+            "id: a\nversion: 1.10\n",
+            'YAML reads the unquoted 1.10 at line 2 as a number; quote it: version: "1.10"',
+        ),
         ("id: a\nversion: 2\n", 'quote it: version: "2"'),
         ("id: 42\nversion: '1'\n", 'quote it: id: "42"'),
         ("id: a\nid: b\n", "duplicate key 'id' at line 2 (first at line 1)"),
@@ -149,8 +152,11 @@ keys = st.text("abcdefgh_ -ü", min_size=1, max_size=6)
 # PyYAML's emitter folds control and line-separator characters; the loader is not at fault
 texts = st.text(st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=20)
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**63), 2**63),
-    st.floats(allow_nan=False, allow_infinity=False), texts,
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63),
+    st.floats(allow_nan=False, allow_infinity=False),
+    texts,
 )
 trees = st.recursive(
     scalars,
@@ -172,7 +178,9 @@ def test_payload_parses_back_to_the_document_without_its_nulls(document: dict[st
 
 
 @given(documents, st.randoms())
-def test_fingerprint_ignores_key_order_and_explicit_nulls(document: dict[str, Any], rnd: Any) -> None:
+def test_fingerprint_ignores_key_order_and_explicit_nulls(
+    document: dict[str, Any], rnd: Any
+) -> None:
     items = list(document.items())
     rnd.shuffle(items)
     shuffled = dict(items)

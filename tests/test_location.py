@@ -33,7 +33,9 @@ def test_the_default_warehouse_is_spark_warehouse_in_the_working_directory(
 ) -> None:
     monkeypatch.delenv(WAREHOUSE_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    assert resolve_location(table="a.b.c").uri == str(tmp_path / "spark-warehouse" / "a" / "b" / "c")
+    assert resolve_location(table="a.b.c").uri == str(
+        tmp_path / "spark-warehouse" / "a" / "b" / "c"
+    )
 
 
 def test_a_uri_warehouse_gives_uri_tables() -> None:

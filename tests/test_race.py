@@ -42,7 +42,10 @@ def race_worker(path: str, worker: int, rounds: int, barrier: Any, results: Any)
     store = DeltaContractStore(path=path, validation="off")
     for round_no in range(rounds):
         barrier.wait(timeout=60)
-        for document in (contested(round_no, worker), minimal(f"race.own{worker}", f"{round_no}.0.0")):
+        for document in (
+            contested(round_no, worker),
+            minimal(f"race.own{worker}", f"{round_no}.0.0"),
+        ):
             try:
                 result = store.put(document)
                 results.put((worker, document["id"], round_no, result.outcome, result.fingerprint))

@@ -16,7 +16,7 @@ from dc43_delta_store import (
     IncompatibleTableError,
     InvalidContractError,
     InvalidLocationError,
-    InvalidQueryError,
+    InvalidRequestError,
     StoreUnavailableError,
     VersionConflictError,
 )
@@ -47,7 +47,9 @@ def test_first_put_creates_a_minimal_protocol_table_with_the_seed_columns(
     assert row["created_at"].utcoffset() == UTC.utcoffset(None)
     assert (row["contract_id"], row["version"], row["name"]) == ("sales.orders", "1.0.0", "Orders")
     assert (row["description"], row["status"], row["api_version"]) == (
-        "orders for reporting", "active", "v3.1.0",
+        "orders for reporting",
+        "active",
+        "v3.1.0",
     )
     assert row["fingerprint"] == result.fingerprint and len(result.fingerprint) == 64
     assert json.loads(row["json"]) == store.get("sales.orders", "1.0.0")
@@ -66,7 +68,9 @@ def test_get_returns_the_document_that_was_put(store: DeltaContractStore) -> Non
 
 def test_get_of_an_absent_version_is_a_key_error_naming_it(store: DeltaContractStore) -> None:
     store.put(minimal())
-    with pytest.raises(ContractNotFoundError, match=r"contract 'sales\.orders' version '2\.0\.0' not found"):
+    with pytest.raises(
+        ContractNotFoundError, match=r"contract 'sales\.orders' version '2\.0\.0' not found"
+    ):
         store.get("sales.orders", "2.0.0")
     with pytest.raises(KeyError):
         store.get("nope", "1.0.0")
@@ -100,15 +104,22 @@ def test_other_content_under_a_stored_version_is_a_conflict_and_changes_nothing(
 
 def test_list_and_latest_follow_version_precedence(store: DeltaContractStore) -> None:
     for version, status in [
-        ("1.9.0", "active"), ("1.10.0", "active"), ("1.2.0", "active"),
-        ("2.0.0-rc.1", "active"), ("1.11.0", "draft"),
+        ("1.9.0", "active"),
+        ("1.10.0", "active"),
+        ("1.2.0", "active"),
+        ("2.0.0-rc.1", "active"),
+        ("1.11.0", "draft"),
     ]:
         store.put(minimal(version=version, status=status))
     store.put(minimal("finance.invoices"))
     store.put(minimal("a.first"))
     assert store.list_contracts() == ["a.first", "finance.invoices", "sales.orders"]
     assert store.list_versions("sales.orders") == [
-        "1.2.0", "1.9.0", "1.10.0", "1.11.0", "2.0.0-rc.1",
+        "1.2.0",
+        "1.9.0",
+        "1.10.0",
+        "1.11.0",
+        "2.0.0-rc.1",
     ]
     assert store.latest("sales.orders")["version"] == "1.11.0"
     assert store.latest("sales.orders", include_prereleases=True)["version"] == "2.0.0-rc.1"
@@ -121,7 +132,7 @@ def test_list_and_latest_follow_version_precedence(store: DeltaContractStore) ->
 
 def test_unknown_filter_column_is_a_clear_error(store: DeltaContractStore) -> None:
     store.put(minimal())
-    with pytest.raises(InvalidQueryError, match=r"unknown filter column 'owner'.*status"):
+    with pytest.raises(InvalidRequestError, match=r"unknown filter column 'owner'.*status"):
         store.latest("sales.orders", owner="me")
 
 
@@ -164,7 +175,10 @@ def test_latest_reads_only_the_files_that_can_hold_the_contract(
         ({"id": "", "version": "1.0.0"}, "id is empty"),
         ({"id": "a", "version": 1}, "contract 'a': version must be a string, got int 1"),
         ({"id": ["a"], "version": "1"}, "id must be a string, got list"),
-        ({"id": "a", "version": "1", "status": 3}, "contract 'a' version '1': status must be a string"),
+        (
+            {"id": "a", "version": "1", "status": 3},
+            "contract 'a' version '1': status must be a string",
+        ),
         ({"id": "a", "version": "1", "name": {"x": 1}}, "name must be a string, got dict"),
         ("id: a\nversion: 1.10\n", 'quote it: version: "1.10"'),
         ("id: [a", "invalid YAML"),
@@ -213,7 +227,9 @@ def test_an_existing_dc43_table_is_used_as_it_is(tmp_path: Path) -> None:
 def test_a_foreign_table_is_refused_naming_the_missing_columns(tmp_path: Path) -> None:
     write_deltalake(tmp_path / "other", pa.table({"contract_id": ["a"], "payload": ["{}"]}))
     store = DeltaContractStore(path=tmp_path / "other")
-    with pytest.raises(IncompatibleTableError, match="lacks string columns version, json, fingerprint"):
+    with pytest.raises(
+        IncompatibleTableError, match="lacks string columns version, json, fingerprint"
+    ):
         store.put(minimal())
     with pytest.raises(IncompatibleTableError):
         store.latest("a")

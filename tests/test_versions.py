@@ -41,8 +41,14 @@ def semver_strings(draw: st.DrawFn) -> str:
         ["1.0.0", "2.0.0", "2.1.0", "2.1.1"],
         ["1.0.0-alpha", "1.0.0"],
         [
-            "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
-            "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0",
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
         ],
     ],
 )
@@ -57,7 +63,10 @@ def test_numeric_parts_compare_as_numbers_not_text() -> None:
 
 def test_prerelease_forms_that_crash_dc43_rank_below_their_release() -> None:
     assert sort_versions(["1.2.0", "1.2.0-rc1", "1.2.0-SNAPSHOT", "1.1.9"]) == [
-        "1.1.9", "1.2.0-SNAPSHOT", "1.2.0-rc1", "1.2.0",
+        "1.1.9",
+        "1.2.0-SNAPSHOT",
+        "1.2.0-rc1",
+        "1.2.0",
     ]
     assert is_prerelease("1.2.0-rc1") and is_prerelease("1.0.0-SNAPSHOT")
     assert not is_prerelease("1.0.0+build.5")
@@ -65,7 +74,10 @@ def test_prerelease_forms_that_crash_dc43_rank_below_their_release() -> None:
 
 def test_build_metadata_is_ignored_for_precedence_and_text_breaks_the_tie() -> None:
     assert sort_versions(["1.0.0+b", "1.0.0+a", "1.0.1", "1.0.0"]) == [
-        "1.0.0", "1.0.0+a", "1.0.0+b", "1.0.1",
+        "1.0.0",
+        "1.0.0+a",
+        "1.0.0+b",
+        "1.0.1",
     ]
 
 
@@ -81,7 +93,12 @@ def test_lenient_forms_rank_as_the_semver_they_stand_for() -> None:
 def test_unordered_versions_rank_below_every_ordered_one_and_by_text() -> None:
     versions = ["2024-02-01", "0.0.1", "latest", "2024-01-01", "1.2.3.4", "1.0-rc1"]
     assert sort_versions(versions) == [
-        "1.0-rc1", "1.2.3.4", "2024-01-01", "2024-02-01", "latest", "0.0.1",
+        "1.0-rc1",
+        "1.2.3.4",
+        "2024-01-01",
+        "2024-02-01",
+        "latest",
+        "0.0.1",
     ]
     assert not parse_version("2024-01-01").ordered
     assert not is_prerelease("2024-01-01")

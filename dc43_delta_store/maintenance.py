@@ -1,0 +1,76 @@
+"""Table upkeep: compaction with clustering by contract_id, checkpoints, log and file cleanup.
+
+Every put is a commit that adds one small file. ``optimize`` rewrites the table into files of
+about ``target_file_size`` sorted by ``contract_id`` (a Z-order on one column), so a lookup's
+predicate matches one file's statistics; then writes a checkpoint (table loading reads it
+instead of replaying JSON commits) and removes log files past ``delta.logRetentionDuration``.
+``vacuum`` deletes data files that no version within the retention period refers to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from deltalake import CommitProperties, DeltaTable
+from deltalake.exceptions import DeltaError
+
+from .errors import InvalidRequestError
+
+__all__ = ["DEFAULT_TARGET_FILE_SIZE", "OptimizeResult", "VacuumResult", "optimize", "vacuum"]
+
+DEFAULT_TARGET_FILE_SIZE = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """Data files before and after, and the table version a checkpoint was written for."""
+
+    files_before: int
+    files_after: int
+    table_version: int
+
+
+@dataclass(frozen=True)
+class VacuumResult:
+    """Data files no version in the retention period refers to: deleted, or listed (dry run)."""
+
+    files: tuple[str, ...]
+    dry_run: bool
+
+
+def optimize(
+    dt: DeltaTable, *, target_file_size: int, commit_info: Mapping[str, Any]
+) -> OptimizeResult:
+    before = len(dt.file_uris())
+    if before > 0:
+        dt.optimize.z_order(
+            ["contract_id"],
+            target_size=target_file_size,
+            commit_properties=CommitProperties(custom_metadata=dict(commit_info)),
+        )
+    dt.create_checkpoint()
+    dt.cleanup_metadata()
+    return OptimizeResult(before, len(dt.file_uris()), dt.version())
+
+
+def vacuum(
+    dt: DeltaTable, *, retention_hours: int | None, dry_run: bool, commit_info: Mapping[str, Any]
+) -> VacuumResult:
+    try:
+        files = dt.vacuum(
+            retention_hours=retention_hours,
+            dry_run=dry_run,
+            enforce_retention_duration=True,
+            commit_properties=CommitProperties(custom_metadata=dict(commit_info)),
+        )
+    except DeltaError as exc:
+        if "retention" not in str(exc):
+            raise
+        raise InvalidRequestError(
+            f"vacuum refused: {str(exc).splitlines()[0]}; files younger than the table's "
+            "delta.deletedFileRetentionDuration may still be read by running readers and "
+            "time travel"
+        ) from None
+    return VacuumResult(tuple(sorted(files)), dry_run)

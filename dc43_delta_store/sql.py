@@ -1,0 +1,85 @@
+"""Read-only SQL over the contract table, without Spark (Polars SQL on lazy Delta scans).
+
+Two views:
+
+- ``contracts``: one row per contract version — every table column, plus ``domain``,
+  ``data_product``, ``tenant`` and ``kind`` read from the document's JSON;
+- ``contracts_latest``: one row per contract, its latest version as :meth:`latest` picks it
+  (SemVer precedence, prereleases skipped).
+
+Only ``SELECT`` (and ``WITH ... SELECT``) statements run; anything else is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import polars as pl
+
+from .errors import InvalidRequestError
+from .versions import is_prerelease, version_sort_key
+
+__all__ = ["JSON_FIELDS", "check_read_only", "run_sql", "views"]
+
+JSON_FIELDS = {
+    "domain": "$.domain",
+    "data_product": "$.dataProduct",
+    "tenant": "$.tenant",
+    "kind": "$.kind",
+}
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+
+
+def check_read_only(query: str) -> None:
+    """Refuse anything but one SELECT statement (comments and string literals aside)."""
+    code = _STRINGS.sub("''", _COMMENTS.sub(" ", query)).strip().rstrip(";").strip()
+    first = code.split(None, 1)[0].upper() if code else ""
+    if ";" in code:
+        raise InvalidRequestError("store.sql runs one statement at a time")
+    if first not in ("SELECT", "WITH"):
+        raise InvalidRequestError(
+            f"store.sql is read-only: only SELECT queries run, not {first or 'an empty query'}"
+        )
+
+
+def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.LazyFrame]:
+    """The ``contracts`` and ``contracts_latest`` views over a lazy scan of the table."""
+    lifted = [
+        pl.col("json").str.json_path_match(path).alias(name)
+        for name, path in JSON_FIELDS.items()
+        if name not in columns
+    ]
+    contracts = scan.with_columns(lifted)
+    sort_key = (
+        pl.col("version_sort_key")
+        if "version_sort_key" in columns
+        else pl.col("version").map_elements(version_sort_key, return_dtype=pl.String)
+    )
+    prerelease = (
+        pl.col("prerelease")
+        if "prerelease" in columns
+        else pl.col("version").map_elements(is_prerelease, return_dtype=pl.Boolean)
+    )
+    released = contracts.filter(~prerelease.fill_null(False)).with_columns(sort_key.alias("_order"))
+    latest = released.filter(pl.col("_order") == pl.col("_order").max().over("contract_id")).drop(
+        "_order"
+    )
+    return {"contracts": contracts, "contracts_latest": latest}
+
+
+def run_sql(query: str, frames: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
+    """Run a read-only ``query`` over ``frames``; Polars' SQL errors become clear errors."""
+    check_read_only(query)
+    context = pl.SQLContext(frames=dict(frames))
+    try:
+        return context.execute(query, eager=False).collect()
+    except (
+        pl.exceptions.SQLInterfaceError,
+        pl.exceptions.SQLSyntaxError,
+        pl.exceptions.ColumnNotFoundError,
+        pl.exceptions.InvalidOperationError,
+        pl.exceptions.SchemaError,
+    ) as exc:
+        raise InvalidRequestError(f"cannot run the query: {exc}") from exc
