@@ -8,7 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ def contract(contract_id: str, version: str, status: str = "active") -> dict[str
 
 
 def contract_ids(count: int) -> list[str]:
+    """Ids whose order in bulk commits interleaves 17 domains: every bulk file spans nearly
+    the whole id range, as in a table written over time in arbitrary order."""
     return [f"domain{i % 17}.dataset_{i:07d}" for i in range(count)]
 
 
@@ -88,6 +90,13 @@ def machine() -> str:
     return f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
 
 
-def cycle(items: list[str]) -> Iterator[str]:
-    while True:
-        yield from items
+def files_matching(path: Path, contract_id: str) -> int:
+    """Data files whose statistics admit ``contract_id``: what a pushed-down lookup reads."""
+    return len(
+        DeltaTable(str(path)).file_uris(file_pruning_predicate=f"contract_id = '{contract_id}'")
+    )
+
+
+def write_json(path: Path, results: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

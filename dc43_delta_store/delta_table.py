@@ -34,7 +34,7 @@ from .errors import (
 )
 from .location import TableLocation, describe
 from .metadata import type_name
-from .records import ContractRow
+from .records import ContractRow, contract_key
 from .table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, rows_to_table
 
 __all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable"]
@@ -55,9 +55,14 @@ WRITABLE_FEATURES = frozenset(
 """Writer features that delta-rs honours on the inserts this store makes."""
 
 _KEY_MATCH = "t.contract_id = s.contract_id AND t.version = s.version"
+# Rows written by other tools may lack contract_key: they still match, and files without
+# nulls in it are skipped by its statistics.
+_HASHED_KEY_MATCH = _KEY_MATCH + " AND (t.contract_key = s.contract_key OR t.contract_key IS NULL)"
 TABLE_CONFIGURATION = {
     # Stats only where lookups and conflict checks use them; keeps checkpoints small.
-    "delta.dataSkippingStatsColumns": "contract_id,version,status,fingerprint,created_at",
+    "delta.dataSkippingStatsColumns": (
+        "contract_id,contract_key,version,status,fingerprint,created_at"
+    ),
 }
 
 
@@ -231,11 +236,12 @@ class ContractTable:
 
         Raises ``CommitFailedError`` when a concurrent commit touched the same keys.
         """
-        source = rows_to_table(rows, datetime.now(UTC), table_schema(dt), metadata)
+        schema = table_schema(dt)
+        source = rows_to_table(rows, datetime.now(UTC), schema, metadata)
         with self.errors("write"):
             dt.merge(
                 source,
-                predicate=_KEY_MATCH,
+                predicate=key_match(schema),
                 source_alias="s",
                 target_alias="t",
                 streamed_exec=False,
@@ -257,6 +263,7 @@ class ContractTable:
         source = pa.table(
             {
                 "contract_id": [key[0]],
+                "contract_key": [contract_key(key[0])],
                 "version": [key[1]],
                 **{
                     name: pa.array([value], schema.field(name).type)
@@ -268,7 +275,7 @@ class ContractTable:
             metrics = (
                 dt.merge(
                     source,
-                    predicate=_KEY_MATCH,
+                    predicate=key_match(schema),
                     source_alias="s",
                     target_alias="t",
                     streamed_exec=False,
@@ -305,6 +312,11 @@ class ContractTable:
             raise StoreUnavailableError(
                 f"cannot {action} table {self.location}: {self._redact(exc)}"
             ) from None
+
+
+def key_match(schema: pa.Schema) -> str:
+    """The MERGE condition on (contract_id, version), using contract_key when the table has it."""
+    return _HASHED_KEY_MATCH if "contract_key" in schema.names else _KEY_MATCH
 
 
 def table_schema(dt: DeltaTable) -> pa.Schema:

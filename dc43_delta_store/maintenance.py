@@ -1,9 +1,10 @@
 """Table upkeep: compaction with clustering by contract_id, checkpoints, log and file cleanup.
 
 Every put is a commit that adds one small file. ``optimize`` rewrites the table into files of
-about ``target_file_size`` sorted by ``contract_id`` (a Z-order on one column), so a lookup's
-predicate matches one file's statistics; then writes a checkpoint (table loading reads it
-instead of replaying JSON commits) and removes log files past ``delta.logRetentionDuration``.
+about ``target_file_size`` clustered by ``contract_key`` (a Z-order on the id's hash; on
+tables without it, on ``contract_id``), so a lookup's predicate matches one file's
+statistics; then writes a checkpoint (table loading reads it instead of replaying JSON
+commits) and removes log files past ``delta.logRetentionDuration``.
 ``vacuum`` deletes data files that no version within the retention period refers to.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable
 from deltalake.exceptions import DeltaError
 
@@ -44,9 +46,10 @@ def optimize(
     dt: DeltaTable, *, target_file_size: int, commit_info: Mapping[str, Any]
 ) -> OptimizeResult:
     before = len(dt.file_uris())
+    columns = {field.name for field in pa.schema(dt.schema().to_arrow())}
     if before > 0:
         dt.optimize.z_order(
-            ["contract_id"],
+            ["contract_key" if "contract_key" in columns else "contract_id"],
             target_size=target_file_size,
             commit_properties=CommitProperties(custom_metadata=dict(commit_info)),
         )

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from .errors import IncompatibleTableError, InvalidRequestError
+from .table_schema import TABLE_SCHEMA
 
 __all__ = [
     "DERIVED",
@@ -34,20 +35,7 @@ METADATA_TYPES: dict[str, pa.DataType] = {
     "date": pa.date32(),
     "timestamp": pa.timestamp("us", tz="UTC"),
 }
-DERIVED = frozenset(
-    {
-        "contract_id",
-        "version",
-        "name",
-        "description",
-        "json",
-        "fingerprint",
-        "created_at",
-        "api_version",
-        "version_sort_key",
-        "prerelease",
-    }
-)
+DERIVED = frozenset(TABLE_SCHEMA.names) - {"status"}
 """Columns that mirror the document or the write; never set by hand."""
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}", re.ASCII)

@@ -33,7 +33,7 @@ from .history import Commit, commits_of
 from .location import TableLocation, describe, resolve_location
 from .maintenance import DEFAULT_TARGET_FILE_SIZE, OptimizeResult, VacuumResult, optimize, vacuum
 from .metadata import check_declared, check_values, parse_columns
-from .records import ContractRow, check_identity
+from .records import ContractRow, check_identity, contract_key
 from .sql import run_sql, views
 from .table_schema import TABLE_SCHEMA
 from .validation import ValidationMode
@@ -304,21 +304,21 @@ class DeltaContractStore:
             return {}
         ids = sorted({item.row.contract_id for item in prepared})
         versions = sorted({item.row.version for item in prepared})
-        condition = (
-            (pl.col("contract_id") == ids[0]) & (pl.col("version") == versions[0])
-            if len(ids) == len(versions) == 1
-            else pl.col("contract_id").is_in(ids) & pl.col("version").is_in(versions)
-        )
+        if len(ids) == len(versions) == 1:
+            condition = _lookup(ids[0], self._columns(dt)) & (pl.col("version") == versions[0])
+        else:
+            condition = pl.col("contract_id").is_in(ids) & pl.col("version").is_in(versions)
+            if "contract_key" in self._columns(dt):
+                keys = pl.col("contract_key")
+                condition &= keys.is_null() | keys.is_in([contract_key(i) for i in ids])
         frame = pl.scan_delta(dt).filter(condition).select("contract_id", "version", "fingerprint")
         return {(cid, ver): fp for cid, ver, fp in self._collect(frame).iter_rows()}
 
     def _row(
         self, dt: DeltaTable, contract_id: str, version: str, columns: list[str]
     ) -> dict[str, Any] | None:
-        frame = pl.scan_delta(dt).filter(
-            (pl.col("contract_id") == contract_id) & (pl.col("version") == version)
-        )
-        rows = self._collect(frame.select("version", *columns)).to_dicts()
+        match = _lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
+        rows = self._collect(pl.scan_delta(dt).filter(match).select("version", *columns)).to_dicts()
         return rows[0] if rows else None
 
     # -- reading -------------------------------------------------------------------------
@@ -338,10 +338,8 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> str | None:
             if dt is None:
                 return None
-            frame = pl.scan_delta(dt).filter(
-                (pl.col("contract_id") == contract_id) & (pl.col("version") == version)
-            )
-            found = self._collect(frame.select("json"))["json"]
+            match = _lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
+            found = self._collect(pl.scan_delta(dt).filter(match).select("json"))["json"]
             return found[0] if len(found) else None
 
         payload = self._answer(as_of, ("get", contract_id, version), compute)
@@ -376,8 +374,8 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> tuple[str, str] | None:
             if dt is None:
                 return None
-            columns = table_columns(dt)
-            frame = pl.scan_delta(dt).filter(pl.col("contract_id") == contract_id)
+            columns = self._columns(dt)
+            frame = pl.scan_delta(dt).filter(_lookup(contract_id, columns))
             for column, wanted in filters.items():
                 frame = frame.filter(_filter(column, wanted, columns))
             candidates = [
@@ -410,7 +408,7 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> tuple[str, ...]:
             if dt is None:
                 return ()
-            frame = pl.scan_delta(dt).filter(pl.col("contract_id") == contract_id)
+            frame = pl.scan_delta(dt).filter(_lookup(contract_id, self._columns(dt)))
             return tuple(sort_versions(self._collect(frame.select("version"))["version"].to_list()))
 
         return list(self._answer(as_of, ("versions", contract_id), compute))
@@ -512,6 +510,10 @@ class DeltaContractStore:
             return compute(None)
         return self._cache.get_or_compute(dt.version(), query, lambda: compute(dt))
 
+    def _columns(self, dt: DeltaTable) -> dict[str, Any]:
+        """The columns of snapshot ``dt`` (remembered per version: schemas change by commit)."""
+        return self._cache.get_or_compute(dt.version(), ("columns",), lambda: table_columns(dt))
+
     def _collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
         with self._reading():
             return frame.collect()
@@ -526,6 +528,15 @@ class DeltaContractStore:
         except Exception as exc:
             message = describe(exc, self._location.storage_options)
             raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
+
+
+def _lookup(contract_id: str, columns: Mapping[str, Any]) -> pl.Expr:
+    """Rows of ``contract_id``; with contract_key, files of other keys are skipped by stats."""
+    match = pl.col("contract_id") == contract_id
+    if "contract_key" not in columns:
+        return match
+    key = pl.col("contract_key")
+    return (key.is_null() | (key == contract_key(contract_id))) & match
 
 
 def _filter(column: str, wanted: FilterValue, columns: Mapping[str, Any]) -> pl.Expr:
