@@ -22,7 +22,7 @@ from typing import Any
 from deltalake import DeltaTable
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import (  # noqa: E402
+from common import (
     build_table,
     contract,
     contract_ids,
@@ -33,7 +33,7 @@ from common import (  # noqa: E402
     write_json,
 )
 
-from dc43_delta_store import DeltaContractStore  # noqa: E402
+from dc43_delta_store import DeltaContractStore
 
 VERSIONS = 4
 

@@ -30,13 +30,14 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True)
 class PutResult:
-    """What happened to one contract: ``outcome`` is ``"inserted"`` or ``"unchanged"``."""
+    """What happened to one contract: ``"inserted"``, ``"unchanged"``, or ``"new"`` (a dry run:
+    it would be inserted)."""
 
     contract_id: str
     version: str
     fingerprint: str
-    outcome: Literal["inserted", "unchanged"]
-    table_version: int
+    outcome: Literal["inserted", "unchanged", "new"]
+    table_version: int | None
     validation_issues: tuple[ValidationIssue, ...] = ()
     source: str | None = None
 

@@ -9,6 +9,7 @@ both commit. A plain append would duplicate the key.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, Field
+from deltalake import CommitProperties, DeltaTable, Field, PostCommitHookProperties
 from deltalake.exceptions import (
     CommitFailedError,
     DeltaError,
@@ -33,6 +34,7 @@ from .errors import (
     StoreUnavailableError,
 )
 from .location import TableLocation, describe
+from .locking import maintenance_lock
 from .metadata import type_name
 from .records import ContractRow, contract_key
 from .table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, rows_to_table
@@ -58,6 +60,10 @@ _KEY_MATCH = "t.contract_id = s.contract_id AND t.version = s.version"
 # Rows written by other tools may lack contract_key: they still match, and files without
 # nulls in it are skipped by its statistics.
 _HASHED_KEY_MATCH = _KEY_MATCH + " AND (t.contract_key = s.contract_key OR t.contract_key IS NULL)"
+# Checkpoints as configured (every 100 commits); expired-log cleanup lists the whole log, which
+# grows with every put, so it runs in optimize() rather than after each commit.
+POST_COMMIT = PostCommitHookProperties(create_checkpoint=True, cleanup_expired_logs=False)
+logger = logging.getLogger("dc43_delta_store")
 TABLE_CONFIGURATION = {
     # Stats only where lookups and conflict checks use them; keeps checkpoints small.
     "delta.dataSkippingStatsColumns": (
@@ -144,9 +150,7 @@ class ContractTable:
             for name, dtype in columns.items()
         ]
         with self.errors("evolve"):
-            dt.alter.add_columns(
-                fields, commit_properties=CommitProperties(custom_metadata=dict(commit_info))
-            )
+            dt.alter.add_columns(fields, commit_properties=commit_properties(commit_info))
 
     def _open(self) -> DeltaTable | None:
         path = self.location.local_path
@@ -231,22 +235,60 @@ class ContractTable:
         rows: Sequence[ContractRow],
         metadata: Mapping[str, Any],
         commit_info: Mapping[str, Any],
-    ) -> None:
-        """Insert ``rows`` whose keys are absent from snapshot ``dt``, in one commit.
+    ) -> int:
+        """Insert the ``rows`` whose keys snapshot ``dt`` lacks, in one commit; the count.
 
         Raises ``CommitFailedError`` when a concurrent commit touched the same keys.
         """
         schema = table_schema(dt)
         source = rows_to_table(rows, datetime.now(UTC), schema, metadata)
         with self.errors("write"):
-            dt.merge(
-                source,
-                predicate=key_match(schema),
-                source_alias="s",
-                target_alias="t",
-                streamed_exec=False,
-                commit_properties=CommitProperties(custom_metadata=dict(commit_info)),
-            ).when_not_matched_insert_all().execute()
+            metrics = (
+                dt.merge(
+                    source,
+                    predicate=key_match(schema),
+                    source_alias="s",
+                    target_alias="t",
+                    streamed_exec=False,
+                    commit_properties=commit_properties(commit_info),
+                    post_commithook_properties=POST_COMMIT,
+                )
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        return int(metrics["num_target_rows_inserted"])
+
+    def compact_small_files(
+        self, dt: DeltaTable, threshold: int, target_size: int, commit_info: Mapping[str, Any]
+    ) -> bool:
+        """Bin-pack small files into ~``target_size`` files once ``threshold`` of them exist.
+
+        Every put adds a one-row file and every file costs each later write and lookup;
+        this keeps their number bounded. A lost race with another writer just skips it.
+        """
+        sizes = pa.table(dt.get_add_actions()).column("size_bytes").to_pylist()
+        if sum(size < target_size // 8 for size in sizes) < threshold:
+            return False
+        with self.maintenance() as held:
+            if not held:
+                return False  # another process is compacting right now
+            try:
+                dt.optimize.compact(
+                    target_size=target_size,
+                    commit_properties=commit_properties(commit_info),
+                    post_commithook_properties=POST_COMMIT,
+                )
+            except (DeltaError, OSError) as exc:
+                logger.info("compaction of %s skipped: %s", self.location, self._redact(exc))
+                return False
+        return True
+
+    def maintenance(self) -> contextlib.AbstractContextManager[bool]:
+        """The maintenance lock (see :mod:`.locking`); yields whether it is held."""
+        path = self.location.local_path
+        if path is None:
+            return contextlib.nullcontext(True)  # object stores: see the README's caveat
+        return maintenance_lock(path)
 
     def update_row(
         self,
@@ -279,7 +321,8 @@ class ContractTable:
                     source_alias="s",
                     target_alias="t",
                     streamed_exec=False,
-                    commit_properties=CommitProperties(custom_metadata=dict(commit_info)),
+                    commit_properties=commit_properties(commit_info),
+                    post_commithook_properties=POST_COMMIT,
                 )
                 .when_matched_update({name: f"s.`{name}`" for name in values})
                 .execute()
@@ -312,6 +355,10 @@ class ContractTable:
             raise StoreUnavailableError(
                 f"cannot {action} table {self.location}: {self._redact(exc)}"
             ) from None
+
+
+def commit_properties(commit_info: Mapping[str, Any]) -> CommitProperties:
+    return CommitProperties(custom_metadata=dict(commit_info))
 
 
 def key_match(schema: pa.Schema) -> str:

@@ -21,6 +21,7 @@ from .cache import ResultCache
 from .delta_table import AsOf, CommitFailedError, ContractTable, table_columns
 from .errors import (
     BatchError,
+    BatchProblem,
     ContractNotFoundError,
     ContractStoreError,
     IncompatibleTableError,
@@ -63,6 +64,9 @@ class DeltaContractStore:
     declares governance columns (``{"owner": "string"}``), added to the table on the next
     write. The table is created on the first write; an existing table is used as it is.
 
+    Every put adds a small file; once ``auto_compact`` (100) of them exist, the writer that
+    notices bin-packs them into one (``None`` turns this off; ``optimize`` does more).
+
     Reads check the table for new commits on every call (a ``stat`` of the next commit file
     on a local table; a log listing on object stores, at most every ``max_staleness``
     seconds) and answer from memory while nothing changed.
@@ -79,6 +83,7 @@ class DeltaContractStore:
         metadata_columns: Mapping[str, str] | None = None,
         max_commit_attempts: int = 12,
         max_staleness: float = 0.0,
+        auto_compact: int | None = 100,
     ) -> None:
         if validation not in ("strict", "warn", "off"):
             raise ValueError(f"validation must be 'strict', 'warn' or 'off', not {validation!r}")
@@ -91,6 +96,7 @@ class DeltaContractStore:
         self._validation: ValidationMode = validation
         self._declared = parse_columns(metadata_columns or {})
         self._max_attempts = max_commit_attempts
+        self._auto_compact = auto_compact
         self._cache = ResultCache()
 
     @property
@@ -158,13 +164,15 @@ class DeltaContractStore:
         who: str | None = None,
         why: str | None = None,
         commit_info: Mapping[str, Any] | None = None,
+        dry_run: bool = False,
     ) -> BatchResult:
         """Store many contracts in one Delta commit: all new versions, or none.
 
         Every item is checked first. With ``on_error="raise"`` (the default) one invalid or
         conflicting item refuses the whole batch: :class:`~.errors.BatchError` lists every
         problem and nothing is written. With ``on_error="skip"`` the good items are written
-        and ``BatchResult.problems`` lists the others.
+        and ``BatchResult.problems`` lists the others. ``dry_run`` plans without writing:
+        outcomes are ``"new"`` or ``"unchanged"``, problems as they would be.
 
         >>> from pathlib import Path
         >>> batch = store.put_many(sorted(Path("examples/contracts").rglob("*.odcs.*")))
@@ -176,28 +184,41 @@ class DeltaContractStore:
         prepared, problems, total = prepare(contracts, validation or self._validation)
         info = _commit_info(who, why, commit_info)
 
+        def insert(dt: DeltaTable | None, items: list[Prepared]) -> tuple[DeltaTable, int]:
+            dt = self._table.writable(dt, self._declared)
+            values = check_values(metadata or {}, table_columns(dt), what="put")
+            rows = [item.row for item in items]
+            return dt, self._table.insert_new(dt, rows, values, {**info, **_summary(rows)})
+
         def attempt() -> BatchResult:
             dt = self._evolved(self._table.current(), info)
+            if dt is not None and len(prepared) == 1 and not problems and not dry_run:
+                # One contract: insert first; only a key already stored needs a read.
+                dt, inserted = insert(dt, prepared)
+                if inserted:
+                    self._after_write(dt, info)
+                    return _batch(prepared, [], [], "inserted", dt.version())
             plan = classify(prepared, self._stored_fingerprints(dt, prepared))
             refused = sorted(problems + plan.conflicts, key=lambda problem: problem.index)
-            if refused and on_error == "raise":
+            if refused and on_error == "raise" and not dry_run:
                 raise BatchError(refused, total=total)
+            if dry_run:
+                version = None if dt is None else dt.version()
+                return _batch(plan.new, plan.unchanged, refused, "new", version)
             if plan.new:
-                dt = self._table.writable(dt, self._declared)
-                values = check_values(metadata or {}, table_columns(dt), what="put")
-                rows = [item.row for item in plan.new]
-                self._table.insert_new(dt, rows, values, {**info, **_summary(rows)})
+                dt, _ = insert(dt, plan.new)
+                self._after_write(dt, info)
             if dt is None:  # no table and nothing to write
                 return BatchResult((), tuple(refused), None)
-            version = dt.version()
-            results = sorted(
-                [_result(item, "inserted", version) for item in plan.new]
-                + [_result(item, "unchanged", version) for item in plan.unchanged],
-                key=lambda pair: pair[0],
-            )
-            return BatchResult(tuple(r for _, r in results), tuple(refused), version)
+            return _batch(plan.new, plan.unchanged, refused, "inserted", dt.version())
 
         return self._retrying(f"writing {_keys(prepared)}", attempt)
+
+    def _after_write(self, dt: DeltaTable, info: Mapping[str, Any]) -> None:
+        if self._auto_compact:
+            self._table.compact_small_files(
+                dt, self._auto_compact, DEFAULT_TARGET_FILE_SIZE, {**info, "auto_compact": True}
+            )
 
     def update_metadata(
         self,
@@ -470,7 +491,13 @@ class DeltaContractStore:
             with self._table.errors("optimize"):
                 return optimize(dt, target_file_size=target_file_size, commit_info=info)
 
-        return self._retrying("optimizing", attempt)
+        with self._table.maintenance() as held:
+            if not held:
+                raise TableBusyError(
+                    f"table {self._location} is being optimized by another process; "
+                    "nothing was done (try again once it is finished)"
+                )
+            return self._retrying("optimizing", attempt)
 
     def vacuum(
         self,
@@ -579,14 +606,29 @@ def _where(as_of: AsOf | None) -> str:
     return "" if as_of is None else f" (as of {as_of!r})"
 
 
-def _result(
-    item: Prepared, outcome: Literal["inserted", "unchanged"], version: int
-) -> tuple[int, PutResult]:
-    row = item.row
-    result = PutResult(
-        row.contract_id, row.version, row.fingerprint, outcome, version, item.issues, item.source
+def _batch(
+    written: list[Prepared],
+    unchanged: list[Prepared],
+    refused: list[BatchProblem],
+    outcome: Literal["inserted", "new"],
+    version: int | None,
+) -> BatchResult:
+    """Results in input order: ``written`` with ``outcome``, the others unchanged."""
+    unchanged_kind: Literal["unchanged"] = "unchanged"
+    labelled = [(item, outcome) for item in written] + [(i, unchanged_kind) for i in unchanged]
+    results = tuple(
+        PutResult(
+            item.row.contract_id,
+            item.row.version,
+            item.row.fingerprint,
+            kind,
+            version,
+            item.issues,
+            item.source,
+        )
+        for item, kind in sorted(labelled, key=lambda pair: pair[0].index)
     )
-    return item.index, result
+    return BatchResult(results, tuple(refused), version)
 
 
 def _keys(prepared: list[Prepared], shown: int = 5) -> str:

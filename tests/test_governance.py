@@ -18,6 +18,7 @@ from dc43_delta_store import (
     DeltaContractStore,
     IncompatibleTableError,
     InvalidRequestError,
+    TableBusyError,
     UpdateConflictError,
 )
 
@@ -344,3 +345,51 @@ def test_scan_returns_a_lazy_frame_even_before_the_first_write(tmp_path: Path) -
     frame = store.scan()
     assert isinstance(frame, pl.LazyFrame)
     assert frame.collect().height == 0 and "contract_id" in frame.collect_schema()
+
+
+def _optimize_worker(path: str, start: Any, results: Any) -> None:
+    store = DeltaContractStore(path=path, validation="off")
+    start.wait(timeout=60)
+    try:
+        store.optimize()
+        results.put("optimized")
+    except TableBusyError:
+        results.put("busy")
+
+
+@pytest.mark.slow
+def test_concurrent_optimize_runs_never_duplicate_rows(tmp_path: Path) -> None:
+    # deltalake lets two concurrent compactions both commit (delta-rs #3982): the store's
+    # maintenance lock must keep them apart, or every row would appear twice
+    path = tmp_path / "t"
+    store = DeltaContractStore(path=path, validation="off", auto_compact=None)
+    for n in range(5):
+        store.put_many([minimal(f"c{n}.{k}") for k in range(10)])
+        store.put(minimal(f"single{n}"))
+    expected = len(rows(store))
+    ctx = mp.get_context("spawn")
+    for _ in range(3):
+        start, results = ctx.Barrier(2), ctx.Queue()
+        workers = [
+            ctx.Process(target=_optimize_worker, args=(str(path), start, results)) for _ in range(2)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        outcomes = sorted(results.get(timeout=10) for _ in workers)
+        assert "optimized" in outcomes
+        assert len(rows(store)) == expected
+        store.put(minimal(f"between{_}"))
+        expected += 1
+
+
+def test_puts_compact_small_files_automatically(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", auto_compact=20)
+    for n in range(45):
+        store.put(minimal(f"c{n:02d}"))
+    files = DeltaTable(store.location.uri).file_uris()
+    assert len(files) < 20
+    assert len(rows(store)) == 45
+    assert {c.operation for c in store.history()} >= {"OPTIMIZE", "MERGE"}
+    assert store.list_contracts() == [f"c{n:02d}" for n in range(45)]

@@ -1,0 +1,640 @@
+"""``dc43-delta-store``: the contract store from the command line, for CI jobs and people.
+
+Data goes to stdout (a table, or ``--json`` / ``--nl`` for scripts), messages to stderr.
+Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 not found, 4 version conflict,
+5 invalid contract, 6 store unavailable (unreachable, busy, or a table it cannot use).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import yaml
+
+from . import __version__
+from .errors import (
+    BatchError,
+    ContractNotFoundError,
+    ContractStoreError,
+    IncompatibleTableError,
+    InvalidContractError,
+    InvalidLocationError,
+    InvalidRequestError,
+    StoreUnavailableError,
+    TableBusyError,
+    UpdateConflictError,
+    VersionConflictError,
+)
+from .folders import Verdict, contract_files, git_state
+from .folders import junit_xml as junit_report
+from .output import Format, emit, to_json
+from .store import DeltaContractStore
+from .versions import version_sort_key
+
+__all__ = ["EXIT_CODES", "main"]
+
+EXIT_CODES = {
+    "success": 0,
+    "error": 1,
+    "usage": 2,
+    "not_found": 3,
+    "conflict": 4,
+    "invalid": 5,
+    "unavailable": 6,
+}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exit_code(error: BaseException) -> int:
+    """The documented exit code for an error."""
+    if isinstance(error, BatchError):
+        codes = [exit_code(problem.error) for problem in error.problems]
+        return EXIT_CODES["conflict"] if EXIT_CODES["conflict"] in codes else EXIT_CODES["invalid"]
+    for kinds, code in [
+        ((ContractNotFoundError,), "not_found"),
+        ((VersionConflictError, UpdateConflictError), "conflict"),
+        ((InvalidContractError,), "invalid"),
+        ((StoreUnavailableError, TableBusyError, IncompatibleTableError), "unavailable"),
+        ((InvalidLocationError, InvalidRequestError), "usage"),
+    ]:
+        if isinstance(error, kinds):
+            return EXIT_CODES[code]
+    return EXIT_CODES["error"]
+
+
+def fail(error: BaseException) -> NoReturn:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(exit_code(error))
+
+
+def output_options(function: F) -> F:
+    """``--json`` and ``--nl`` for commands that print data."""
+    function = click.option("--nl", "fmt", flag_value="nl", help="One JSON object per line.")(
+        function
+    )
+    return click.option("--json", "fmt", flag_value="json", help="JSON output.")(function)
+
+
+def who_why(function: F) -> F:
+    function = click.option("--why", help="Reason recorded in the commit (userMetadata).")(function)
+    return click.option("--who", help="Author recorded in the commit (userName).")(function)
+
+
+def as_of_option(function: F) -> F:
+    return click.option(
+        "--as-of", help="Answer as the table stood at a version number or an RFC 3339 time."
+    )(function)
+
+
+def parse_as_of(value: str | None) -> int | str | None:
+    return int(value) if value is not None and value.isdigit() else value
+
+
+def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"{what} must be KEY=VALUE, got {item!r}")
+        parsed[key] = value
+    return parsed
+
+
+class Context:
+    """Options of the ``dc43-delta-store`` group, and the store they describe."""
+
+    def __init__(
+        self,
+        table: str | None,
+        path: str | None,
+        warehouse: str | None,
+        storage_options: dict[str, str],
+    ) -> None:
+        self.table, self.path, self.warehouse = table, path, warehouse
+        self.storage_options = storage_options
+
+    def store(self, **options: Any) -> DeltaContractStore:
+        if not (self.table or self.path):
+            raise click.UsageError(
+                "give the table: --table catalog.schema.table or --path PATH_OR_URI "
+                "(or DC43_DELTA_STORE_TABLE / DC43_DELTA_STORE_PATH)"
+            )
+        return DeltaContractStore(
+            table=None if self.path else self.table,
+            path=self.path,
+            warehouse=self.warehouse,
+            storage_options=self.storage_options,
+            **options,
+        )
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dc43-delta-store")
+@click.option(
+    "--table",
+    envvar="DC43_DELTA_STORE_TABLE",
+    help="Table name catalog.schema.table (env DC43_DELTA_STORE_TABLE).",
+)
+@click.option(
+    "--path",
+    envvar="DC43_DELTA_STORE_PATH",
+    help="Table path or URI, instead of --table (env DC43_DELTA_STORE_PATH).",
+)
+@click.option(
+    "--warehouse",
+    envvar="DC43_DELTA_STORE_WAREHOUSE",
+    help="Folder or URI that table names map into (env DC43_DELTA_STORE_WAREHOUSE).",
+)
+@click.option(
+    "--storage-option",
+    "storage_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="deltalake storage option, repeatable (credentials also come from the "
+    "usual environment variables).",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    table: str | None,
+    path: str | None,
+    warehouse: str | None,
+    storage_option: tuple[str, ...],
+) -> None:
+    """ODCS data contracts in a Delta Lake table, without Spark."""
+    ctx.obj = Context(table, path, warehouse, pairs(storage_option, "--storage-option"))
+
+
+def guarded(function: F) -> F:
+    """Run a command, turning store errors into a message and a documented exit code."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ContractStoreError as error:
+            fail(error)
+
+    return run  # type: ignore[return-value]
+
+
+# -- validating and writing ------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--policy",
+    type=click.Choice(["strict", "warn"]),
+    default="strict",
+    show_default=True,
+    help="strict: a schema violation fails the file; warn: reported only.",
+)
+@click.option(
+    "--junit-xml",
+    "junit_path",
+    type=click.Path(path_type=Path),
+    help="Write a JUnit XML report here.",
+)
+@output_options
+def validate(
+    paths: tuple[Path, ...], policy: str, junit_path: Path | None, fmt: Format | None
+) -> None:
+    """Validate contract files or folders (no table needed)."""
+    from .batch import prepare
+
+    files = contract_files(list(paths))
+    verdicts: list[Verdict] = []
+    for file in _progress(files, "validating"):
+        prepared, problems, _ = prepare([file], "warn")
+        if problems:
+            verdicts.append(Verdict(str(file), "invalid", [str(problems[0].error)]))
+            continue
+        issues = [str(issue) for issue in prepared[0].issues]
+        outcome = "valid" if not issues else ("invalid" if policy == "strict" else "warning")
+        verdicts.append(Verdict(str(file), outcome, issues))
+    if junit_path:
+        junit_path.write_text(junit_report(verdicts), encoding="utf-8")
+    rows = [{"file": v.file, "outcome": v.outcome, "messages": v.messages} for v in verdicts]
+    if fmt:
+        emit(rows, ["file", "outcome", "messages"], fmt, sys.stdout)
+    else:
+        for verdict in verdicts:
+            first = f"  {verdict.messages[0]}" if verdict.messages else ""
+            click.echo(f"{verdict.outcome:<8} {verdict.file}{first}")
+    counts = {
+        kind: sum(v.outcome == kind for v in verdicts) for kind in ("valid", "warning", "invalid")
+    }
+    click.echo(", ".join(f"{n} {kind}" for kind, n in counts.items()), err=True)
+    if counts["invalid"]:
+        sys.exit(EXIT_CODES["invalid"])
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--validation",
+    type=click.Choice(["strict", "warn", "off"]),
+    default="warn",
+    show_default=True,
+    help="ODCS JSON-Schema policy.",
+)
+@click.option(
+    "--metadata",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set a string metadata column on the new rows, repeatable.",
+)
+@who_why
+@output_options
+@pass_context
+@guarded
+def put(
+    context: Context,
+    files: tuple[Path, ...],
+    validation: str,
+    metadata: tuple[str, ...],
+    who: str | None,
+    why: str | None,
+    fmt: Format | None,
+) -> None:
+    """Store contract files, all in one commit (or none, if one is refused)."""
+    store = context.store(validation=validation)
+    result = store.put_many(list(files), metadata=pairs(metadata, "--metadata"), who=who, why=why)
+    rows = [_put_row(r) for r in result.results]
+    emit(rows, ["outcome", "contract_id", "version", "source"], fmt or "table", sys.stdout)
+
+
+@cli.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Plan only: report, write nothing.")
+@click.option(
+    "--validation",
+    type=click.Choice(["strict", "warn", "off"]),
+    default="warn",
+    show_default=True,
+    help="ODCS JSON-Schema policy.",
+)
+@click.option(
+    "--skip-bad", is_flag=True, help="Write the good files even if some are invalid or conflict."
+)
+@who_why
+@output_options
+@pass_context
+@guarded
+def ingest(
+    context: Context,
+    folders: tuple[Path, ...],
+    dry_run: bool,
+    validation: str,
+    skip_bad: bool,
+    who: str | None,
+    why: str | None,
+    fmt: Format | None,
+) -> None:
+    """Publish a folder tree of *.yaml, *.yml and *.json contracts (a Git checkout)."""
+    store = context.store(validation=validation)
+    files = contract_files(list(folders))
+    plan = store.put_many(_progress(files, "reading"), on_error="skip", dry_run=True)
+    refused = bool(plan.problems) and not skip_bad
+    result = plan
+    if not (dry_run or refused) and any(r.outcome == "new" for r in plan.results):
+        root = folders[0] if folders[0].is_dir() else folders[0].parent
+        info: dict[str, Any] = {"ingested_from": str(root.resolve()), **git_state(root)}
+        info["sources"] = {
+            f"{r.contract_id}@{r.version}": _relative(r.source, root)
+            for r in plan.results
+            if r.outcome == "new"
+        }
+        result = store.put_many(files, on_error="skip", who=who, why=why, commit_info=info)
+    rows = [_put_row(r) for r in result.results] + [
+        {"outcome": _problem_kind(p.error), "source": p.source, "message": str(p.error)}
+        for p in result.problems
+    ]
+    rows.sort(key=lambda row: str(row.get("source")))
+    emit(
+        rows, ["outcome", "contract_id", "version", "source", "message"], fmt or "table", sys.stdout
+    )
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
+    written = (
+        "nothing written (dry run)"
+        if dry_run
+        else (f"table version {result.table_version}" if result is not plan else "nothing written")
+    )
+    click.echo(f"{summary}; {written}", err=True)
+    if refused:
+        sys.exit(exit_code(BatchError(list(plan.problems), total=len(files))))
+
+
+def _relative(source: str | None, root: Path) -> str | None:
+    if source is None:
+        return None
+    try:
+        return str(Path(source).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return source
+
+
+def _put_row(result: Any) -> dict[str, Any]:
+    return {
+        "outcome": result.outcome,
+        "contract_id": result.contract_id,
+        "version": result.version,
+        "source": result.source,
+        "fingerprint": result.fingerprint,
+    }
+
+
+def _problem_kind(error: BaseException) -> str:
+    return "conflict" if isinstance(error, VersionConflictError) else "invalid"
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("contract_id")
+@click.argument("version")
+@as_of_option
+@click.option("--json", "as_json", is_flag=True, help="The document as JSON (default: YAML).")
+@pass_context
+@guarded
+def get(context: Context, contract_id: str, version: str, as_of: str | None, as_json: bool) -> None:
+    """Print one stored contract version."""
+    document = context.store().get(contract_id, version, as_of=parse_as_of(as_of))
+    _print_document(document, as_json)
+
+
+@cli.command()
+@click.argument("contract_id")
+@click.option("--status", multiple=True, help="Only versions with this status, repeatable.")
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="Only versions whose metadata column equals VALUE, repeatable.",
+)
+@click.option("--include-prereleases", is_flag=True, help="Consider 1.2.0-rc.1 and the like.")
+@as_of_option
+@click.option("--json", "as_json", is_flag=True, help="The document as JSON (default: YAML).")
+@pass_context
+@guarded
+def latest(
+    context: Context,
+    contract_id: str,
+    status: tuple[str, ...],
+    filters: tuple[str, ...],
+    include_prereleases: bool,
+    as_of: str | None,
+    as_json: bool,
+) -> None:
+    """Print the latest version of a contract (SemVer precedence)."""
+    wanted: dict[str, Any] = dict(pairs(filters, "--filter"))
+    if status:
+        wanted["status"] = list(status)
+    document = context.store().latest(
+        contract_id, include_prereleases=include_prereleases, as_of=parse_as_of(as_of), **wanted
+    )
+    if document is None:
+        fail(ContractNotFoundError(contract_id, detail=" (no version matches)"))
+    _print_document(document, as_json)
+
+
+def _print_document(document: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(to_json(document))
+    else:
+        click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@cli.command(name="list")
+@as_of_option
+@output_options
+@pass_context
+@guarded
+def list_(context: Context, as_of: str | None, fmt: Format | None) -> None:
+    """List contracts with their version count and latest version."""
+    frame = context.store().scan(as_of=parse_as_of(as_of))
+    wanted = [c for c in ("contract_id", "version", "status") if c in frame.collect_schema()]
+    rows: dict[str, dict[str, Any]] = {}
+    for record in frame.select(wanted).collect().iter_rows(named=True):
+        entry = rows.setdefault(
+            record["contract_id"], {"contract_id": record["contract_id"], "versions": 0, "_key": ""}
+        )
+        entry["versions"] += 1
+        key = version_sort_key(record["version"])
+        if key > entry["_key"]:
+            entry.update(_key=key, latest=record["version"], status=record.get("status"))
+    listed = [{k: v for k, v in row.items() if k != "_key"} for _, row in sorted(rows.items())]
+    emit(listed, ["contract_id", "versions", "latest", "status"], fmt or "table", sys.stdout)
+
+
+@cli.command()
+@click.argument("contract_id")
+@as_of_option
+@output_options
+@pass_context
+@guarded
+def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format | None) -> None:
+    """List the versions of a contract, lowest to highest."""
+    import polars as pl
+
+    frame = (
+        context.store().scan(as_of=parse_as_of(as_of)).filter(pl.col("contract_id") == contract_id)
+    )
+    columns = [
+        c for c in ("version", "status", "created_at", "fingerprint") if c in frame.collect_schema()
+    ]
+    found = frame.select(columns).collect().to_dicts()
+    if not found:
+        fail(ContractNotFoundError(contract_id))
+    found.sort(key=lambda row: version_sort_key(row["version"]))
+    emit(found, columns, fmt or "table", sys.stdout)
+
+
+@cli.command()
+@click.option("--limit", type=int, help="Only the newest N commits.")
+@output_options
+@pass_context
+@guarded
+def history(context: Context, limit: int | None, fmt: Format | None) -> None:
+    """List the table's commits: version, time, operation, who, why, contracts."""
+    rows = [
+        {
+            "version": c.version,
+            "timestamp": c.timestamp,
+            "operation": c.operation,
+            "user": c.user,
+            "reason": c.reason,
+            "contracts": c.contracts,
+        }
+        for c in context.store().history(limit=limit)
+    ]
+    emit(
+        rows,
+        ["version", "timestamp", "operation", "user", "reason", "contracts"],
+        fmt or "table",
+        sys.stdout,
+    )
+
+
+@cli.command()
+@click.argument("query")
+@as_of_option
+@output_options
+@pass_context
+@guarded
+def sql(context: Context, query: str, as_of: str | None, fmt: Format | None) -> None:
+    """Run a read-only SQL query over the contracts and contracts_latest views."""
+    frame = context.store().sql(query, as_of=parse_as_of(as_of))
+    emit(frame.to_dicts(), frame.columns, fmt or "table", sys.stdout)
+
+
+# -- governance and upkeep ---------------------------------------------------------------------
+
+
+@cli.command(name="set-metadata")
+@click.argument("contract_id")
+@click.argument("version")
+@click.argument("values", nargs=-1, required=True, metavar="COLUMN=VALUE...")
+@click.option(
+    "--if-match",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="Apply only while the row still holds this value, repeatable.",
+)
+@who_why
+@pass_context
+@guarded
+def set_metadata(
+    context: Context,
+    contract_id: str,
+    version: str,
+    values: tuple[str, ...],
+    if_match: tuple[str, ...],
+    who: str | None,
+    why: str | None,
+) -> None:
+    """Set metadata columns (status, owner...) of a stored version; payload untouched."""
+    store = context.store()
+    columns = store.scan().collect_schema()
+    table_version = store.update_metadata(
+        contract_id,
+        version,
+        _typed(pairs(values, "COLUMN=VALUE"), columns),
+        if_match=_typed(pairs(if_match, "--if-match"), columns) or None,
+        who=who,
+        why=why,
+    )
+    click.echo(f"updated {contract_id} {version}; table version {table_version}", err=True)
+
+
+def _typed(values: dict[str, str], columns: Any) -> dict[str, Any]:
+    """Command-line text as the column's type; an empty value clears it."""
+    import polars as pl
+
+    typed: dict[str, Any] = {}
+    for name, text in values.items():
+        dtype = columns.get(name)
+        if text == "":
+            typed[name] = None
+        elif dtype == pl.Boolean:
+            typed[name] = text.lower() in ("true", "yes", "1")
+        elif dtype == pl.Int64:
+            typed[name] = int(text)
+        elif dtype == pl.Float64:
+            typed[name] = float(text)
+        elif dtype == pl.Date:
+            typed[name] = _dt.date.fromisoformat(text)
+        elif isinstance(dtype, pl.Datetime):
+            typed[name] = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        else:
+            typed[name] = text
+    return typed
+
+
+@cli.command(name="add-columns")
+@click.argument("columns", nargs=-1, required=True, metavar="NAME=TYPE...")
+@who_why
+@pass_context
+@guarded
+def add_columns(
+    context: Context, columns: tuple[str, ...], who: str | None, why: str | None
+) -> None:
+    """Add metadata columns (types: string, boolean, long, double, date, timestamp)."""
+    context.store().add_metadata_columns(pairs(columns, "NAME=TYPE"), who=who, why=why)
+    click.echo(f"added {', '.join(columns)}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--target-file-size",
+    type=int,
+    default=2 * 1024 * 1024,
+    show_default=True,
+    help="Bytes per data file after compaction.",
+)
+@who_why
+@pass_context
+@guarded
+def optimize(context: Context, target_file_size: int, who: str | None, why: str | None) -> None:
+    """Compact and cluster the table, write a checkpoint, drop expired logs."""
+    result = context.store().optimize(target_file_size=target_file_size, who=who, why=why)
+    click.echo(
+        f"{result.files_before} files -> {result.files_after}; "
+        f"table version {result.table_version}",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option(
+    "--retention-hours", type=int, help="Keep files newer than this (default: the table's, 168)."
+)
+@click.option("--apply", is_flag=True, help="Delete the files (default: only list them).")
+@who_why
+@output_options
+@pass_context
+@guarded
+def vacuum(
+    context: Context,
+    retention_hours: int | None,
+    apply: bool,
+    who: str | None,
+    why: str | None,
+    fmt: Format | None,
+) -> None:
+    """List (or with --apply delete) data files no version in the retention period uses."""
+    result = context.store().vacuum(
+        retention_hours=retention_hours, dry_run=not apply, who=who, why=why
+    )
+    emit([{"file": file} for file in result.files], ["file"], fmt or "table", sys.stdout)
+    verb = "deleted" if apply else "would delete (dry run; --apply deletes)"
+    click.echo(f"{len(result.files)} files {verb}", err=True)
+
+
+def _progress(items: list[Path], label: str) -> Iterator[Path]:
+    """Items, with a progress bar on stderr when it is a terminal and the run is long."""
+    if not sys.stderr.isatty() or len(items) < 20:
+        yield from items
+        return
+    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+        yield from bar
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="dc43-delta-store")

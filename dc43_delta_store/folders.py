@@ -1,0 +1,83 @@
+"""Contract files in a folder tree (a Git checkout, typically) and where they came from."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+__all__ = ["CONTRACT_SUFFIXES", "Verdict", "contract_files", "git_state", "junit_xml"]
+
+CONTRACT_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def contract_files(paths: list[Path]) -> list[Path]:
+    """Every ``*.yaml``, ``*.yml`` and ``*.json`` file under ``paths``, in a stable order.
+
+    Hidden files and folders (``.git``, ``.github``) are skipped; a path that is a file is
+    taken as it is.
+    """
+    found: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            found.append(path)
+            continue
+        for candidate in sorted(path.rglob("*")):
+            relative = candidate.relative_to(path).parts
+            if (
+                candidate.is_file()
+                and candidate.suffix.lower() in CONTRACT_SUFFIXES
+                and not any(part.startswith(".") for part in relative)
+            ):
+                found.append(candidate)
+    return found
+
+
+def git_state(folder: Path) -> dict[str, str | bool]:
+    """``{"git_commit": sha, "git_dirty": bool}`` when ``folder`` is in a Git work tree."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"git_commit": head, "git_dirty": bool(status.strip())}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One file's validation outcome (``valid``, ``warning`` or ``invalid``), for reports."""
+
+    file: str
+    outcome: str
+    messages: list[str]
+
+
+def junit_xml(verdicts: list[Verdict], suite: str = "odcs-contracts") -> str:
+    """A JUnit XML report: one test case per file, a failure per invalid file."""
+    failures = sum(v.outcome == "invalid" for v in verdicts)
+    root = ElementTree.Element(
+        "testsuite", name=suite, tests=str(len(verdicts)), failures=str(failures), errors="0"
+    )
+    for verdict in verdicts:
+        case = ElementTree.SubElement(root, "testcase", classname=suite, name=verdict.file)
+        if verdict.outcome == "invalid":
+            failure = ElementTree.SubElement(
+                case, "failure", message=verdict.messages[0] if verdict.messages else "invalid"
+            )
+            failure.text = "\n".join(verdict.messages)
+        elif verdict.messages:
+            ElementTree.SubElement(case, "system-out").text = "\n".join(verdict.messages)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

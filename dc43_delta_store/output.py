@@ -1,0 +1,66 @@
+"""How the command line prints data: aligned tables for people, JSON or JSON lines for scripts."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, TextIO
+
+__all__ = ["Format", "emit", "to_json"]
+
+Format = Literal["table", "json", "nl"]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def to_json(value: Any, *, indent: int | None = None) -> str:
+    """JSON text of ``value``; dates and datetimes as ISO 8601."""
+    return json.dumps(_plain(value), ensure_ascii=False, indent=indent)
+
+
+def emit(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    fmt: Format,
+    out: TextIO,
+) -> None:
+    """Print ``rows``: a JSON array, one JSON object per line, or an aligned table."""
+    if fmt == "json":
+        out.write(to_json(list(rows), indent=2) + "\n")
+    elif fmt == "nl":
+        for row in rows:
+            out.write(to_json(row) + "\n")
+    else:
+        out.write(_table(rows, columns))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, _dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value).replace("\n", " ")
+
+
+def _table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    widths = [
+        max([len(column), *(len(line[i]) for line in cells)]) for i, column in enumerate(columns)
+    ]
+    lines = [columns, ["-" * width for width in widths], *cells]
+    return "".join(
+        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
+        + "\n"
+        for line in lines
+    )
