@@ -16,7 +16,7 @@ from typing import Any
 from deltalake import DeltaTable, write_deltalake
 
 from dc43_delta_store import DeltaContractStore
-from dc43_delta_store.records import build_row
+from dc43_delta_store.records import build_row, contract_key
 from dc43_delta_store.table_schema import rows_to_table
 
 TEMPLATE = json.loads(
@@ -91,10 +91,13 @@ def machine() -> str:
 
 
 def files_matching(path: Path, contract_id: str) -> int:
-    """Data files whose statistics admit ``contract_id``: what a pushed-down lookup reads."""
-    return len(
-        DeltaTable(str(path)).file_uris(file_pruning_predicate=f"contract_id = '{contract_id}'")
+    """Data files whose statistics admit ``contract_id``: what a pushed-down lookup reads
+    (the store's lookup predicate: contract_key, or null for rows other tools wrote)."""
+    key = contract_key(contract_id)
+    predicate = (
+        f"(contract_key = '{key}' OR contract_key IS NULL) AND contract_id = '{contract_id}'"
     )
+    return len(DeltaTable(str(path)).file_uris(file_pruning_predicate=predicate))
 
 
 def write_json(path: Path, results: dict[str, Any]) -> None:
