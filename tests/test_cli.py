@@ -1,0 +1,275 @@
+"""The command line, in-process and as the installed console script, as a CI job uses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from dc43_delta_store.cli import EXIT_CODES, cli
+
+from .conftest import EXAMPLES, ROOT
+
+SCRIPT = Path(sys.executable).parent / "dc43-delta-store"
+
+
+def run(*args: str, table: Path | None = None) -> Result:
+    prefix = ["--path", str(table)] if table is not None else []
+    return CliRunner().invoke(cli, [*prefix, *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    target = tmp_path / "contracts"
+    shutil.copytree(EXAMPLES, target)
+    return target
+
+
+def test_validate_reports_each_file_and_writes_junit(tmp_path: Path, folder: Path) -> None:
+    (folder / "broken.yaml").write_text("id: x\nversion: 1.10\n", encoding="utf-8")
+    (folder / "schema-violation.json").write_text(
+        '{"id": "y", "version": "1.0.0", "apiVersion": "v3.1.0", "kind": "Nope"}', encoding="utf-8"
+    )
+    report = tmp_path / "junit.xml"
+    result = run("validate", str(folder), "--junit-xml", str(report))
+    assert result.exit_code == EXIT_CODES["invalid"]
+    assert "6 valid, 0 warning, 2 invalid" in result.stderr
+    assert re.search(r"invalid\s+\S+broken.yaml\s+.*quote it", result.stdout)
+    suite = ElementTree.parse(report).getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("8", "2")
+    failed = [case.get("name") for case in suite if case.find("failure") is not None]
+    assert sorted(Path(name).name for name in failed) == ["broken.yaml", "schema-violation.json"]
+    warn = run("validate", str(folder / "schema-violation.json"), "--policy", "warn", "--json")
+    assert warn.exit_code == 0 and json.loads(warn.stdout)[0]["outcome"] == "warning"
+
+
+def test_ingest_plans_writes_once_and_reruns_as_unchanged(tmp_path: Path, folder: Path) -> None:
+    table = tmp_path / "table"
+    planned = run("ingest", str(folder), "--dry-run", "--nl", table=table)
+    assert planned.exit_code == 0
+    assert {json.loads(line)["outcome"] for line in planned.stdout.splitlines()} == {"new"}
+    assert not table.exists()
+    first = run(
+        "ingest", str(folder), "--json", "--who", "ci", "--why", "merge to main", table=table
+    )
+    assert first.exit_code == 0, first.stderr
+    assert [row["outcome"] for row in json.loads(first.stdout)] == ["inserted"] * 6
+    assert "6 inserted; table version 1" in first.stderr
+    second = run("ingest", str(folder), "--json", table=table)
+    assert [row["outcome"] for row in json.loads(second.stdout)] == ["unchanged"] * 6
+    assert "nothing written" in second.stderr
+    commit = json.loads(run("history", "--json", "--limit", "1", table=table).stdout)[0]
+    assert (commit["operation"], commit["user"], commit["reason"]) == (
+        "MERGE",
+        "ci",
+        "merge to main",
+    )
+
+
+def test_ingest_records_the_files_and_the_git_commit(tmp_path: Path, folder: Path) -> None:
+    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "contracts"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    table = tmp_path / "table"
+    assert run("ingest", str(folder), table=table).exit_code == 0
+    from deltalake import DeltaTable
+
+    info = DeltaTable(str(table)).history(1)[0]
+    assert info["git_commit"] == head and info["git_dirty"] is False
+    assert info["sources"]["sales.orders@1.0.0"] == "sales/orders-1.0.0.odcs.yaml"
+
+
+def test_ingest_refuses_a_folder_with_problems_unless_told_to_skip(
+    tmp_path: Path, folder: Path
+) -> None:
+    table = tmp_path / "table"
+    assert run("ingest", str(folder), table=table).exit_code == 0
+    changed = folder / "sales" / "orders-1.0.0.odcs.yaml"
+    changed.write_text(changed.read_text().replace("name: Orders", "name: Orders v2"))
+    (folder / "new.yaml").write_text(
+        "apiVersion: v3.1.0\nkind: DataContract\nid: new.one\nversion: 1.0.0\nstatus: active\n"
+    )
+    refused = run("ingest", str(folder), "--json", table=table)
+    assert refused.exit_code == EXIT_CODES["conflict"]
+    outcomes = {
+        row["source"].rsplit("/", 1)[-1]: row["outcome"] for row in json.loads(refused.stdout)
+    }
+    assert outcomes["orders-1.0.0.odcs.yaml"] == "conflict" and outcomes["new.yaml"] == "new"
+    assert "nothing written" in refused.stderr
+    assert run("latest", "new.one", table=table).exit_code == EXIT_CODES["not_found"]
+    skipped = run("ingest", str(folder), "--skip-bad", table=table)
+    assert skipped.exit_code == 0
+    assert run("latest", "new.one", table=table).exit_code == 0
+
+
+def test_reads_and_governance_commands(tmp_path: Path, folder: Path) -> None:
+    table = tmp_path / "table"
+    run("ingest", str(folder), table=table)
+    latest = run("latest", "sales.orders", "--status", "active", "--json", table=table)
+    assert json.loads(latest.stdout)["version"] == "1.1.0"
+    assert (
+        "version: 1.1.0" in run("latest", "sales.orders", "--status", "active", table=table).stdout
+    )
+    rc = run(
+        "latest", "sales.orders", "--include-prereleases", "--filter", "status=active", table=table
+    )
+    assert "version: 1.2.0-rc.1" in rc.stdout
+    assert (
+        json.loads(run("get", "sales.orders", "1.0.0", "--json", table=table).stdout)["id"]
+        == "sales.orders"
+    )
+    listed = json.loads(run("list", "--json", table=table).stdout)
+    assert [(r["contract_id"], r["versions"], r["latest"]) for r in listed] == [
+        ("finance.invoices", 1, "1.0.0"),
+        ("sales.customers", 1, "1.0.0"),
+        ("sales.orders", 4, "2.0.0"),
+    ]
+    versions = [
+        json.loads(line)["version"]
+        for line in run("versions", "sales.orders", "--nl", table=table).stdout.splitlines()
+    ]
+    assert versions == ["1.0.0", "1.1.0", "1.2.0-rc.1", "2.0.0"]
+    assert run("add-columns", "owner=string", "--who", "steward", table=table).exit_code == 0
+    assert (
+        run(
+            "set-metadata",
+            "sales.orders",
+            "2.0.0",
+            "status=Validated",
+            "owner=sales",
+            "--if-match",
+            "status=draft",
+            "--why",
+            "approved",
+            table=table,
+        ).exit_code
+        == 0
+    )
+    approved = json.loads(
+        run("latest", "sales.orders", "--status", "Validated", "--json", table=table).stdout
+    )
+    assert approved["version"] == "2.0.0" and approved["status"] == "draft"  # the document as put
+    stale = run(
+        "set-metadata",
+        "sales.orders",
+        "2.0.0",
+        "status=x",
+        "--if-match",
+        "status=draft",
+        table=table,
+    )
+    assert stale.exit_code == EXIT_CODES["conflict"]
+    query = "SELECT contract_id, version, owner FROM contracts_latest ORDER BY contract_id"
+    assert json.loads(run("sql", query, "--json", table=table).stdout)[-1] == {
+        "contract_id": "sales.orders",
+        "version": "2.0.0",
+        "owner": "sales",
+    }
+    assert run("sql", "DELETE FROM contracts", table=table).exit_code == EXIT_CODES["usage"]
+    assert run("optimize", table=table).exit_code == 0
+    vacuum = run("vacuum", "--json", table=table)
+    assert vacuum.exit_code == 0 and json.loads(vacuum.stdout) == []
+    assert run("versions", "sales.orders", "--as-of", "1", "--json", table=table).exit_code == 0
+
+
+def test_exit_codes(tmp_path: Path, folder: Path) -> None:
+    table = tmp_path / "table"
+    assert run("list").exit_code == EXIT_CODES["usage"]  # no table given
+    assert run("list", "--bogus", table=table).exit_code == EXIT_CODES["usage"]
+    assert run("get", "nope", "1.0.0", table=table).exit_code == EXIT_CODES["not_found"]
+    assert run("put", str(folder / "sales" / "orders-1.0.0.odcs.yaml"), table=table).exit_code == 0
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(
+        (folder / "sales" / "orders-1.0.0.odcs.yaml").read_text().replace("Orders", "Other")
+    )
+    conflict = run("put", str(changed), table=table)
+    assert conflict.exit_code == EXIT_CODES["conflict"]
+    assert "already exists with fingerprint" in conflict.stderr and conflict.stdout == ""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: a\n")
+    assert run("put", str(bad), table=table).exit_code == EXIT_CODES["invalid"]
+    unreachable = CliRunner().invoke(
+        cli,
+        [
+            "--path",
+            "s3://bucket/contracts",
+            "--storage-option",
+            "AWS_ENDPOINT_URL=http://127.0.0.1:9",
+            "--storage-option",
+            "AWS_ALLOW_HTTP=true",
+            "--storage-option",
+            "AWS_REGION=us-east-1",
+            "--storage-option",
+            "max_retries=0",
+            "list",
+        ],
+    )
+    assert unreachable.exit_code == EXIT_CODES["unavailable"]
+    assert "cannot read table s3://bucket/contracts" in unreachable.stderr
+
+
+def test_the_console_script_pipes_json(tmp_path: Path, folder: Path) -> None:
+    env = dict(os.environ, DC43_DELTA_STORE_PATH=str(tmp_path / "table"))
+    ingest = subprocess.run(
+        [str(SCRIPT), "ingest", str(folder)], env=env, capture_output=True, text=True
+    )
+    assert ingest.returncode == 0, ingest.stderr
+    latest = subprocess.run(
+        [str(SCRIPT), "latest", "sales.orders", "--status", "active", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    version = subprocess.run(
+        [sys.executable, "-c", "import json, sys; print(json.load(sys.stdin)['version'])"],
+        input=latest.stdout,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert version.stdout.strip() == "1.1.0"
+    module = subprocess.run(
+        [sys.executable, "-m", "dc43_delta_store", "get", "nope", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert module.returncode == EXIT_CODES["not_found"] and "not found" in module.stderr
+
+
+def test_every_command_and_option_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    cli_part = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    sections = {
+        match.group(1): match.group(2)
+        for match in re.finditer(
+            r"### `dc43-delta-store ([a-z-]+)[^\n]*\n(.*?)(?=\n### |\Z)", cli_part, re.S
+        )
+    }
+    ctx = click.Context(cli)
+    missing = [opt for param in cli.params for opt in param.opts if f"`{opt}" not in cli_part]
+    for name, command in cli.commands.items():  # type: ignore[attr-defined]
+        if name not in sections:
+            missing.append(f"section for {name}")
+            continue
+        for param in command.get_params(ctx):
+            missing += [
+                f"{name} {opt}"
+                for opt in param.opts
+                if opt.startswith("--") and opt != "--help" and f"`{opt}" not in sections[name]
+            ]
+    assert missing == []
