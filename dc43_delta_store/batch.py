@@ -16,7 +16,6 @@ from .documents import file_path, load_document
 from .errors import (
     BatchProblem,
     ContractStoreError,
-    InvalidContractError,
     ValidationIssue,
     VersionConflictError,
 )
@@ -104,23 +103,28 @@ def prepare(
 def _merge_repeats(
     prepared: list[Prepared], problems: list[BatchProblem]
 ) -> tuple[list[Prepared], list[BatchProblem]]:
-    first: dict[Key, Prepared] = {}
-    clashing: set[Key] = set()
+    """Repeats of a key with identical content are fine; with other content, all are refused."""
+    by_key: dict[Key, list[Prepared]] = {}
     for item in prepared:
-        seen = first.setdefault(item.key, item)
-        if seen is not item and seen.row.fingerprint != item.row.fingerprint:
-            clashing.add(item.key)
+        by_key.setdefault(item.key, []).append(item)
     kept: list[Prepared] = []
-    for item in prepared:
-        if item.key in clashing:
-            others = [p.source for p in prepared if p.key == item.key and p is not item]
-            error = InvalidContractError(
-                f"{item.row.label} appears again in the batch ({', '.join(others)}) with other "
-                "content; a version can hold only one"
+    for items in by_key.values():
+        if len({item.row.fingerprint for item in items}) == 1:
+            kept.extend(items)
+            continue
+        for item in items:
+            other = next(o for o in items if o.row.fingerprint != item.row.fingerprint)
+            error = VersionConflictError(
+                item.row.contract_id,
+                item.row.version,
+                stored_fingerprint=other.row.fingerprint,
+                new_fingerprint=item.row.fingerprint,
+                message=f"{item.row.label} appears in the batch with other content "
+                f"(fingerprint {item.row.fingerprint}, and {other.row.fingerprint} in "
+                f"{other.source}); a version can hold only one",
             )
             problems.append(BatchProblem(item.index, item.source, error))
-        else:
-            kept.append(item)
+    kept.sort(key=lambda item: item.index)
     problems.sort(key=lambda problem: problem.index)
     return kept, problems
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -35,6 +36,7 @@ from .folders import Verdict, contract_files, git_state
 from .folders import junit_xml as junit_report
 from .output import Format, emit, to_json
 from .store import DeltaContractStore
+from .validation import ContractValidationWarning
 from .versions import version_sort_key
 
 __all__ = ["EXIT_CODES", "main"]
@@ -328,6 +330,9 @@ def ingest(
     for row in rows:
         counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
+    flagged = sum(bool(row["message"]) for row in rows if row["outcome"] not in _REFUSED)
+    if flagged:
+        summary += f" ({flagged} with schema issues: see the message column)"
     written = (
         "nothing written (dry run)"
         if dry_run
@@ -348,13 +353,18 @@ def _relative(source: str | None, root: Path) -> str | None:
 
 
 def _put_row(result: Any) -> dict[str, Any]:
+    issues = result.validation_issues
     return {
         "outcome": result.outcome,
         "contract_id": result.contract_id,
         "version": result.version,
         "source": result.source,
         "fingerprint": result.fingerprint,
+        "message": f"{len(issues)} schema issue(s): {issues[0]}" if issues else None,
     }
+
+
+_REFUSED = ("conflict", "invalid")
 
 
 def _problem_kind(error: BaseException) -> str:
@@ -637,4 +647,6 @@ def _progress(items: list[Path], label: str) -> Iterator[Path]:
 
 def main() -> None:
     """Console entry point."""
+    # schema issues are part of each command's report, not Python warnings
+    warnings.simplefilter("ignore", ContractValidationWarning)
     cli(prog_name="dc43-delta-store")

@@ -102,10 +102,17 @@ class VersionConflictError(ContractStoreError):
     """A version is immutable: the same (contract_id, version) already holds other content."""
 
     def __init__(
-        self, contract_id: str, version: str, *, stored_fingerprint: str, new_fingerprint: str
+        self,
+        contract_id: str,
+        version: str,
+        *,
+        stored_fingerprint: str,
+        new_fingerprint: str,
+        message: str | None = None,
     ) -> None:
         super().__init__(
-            f"contract {contract_id!r} version {version!r} already exists with fingerprint "
+            message
+            or f"contract {contract_id!r} version {version!r} already exists with fingerprint "
             f"{stored_fingerprint}; the new content has fingerprint {new_fingerprint}. "
             "Versions are immutable: publish the change under a new version"
         )

@@ -43,14 +43,16 @@ def emit(
         out.write(_table(rows, columns))
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, width: int = 80) -> str:
+    """Table text; long values are cut (``--json`` prints them whole)."""
     if value is None:
         return "-"
     if isinstance(value, _dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value).replace("\n", " ")
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:

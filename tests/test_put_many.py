@@ -79,8 +79,9 @@ def test_repeats_inside_a_batch(store: DeltaContractStore) -> None:
     batch = store.put_many([minimal(), minimal(), minimal("b")])
     assert [r.outcome for r in batch.results] == ["inserted", "unchanged", "inserted"]
     assert store.list_versions("sales.orders") == ["1.0.0"]
-    with pytest.raises(BatchError, match="appears again in the batch"):
+    with pytest.raises(BatchError, match="appears in the batch with other content") as caught:
         store.put_many([minimal("c"), minimal("c", status="draft")])
+    assert all(isinstance(p.error, VersionConflictError) for p in caught.value.problems)
     assert not store.exists("c")
 
 
