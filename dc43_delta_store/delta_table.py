@@ -34,7 +34,7 @@ from .errors import (
     StoreUnavailableError,
 )
 from .location import TableLocation, describe
-from .locking import maintenance_lock
+from .locking import lease, maintenance_lock
 from .metadata import type_name
 from .records import ContractRow, contract_key
 from .table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, rows_to_table
@@ -80,6 +80,7 @@ class ContractTable:
         self._max_staleness = max_staleness
         self._dt: DeltaTable | None = None
         self._refreshed_at = 0.0
+        self._generation = 0
         self._checked: tuple[int, bool] | None = None  # (version, writable) last verified
 
     # -- opening -------------------------------------------------------------------------
@@ -92,8 +93,10 @@ class ContractTable:
         ``max_staleness`` seconds after the last one.
         """
         with self.errors("read"):
-            if self._dt is None:
-                self._dt = self._open()
+            generation = self.location.credentials_generation
+            if self._dt is None or generation != self._generation:
+                self._dt = self._open()  # new credentials need a new DeltaTable
+                self._generation = generation
                 self._refreshed_at = time.monotonic()
             elif self._may_have_changed(self._dt):
                 self._dt.update_incremental()
@@ -168,23 +171,7 @@ class ContractTable:
             with self.errors("create"):
                 path.mkdir(parents=True, exist_ok=True)
         with self.errors("create"):
-            try:
-                schema = pa.schema(
-                    [*TABLE_SCHEMA, *(pa.field(n, t) for n, t in metadata_columns.items())]
-                )
-                DeltaTable.create(
-                    self.location.uri,
-                    schema,
-                    mode="ignore",
-                    name="contracts",
-                    description="ODCS data contracts, one row per contract version",
-                    configuration=TABLE_CONFIGURATION,
-                    storage_options=self._options(),
-                )
-            except (CommitFailedError, DeltaError):
-                # Another writer may have created it first; that table is the one to use.
-                if not DeltaTable.is_deltatable(self.location.uri, self._options()):
-                    raise
+            create_table(self.location.uri, self._options() or {}, metadata_columns)
             self._dt = DeltaTable(self.location.uri, storage_options=self._options())
         return self._dt
 
@@ -287,7 +274,7 @@ class ContractTable:
         """The maintenance lock (see :mod:`.locking`); yields whether it is held."""
         path = self.location.local_path
         if path is None:
-            return contextlib.nullcontext(True)  # object stores: see the README's caveat
+            return lease(self.location.uri, self.location.options())
         return maintenance_lock(path)
 
     def update_row(
@@ -332,10 +319,10 @@ class ContractTable:
     # -- errors --------------------------------------------------------------------------
 
     def _options(self) -> dict[str, str] | None:
-        return dict(self.location.storage_options) or None
+        return self.location.options() or None
 
     def _redact(self, exc: BaseException) -> str:
-        return describe(exc, self.location.storage_options)
+        return describe(exc, self.location)
 
     @contextlib.contextmanager
     def errors(self, action: str) -> Iterator[None]:
@@ -355,6 +342,34 @@ class ContractTable:
             raise StoreUnavailableError(
                 f"cannot {action} table {self.location}: {self._redact(exc)}"
             ) from None
+
+
+def create_table(
+    uri: str,
+    storage_options: Mapping[str, str],
+    metadata_columns: Mapping[str, pa.DataType] | None = None,
+) -> None:
+    """Create an empty contract table at ``uri`` unless one is there already."""
+    schema = table_arrow_schema(metadata_columns or {})
+    try:
+        DeltaTable.create(
+            uri,
+            schema,
+            mode="ignore",
+            name="contracts",
+            description="ODCS data contracts, one row per contract version",
+            configuration=TABLE_CONFIGURATION,
+            storage_options=dict(storage_options) or None,
+        )
+    except (CommitFailedError, DeltaError):
+        # Another writer may have created it first; that table is the one to use.
+        if not DeltaTable.is_deltatable(uri, dict(storage_options) or None):
+            raise
+
+
+def table_arrow_schema(metadata_columns: Mapping[str, pa.DataType]) -> pa.Schema:
+    """The contract table's columns followed by the declared metadata columns."""
+    return pa.schema([*TABLE_SCHEMA, *(pa.field(n, t) for n, t in metadata_columns.items())])
 
 
 def commit_properties(commit_info: Mapping[str, Any]) -> CommitProperties:

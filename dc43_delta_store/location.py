@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .catalog import VendedCredentials
 from .errors import InvalidLocationError
 
 __all__ = [
     "WAREHOUSE_ENV",
     "TableLocation",
     "describe",
-    "redact",
     "resolve_location",
     "secret_values",
 ]
@@ -35,11 +35,41 @@ _SCHEMES = ("s3", "s3a", "az", "azure", "abfs", "abfss", "adl", "gs", "gcs", "fi
 
 @dataclass(frozen=True)
 class TableLocation:
-    """A resolved table: ``uri`` and ``storage_options`` go to deltalake and polars as they are."""
+    """A resolved table: ``uri``, and the storage options deltalake and polars get.
+
+    For a Unity Catalog table, ``credentials`` vends short-lived credentials that are merged
+    into :meth:`options` and renewed before they expire.
+    """
 
     uri: str
     storage_options: Mapping[str, str] = field(default_factory=dict, repr=False)
     name: str | None = None
+    credentials: VendedCredentials | None = field(default=None, repr=False, compare=False)
+
+    def options(self) -> dict[str, str]:
+        """The storage options to use now: the given ones and valid vended credentials."""
+        options = dict(self.storage_options)
+        if self.credentials is not None:
+            options.update(self.credentials.current())
+        return options
+
+    @property
+    def credentials_generation(self) -> int:
+        """Changes each time vended credentials are renewed (0 without a catalog)."""
+        if self.credentials is None:
+            return 0
+        self.credentials.current()
+        return self.credentials.generation
+
+    def redact(self, text: str) -> str:
+        """``text`` without any secret storage option or vended credential."""
+        secrets = secret_values(self.storage_options)
+        if self.credentials is not None:
+            secrets += self.credentials.secrets()
+        for value in sorted(secrets, key=len, reverse=True):
+            if len(value) >= 4:
+                text = text.replace(value, "***")
+        return text
 
     @property
     def local_path(self) -> Path | None:
@@ -122,16 +152,8 @@ def secret_values(storage_options: Mapping[str, str]) -> list[str]:
     )
 
 
-def redact(text: str, storage_options: Mapping[str, str]) -> str:
-    """Replace every secret storage option value in ``text`` by ``***``."""
-    for value in secret_values(storage_options):
-        text = text.replace(value, "***")
-    return text
-
-
-def describe(exc: BaseException, storage_options: Mapping[str, str], limit: int = 600) -> str:
+def describe(exc: BaseException, location: TableLocation, limit: int = 600) -> str:
     """One line for an engine error: its cause chain without colours, secrets redacted."""
     lines = (_ANSI.sub("", line).replace("\u21b3", "").strip() for line in str(exc).splitlines())
-    text = " -> ".join(line for line in lines if line) or type(exc).__name__
-    text = redact(text, storage_options)
+    text = location.redact(" -> ".join(line for line in lines if line) or type(exc).__name__)
     return text if len(text) <= limit else text[: limit - 3] + "..."

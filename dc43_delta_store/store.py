@@ -18,7 +18,15 @@ from deltalake import DeltaTable
 from . import __version__
 from .batch import BatchResult, Prepared, PutResult, classify, prepare
 from .cache import ResultCache
-from .delta_table import AsOf, CommitFailedError, ContractTable, table_columns
+from .catalog import UnityCatalog, resolve_catalog_table
+from .delta_table import (
+    AsOf,
+    CommitFailedError,
+    ContractTable,
+    create_table,
+    table_arrow_schema,
+    table_columns,
+)
 from .errors import (
     BatchError,
     BatchProblem,
@@ -36,7 +44,7 @@ from .maintenance import DEFAULT_TARGET_FILE_SIZE, OptimizeResult, VacuumResult,
 from .metadata import check_declared, check_values, parse_columns
 from .records import ContractRow, check_identity, contract_key
 from .sql import run_sql, views
-from .table_schema import TABLE_SCHEMA
+from .table_schema import TABLE_SCHEMA, catalog_columns
 from .validation import ValidationMode
 from .versions import is_prerelease, sort_versions, version_sort_key
 
@@ -57,12 +65,16 @@ class DeltaContractStore:
     >>> store.latest("sales.orders", status="active")["version"]
     '1.1.0'
 
-    Give ``table`` (``catalog.schema.table``, mapped into a local warehouse folder, see
-    :mod:`.location`) or ``path`` (a local folder or an ``s3://``, ``az://``, ``abfss://``,
-    ``gs://`` URI, with ``storage_options`` as deltalake takes them). ``validation`` is the
+    Give ``table`` (``catalog.schema.table``: in Unity Catalog when ``catalog`` is given or
+    ``DATABRICKS_HOST``/``UNITY_CATALOG_URL`` is set and no ``warehouse``, see :mod:`.catalog`;
+    else a folder of the local warehouse, see :mod:`.location`) or ``path`` (a local folder
+    or an ``s3://``, ``az://``, ``abfss://``, ``gs://`` URI, with ``storage_options`` as
+    deltalake takes them). ``validation`` is the
     ODCS JSON-Schema policy for ``put`` (see :mod:`.validation`). ``metadata_columns``
     declares governance columns (``{"owner": "string"}``), added to the table on the next
-    write. The table is created on the first write; an existing table is used as it is.
+    write. The table is created on the first write (in Unity Catalog: when missing and
+    ``catalog_storage_root`` is given, at ``<root>/<catalog>/<schema>/<table>``); an existing
+    table is used as it is.
 
     Every put adds a small file; once ``auto_compact`` (100) of them exist, the writer that
     notices bin-packs them into one (``None`` turns this off; ``optimize`` does more).
@@ -84,20 +96,56 @@ class DeltaContractStore:
         max_commit_attempts: int = 12,
         max_staleness: float = 0.0,
         auto_compact: int | None = 100,
+        catalog: UnityCatalog | None = None,
+        catalog_storage_root: str | None = None,
     ) -> None:
         if validation not in ("strict", "warn", "off"):
             raise ValueError(f"validation must be 'strict', 'warn' or 'off', not {validation!r}")
         if max_commit_attempts < 1:
             raise ValueError("max_commit_attempts must be at least 1")
-        self._location = resolve_location(
-            table=table, path=path, storage_options=storage_options, warehouse=warehouse
-        )
-        self._table = ContractTable(self._location, max_staleness=max_staleness)
         self._validation: ValidationMode = validation
         self._declared = parse_columns(metadata_columns or {})
+        if table is not None and catalog is None and warehouse is None:
+            catalog = UnityCatalog.from_env()
+        if table is not None and catalog is not None:
+            self._location = self._in_catalog(
+                catalog, table, storage_options or {}, catalog_storage_root
+            )
+        else:
+            self._location = resolve_location(
+                table=table, path=path, storage_options=storage_options, warehouse=warehouse
+            )
+        self._table = ContractTable(self._location, max_staleness=max_staleness)
         self._max_attempts = max_commit_attempts
         self._auto_compact = auto_compact
         self._cache = ResultCache()
+
+    def _in_catalog(
+        self,
+        catalog: UnityCatalog,
+        table: str,
+        storage_options: Mapping[str, str],
+        storage_root: str | None,
+    ) -> TableLocation:
+        """Resolve ``table`` in Unity Catalog (registering it under ``storage_root`` if new)."""
+        schema = table_arrow_schema(self._declared)
+
+        def create(uri: str, options: dict[str, str]) -> None:
+            scratch = TableLocation(uri, options, table)
+            with ContractTable(scratch).errors("create"):
+                create_table(uri, options, self._declared)
+
+        credentials = resolve_catalog_table(
+            catalog,
+            table,
+            storage_root=storage_root,
+            storage_options=storage_options,
+            columns=catalog_columns(schema),
+            create=create,
+        )
+        return TableLocation(
+            credentials.table.storage_location, dict(storage_options), table, credentials
+        )
 
     @property
     def location(self) -> TableLocation:
@@ -491,7 +539,7 @@ class DeltaContractStore:
             with self._table.errors("optimize"):
                 return optimize(dt, target_file_size=target_file_size, commit_info=info)
 
-        with self._table.maintenance() as held:
+        with self._table.errors("optimize"), self._table.maintenance() as held:
             if not held:
                 raise TableBusyError(
                     f"table {self._location} is being optimized by another process; "
@@ -553,7 +601,7 @@ class DeltaContractStore:
         except ContractStoreError:
             raise
         except Exception as exc:
-            message = describe(exc, self._location.storage_options)
+            message = describe(exc, self._location)
             raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
 
 

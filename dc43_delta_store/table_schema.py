@@ -9,6 +9,7 @@ keeps the Delta protocol at reader 1 / writer 2.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -80,3 +81,32 @@ def rows_to_table(
 
 
 _ROW_FIELDS = tuple(name for name in ContractRow.__dataclass_fields__)
+
+# Arrow type -> (UC type_name, type_text, Spark JSON type)
+_CATALOG_TYPES = {
+    "string": ("STRING", "string", "string"),
+    "bool": ("BOOLEAN", "boolean", "boolean"),
+    "int64": ("LONG", "bigint", "long"),
+    "double": ("DOUBLE", "double", "double"),
+    "date32[day]": ("DATE", "date", "date"),
+    "timestamp[us, tz=UTC]": ("TIMESTAMP", "timestamp", "timestamp"),
+}
+
+
+def catalog_columns(schema: pa.Schema) -> list[dict[str, Any]]:
+    """Unity Catalog ``ColumnInfo`` entries for ``schema`` (registering an external table)."""
+    columns = []
+    for position, field in enumerate(schema):
+        type_name, type_text, spark_type = _CATALOG_TYPES[str(field.type)]
+        spark_field = {"name": field.name, "type": spark_type, "nullable": field.nullable}
+        columns.append(
+            {
+                "name": field.name,
+                "type_name": type_name,
+                "type_text": type_text,
+                "type_json": json.dumps({**spark_field, "metadata": {}}),
+                "position": position,
+                "nullable": field.nullable,
+            }
+        )
+    return columns

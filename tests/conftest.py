@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dc43_delta_store import DeltaContractStore
+
+from .servers import Azurite, MotoS3
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DC43_SHARED", ROOT.parent / "shared"))
@@ -69,3 +73,53 @@ def minimal(contract_id: str = "sales.orders", version: str = "1.0.0", **extra: 
 @pytest.fixture
 def store(tmp_path: Path) -> DeltaContractStore:
     return DeltaContractStore(path=tmp_path / "contracts", validation="off")
+
+
+@pytest.fixture(autouse=True)
+def _no_catalog_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Table names map to the local warehouse unless a test configures a catalog."""
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "UNITY_CATALOG_URL", "UNITY_CATALOG_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoS3]:
+    server = MotoS3()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    try:
+        server = Azurite()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@dataclass
+class Backend:
+    """Where a test's tables live: a local folder, a moto S3 bucket or an Azurite container."""
+
+    name: str
+    root: str
+    options: dict[str, str]
+
+    def store(self, table: str = "contracts", **kwargs: Any) -> DeltaContractStore:
+        kwargs.setdefault("validation", "off")
+        return DeltaContractStore(
+            path=f"{self.root}/{table}", storage_options=self.options, **kwargs
+        )
+
+
+@pytest.fixture(params=["local", "s3", "azure"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "local":
+        return Backend("local", str(tmp_path), {})
+    if request.param == "s3":
+        s3: MotoS3 = request.getfixturevalue("moto_s3")
+        return Backend("s3", f"s3://{s3.bucket()}", s3.options())
+    blob: Azurite = request.getfixturevalue("azurite")
+    return Backend("azure", f"az://{blob.container()}", blob.options())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dc43_delta_store import DeltaContractStore, InvalidLocationError, StoreUnavailableError
-from dc43_delta_store.location import WAREHOUSE_ENV, redact, resolve_location
+from dc43_delta_store.location import WAREHOUSE_ENV, TableLocation, resolve_location
 
 from .conftest import minimal
 
@@ -72,7 +72,8 @@ def test_storage_option_secrets_stay_out_of_reprs_and_messages() -> None:
     options = {"AWS_SECRET_ACCESS_KEY": "s3cr3t-value", "AWS_REGION": "eu-west-1"}
     store = DeltaContractStore(path="s3://bucket/contracts", storage_options=options)
     assert "s3cr3t" not in repr(store) and "s3cr3t" not in repr(store.location)
-    assert redact("denied for s3cr3t-value in eu-west-1", options) == "denied for *** in eu-west-1"
+    location = TableLocation("s3://bucket/contracts", options)
+    assert location.redact("denied for s3cr3t-value in eu-west-1") == "denied for *** in eu-west-1"
 
 
 def test_a_read_only_location_is_a_store_unavailable_error(tmp_path: Path) -> None:

