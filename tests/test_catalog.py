@@ -154,7 +154,9 @@ def test_catalog_errors_name_the_table_and_never_the_token(
             storage_options=options,
         )
     catalog.state.readers_only.add(NAME)
-    with pytest.raises(StoreUnavailableError, match=r"denied access for table .* PERMISSION_DENIED"):
+    with pytest.raises(
+        StoreUnavailableError, match=r"denied access for table .* PERMISSION_DENIED"
+    ):
         DeltaContractStore(
             table=NAME, catalog=UnityCatalog(catalog.url, token=TOKEN), storage_options=options
         ).latest("x")
