@@ -123,9 +123,13 @@ def measure_size(tmp: Path, contracts: int, largest: bool, rng: random.Random) -
     calls = 100 if rows < 1_000_000 else 60
 
     def our_reads(label: str) -> None:
+        # contracts this reader has not answered yet: no remembered answer
         reader = DeltaContractStore(path=path)
-        result[f"latest_{label}"] = summary(timed(lambda: reader.latest(next(picks)), calls))
-        result[f"get_{label}"] = summary(timed(lambda: reader.get(next(picks), "1.3.0"), calls))
+        count = min(calls, len(ids))
+        first_ask = iter(rng.sample(ids, count))
+        result[f"latest_{label}"] = summary(timed(lambda: reader.latest(next(first_ask)), count))
+        first_ask = iter(rng.sample(ids, count))
+        result[f"get_{label}"] = summary(timed(lambda: reader.get(next(first_ask), "1.3.0"), count))
         result[f"files_per_lookup_{label}"] = max(
             files_matching(path, i) for i in ids[:: max(1, contracts // 20)]
         )
@@ -148,6 +152,7 @@ def measure_size(tmp: Path, contracts: int, largest: bool, rng: random.Random) -
 
     print(f"  {rows} rows: dc43 SQLite", flush=True)
     sql = dc43_sqlite(tmp / f"dc43_{rows}.sqlite", contracts)
+    assert sql.latest(ids[1]).version == versions()[-1]
     result["dc43_sqlite_latest"] = summary(timed(lambda: sql.latest(next(picks)), calls))
     result["dc43_sqlite_get"] = summary(timed(lambda: sql.get(next(picks), "1.3.0"), calls))
     result["dc43_sqlite_put"] = summary(
@@ -156,6 +161,7 @@ def measure_size(tmp: Path, contracts: int, largest: bool, rng: random.Random) -
     if rows <= 100_000:
         print(f"  {rows} rows: dc43 files", flush=True)
         files = dc43_files(tmp / f"dc43_fs_{rows}", contracts)
+        assert files.latest(ids[1]).version == versions()[-1]
         result["dc43_fs_latest"] = summary(timed(lambda: files.latest(next(picks)), calls))
         result["dc43_fs_get"] = summary(timed(lambda: files.get(next(picks), "1.3.0"), calls))
         result["dc43_fs_put"] = summary(
@@ -203,11 +209,12 @@ def largest_table(path: Path, ids: list[str], rng: random.Random) -> dict[str, A
             7,
         )
     )
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
     rss = (
-        "import resource; from dc43_delta_store import DeltaContractStore;"
+        "from dc43_delta_store import DeltaContractStore;"
         f"s = DeltaContractStore(path={str(path)!r});"
         f"[s.latest(i) for i in {rng.sample(ids, 50)!r}];"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
     )
     kilobytes = int(
         subprocess.run(
@@ -328,15 +335,15 @@ def markdown(results: dict[str, Any]) -> str:
         )
     largest = results["sizes"][-1]
     ours = largest["latest_after_upkeep"]["median_ms"]
+    warm = largest["warm_latest_unchanged"]["median_ms"]
+    sqlite = largest["dc43_sqlite_latest"]["median_ms"]
     lines += [
         "",
-        f"On {largest['rows']:,} rows, `latest()` after upkeep is "
-        f"{largest['naive_full_read_latest']['median_ms'] / ours:.0f}× faster than a naive full read and "
-        f"{largest['dc43_sqlite_latest']['median_ms'] / ours:.1f}× the speed of dc43's SQLite store "
-        f"(>1 is faster); a reused store answering an unchanged table takes "
-        f"{largest['warm_latest_unchanged']['median_ms']:.3f} ms "
-        f"({largest['dc43_sqlite_latest']['median_ms'] / largest['warm_latest_unchanged']['median_ms']:.0f}× "
-        "faster than dc43's SQLite store).",
+        f"On {largest['rows']:,} rows, `latest()` of a contract the store has not answered yet "
+        f"takes {ours:.2f} ms after upkeep: {_than(largest['naive_full_read_latest']['median_ms'], ours)} "
+        f"a naive full-table read and {_than(sqlite, ours)} dc43's SQLite store ({sqlite:.2f} ms). "
+        f"Asked again while the table is unchanged, as a service does, it takes {warm:.3f} ms: "
+        f"{_than(sqlite, warm)} dc43's SQLite store.",
         "",
         "| goal | measured | target | |",
         "|---|---|---|---|",
@@ -356,6 +363,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"{cell(largest, 'floor_read_one_file')}.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _than(theirs: float, ours: float) -> str:
+    """``"57x faster than"`` or ``"13x slower than"``: ours against theirs."""
+    if ours <= theirs:
+        return f"{theirs / ours:.1f}× faster than"
+    return f"{ours / theirs:.1f}× slower than"
 
 
 def plots(results: dict[str, Any], out: Path) -> None:

@@ -29,6 +29,8 @@ class ContractRow:
     fingerprint: str
     status: str | None
     api_version: str | None
+    domain: str | None
+    data_product: str | None
     version_sort_key: str
     prerelease: bool
 
@@ -100,6 +102,8 @@ def build_row(document: dict[str, Any], *, label: str | None = None) -> Contract
         fingerprint=fingerprint(document),
         status=_optional_text(document, "status", where, label),
         api_version=_optional_text(document, "apiVersion", where, label),
+        domain=_text_or_none(document.get("domain")),
+        data_product=_text_or_none(document.get("dataProduct")),
         version_sort_key=version_sort_key(version),
         prerelease=is_prerelease(version),
     )
@@ -114,6 +118,11 @@ def _optional_text(
     raise InvalidContractError(
         f"{where}: {field} must be a string, got {type(value).__name__} {value!r}", source=label
     )
+
+
+def _text_or_none(value: Any) -> str | None:
+    """Fields lifted for SQL only: kept when they are text, else left to the payload."""
+    return value if isinstance(value, str) else None
 
 
 def _description(value: Any, where: str, label: str | None) -> str | None:

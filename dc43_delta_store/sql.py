@@ -2,8 +2,9 @@
 
 Two views:
 
-- ``contracts``: one row per contract version — every table column, plus ``domain``,
-  ``data_product``, ``tenant`` and ``kind`` read from the document's JSON;
+- ``contracts``: one row per contract version — every table column, plus ``tenant`` and
+  ``kind`` read from the document's JSON (and ``domain``, ``data_product`` on tables written
+  before those became columns);
 - ``contracts_latest``: one row per contract, its latest version as :meth:`latest` picks it
   (SemVer precedence, prereleases skipped).
 
@@ -46,12 +47,6 @@ def check_read_only(query: str) -> None:
 
 def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.LazyFrame]:
     """The ``contracts`` and ``contracts_latest`` views over a lazy scan of the table."""
-    lifted = [
-        pl.col("json").str.json_path_match(path).alias(name)
-        for name, path in JSON_FIELDS.items()
-        if name not in columns
-    ]
-    contracts = scan.with_columns(lifted)
     sort_key = (
         pl.col("version_sort_key")
         if "version_sort_key" in columns
@@ -62,11 +57,24 @@ def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.Laz
         if "prerelease" in columns
         else pl.col("version").map_elements(is_prerelease, return_dtype=pl.Boolean)
     )
-    released = contracts.filter(~prerelease.fill_null(False)).with_columns(sort_key.alias("_order"))
-    latest = released.filter(pl.col("_order") == pl.col("_order").max().over("contract_id")).drop(
-        "_order"
-    )
-    return {"contracts": contracts, "contracts_latest": latest}
+    order = sort_key.alias("_order")
+    released = scan.filter(~prerelease.fill_null(False)).with_columns(order)
+    latest = released.filter(pl.col("_order") == pl.col("_order").max().over("contract_id"))
+    # JSON fields are read after the latest row is picked: one parse per contract, not version
+    lifted = _lifted(columns)
+    return {
+        "contracts": scan.with_columns(lifted),
+        "contracts_latest": latest.drop("_order").with_columns(lifted),
+    }
+
+
+def _lifted(columns: Mapping[str, object]) -> list[pl.Expr]:
+    """JSON fields the table lacks as columns, read from the payload when a query needs them."""
+    return [
+        pl.col("json").str.json_path_match(path).alias(name)
+        for name, path in JSON_FIELDS.items()
+        if name not in columns
+    ]
 
 
 def run_sql(query: str, frames: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:

@@ -1,7 +1,7 @@
 """The contract table's columns and their Arrow types (no deltalake or polars here).
 
 The seven seed columns are dc43's; the rest are derived from the document for SQL users:
-``status`` and ``api_version`` lifted as they are, ``contract_key`` (a short hash of the id
+``status``, ``api_version``, ``domain`` and ``data_product`` lifted as they are, ``contract_key`` (a short hash of the id
 that file statistics and clustering use), ``version_sort_key`` (order by it to get SemVer
 order, see :mod:`.versions`) and ``prerelease``. Timestamps are UTC-aware, which
 keeps the Delta protocol at reader 1 / writer 2.
@@ -38,6 +38,8 @@ TABLE_SCHEMA = pa.schema(
         pa.field("created_at", TIMESTAMP, nullable=False),
         pa.field("status", pa.string()),
         pa.field("api_version", pa.string()),
+        pa.field("domain", pa.string()),
+        pa.field("data_product", pa.string()),
         pa.field("contract_key", pa.string()),
         pa.field("version_sort_key", pa.string()),
         pa.field("prerelease", pa.bool_()),
@@ -52,7 +54,15 @@ SEED_COLUMNS = (
     "fingerprint",
     "created_at",
 )
-DERIVED_COLUMNS = ("status", "api_version", "contract_key", "version_sort_key", "prerelease")
+DERIVED_COLUMNS = (
+    "status",
+    "api_version",
+    "domain",
+    "data_product",
+    "contract_key",
+    "version_sort_key",
+    "prerelease",
+)
 REQUIRED_COLUMNS = ("contract_id", "version", "json", "fingerprint")
 """A table without these (as strings) is not a contract table."""
 
