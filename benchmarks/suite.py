@@ -120,7 +120,7 @@ def measure_size(tmp: Path, contracts: int, largest: bool, rng: random.Random) -
     result: dict[str, Any] = {"rows": rows, "build_s": round(time.perf_counter() - started, 1)}
     ids = ids_for(contracts)
     picks = iter(rng.choices(ids, k=100_000))
-    calls = 100 if rows < 1_000_000 else 60
+    calls = 100
 
     def our_reads(label: str) -> None:
         # contracts this reader has not answered yet: no remembered answer
