@@ -22,7 +22,16 @@ from .errors import (
 from .records import ContractRow, build_row
 from .validation import ValidationMode, apply_policy
 
-__all__ = ["BatchResult", "Classified", "Prepared", "PutResult", "classify", "prepare"]
+__all__ = [
+    "BatchResult",
+    "Classified",
+    "Prepared",
+    "PutResult",
+    "batch_result",
+    "classify",
+    "describe_keys",
+    "prepare",
+]
 
 Key = tuple[str, str]
 
@@ -160,3 +169,33 @@ def classify(prepared: list[Prepared], stored: Mapping[Key, str]) -> Classified:
             )
             conflicts.append(BatchProblem(item.index, item.source, error))
     return Classified(new, unchanged, conflicts)
+
+
+def batch_result(
+    written: list[Prepared],
+    unchanged: list[Prepared],
+    refused: list[BatchProblem],
+    outcome: Literal["inserted", "new"],
+    version: int | None,
+) -> BatchResult:
+    """Results in input order: ``written`` with ``outcome``, the others unchanged."""
+    unchanged_kind: Literal["unchanged"] = "unchanged"
+    labelled = [(item, outcome) for item in written] + [(i, unchanged_kind) for i in unchanged]
+    results = tuple(
+        PutResult(
+            item.row.contract_id,
+            item.row.version,
+            item.row.fingerprint,
+            kind,
+            version,
+            item.issues,
+            item.source,
+        )
+        for item, kind in sorted(labelled, key=lambda pair: pair[0].index)
+    )
+    return BatchResult(results, tuple(refused), version)
+
+
+def describe_keys(prepared: list[Prepared], shown: int = 5) -> str:
+    keys = ", ".join(f"{item.row.contract_id}@{item.row.version}" for item in prepared[:shown])
+    return keys + (f" and {len(prepared) - shown} more" if len(prepared) > shown else "")

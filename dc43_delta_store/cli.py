@@ -7,136 +7,43 @@ Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 not found, 4 version
 
 from __future__ import annotations
 
-import datetime as _dt
-import functools
 import sys
 import warnings
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 import yaml
 
 from . import __version__
-from .errors import (
-    BatchError,
-    ContractNotFoundError,
-    ContractStoreError,
-    IncompatibleTableError,
-    InvalidContractError,
-    InvalidLocationError,
-    InvalidRequestError,
-    StoreUnavailableError,
-    TableBusyError,
-    UpdateConflictError,
-    VersionConflictError,
+from .cli_support import (
+    EXIT_CODES,
+    REFUSED,
+    Context,
+    as_of_option,
+    exit_code,
+    fail,
+    guarded,
+    output_options,
+    pairs,
+    parse_as_of,
+    pass_context,
+    problem_kind,
+    progress,
+    put_row,
+    relative_to,
+    typed_values,
+    validation_option,
+    who_why,
 )
+from .errors import BatchError, ContractNotFoundError
 from .folders import Verdict, contract_files, git_state
 from .folders import junit_xml as junit_report
 from .output import Format, emit, to_json
-from .store import DeltaContractStore
 from .validation import ContractValidationWarning
 from .versions import version_sort_key
 
 __all__ = ["EXIT_CODES", "main"]
-
-EXIT_CODES = {
-    "success": 0,
-    "error": 1,
-    "usage": 2,
-    "not_found": 3,
-    "conflict": 4,
-    "invalid": 5,
-    "unavailable": 6,
-}
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def exit_code(error: BaseException) -> int:
-    """The documented exit code for an error."""
-    if isinstance(error, BatchError):
-        codes = [exit_code(problem.error) for problem in error.problems]
-        return EXIT_CODES["conflict"] if EXIT_CODES["conflict"] in codes else EXIT_CODES["invalid"]
-    for kinds, code in [
-        ((ContractNotFoundError,), "not_found"),
-        ((VersionConflictError, UpdateConflictError), "conflict"),
-        ((InvalidContractError,), "invalid"),
-        ((StoreUnavailableError, TableBusyError, IncompatibleTableError), "unavailable"),
-        ((InvalidLocationError, InvalidRequestError), "usage"),
-    ]:
-        if isinstance(error, kinds):
-            return EXIT_CODES[code]
-    return EXIT_CODES["error"]
-
-
-def fail(error: BaseException) -> NoReturn:
-    click.echo(f"error: {error}", err=True)
-    sys.exit(exit_code(error))
-
-
-def output_options(function: F) -> F:
-    """``--json`` and ``--nl`` for commands that print data."""
-    function = click.option("--nl", "fmt", flag_value="nl", help="One JSON object per line.")(
-        function
-    )
-    return click.option("--json", "fmt", flag_value="json", help="JSON output.")(function)
-
-
-def who_why(function: F) -> F:
-    function = click.option("--why", help="Reason recorded in the commit (userMetadata).")(function)
-    return click.option("--who", help="Author recorded in the commit (userName).")(function)
-
-
-def as_of_option(function: F) -> F:
-    return click.option(
-        "--as-of", help="Answer as the table stood at a version number or an RFC 3339 time."
-    )(function)
-
-
-def parse_as_of(value: str | None) -> int | str | None:
-    return int(value) if value is not None and value.isdigit() else value
-
-
-def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
-    parsed: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.UsageError(f"{what} must be KEY=VALUE, got {item!r}")
-        parsed[key] = value
-    return parsed
-
-
-class Context:
-    """Options of the ``dc43-delta-store`` group, and the store they describe."""
-
-    def __init__(
-        self,
-        table: str | None,
-        path: str | None,
-        warehouse: str | None,
-        storage_options: dict[str, str],
-    ) -> None:
-        self.table, self.path, self.warehouse = table, path, warehouse
-        self.storage_options = storage_options
-
-    def store(self, **options: Any) -> DeltaContractStore:
-        if not (self.table or self.path):
-            raise click.UsageError(
-                "give the table: --table catalog.schema.table or --path PATH_OR_URI "
-                "(or DC43_DELTA_STORE_TABLE / DC43_DELTA_STORE_PATH)"
-            )
-        return DeltaContractStore(
-            table=None if self.path else self.table,
-            path=self.path,
-            warehouse=self.warehouse,
-            storage_options=self.storage_options,
-            **options,
-        )
-
-
-pass_context = click.make_pass_decorator(Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -176,19 +83,6 @@ def cli(
     ctx.obj = Context(table, path, warehouse, pairs(storage_option, "--storage-option"))
 
 
-def guarded(function: F) -> F:
-    """Run a command, turning store errors into a message and a documented exit code."""
-
-    @functools.wraps(function)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except ContractStoreError as error:
-            fail(error)
-
-    return run  # type: ignore[return-value]
-
-
 # -- validating and writing ------------------------------------------------------------------
 
 
@@ -216,7 +110,7 @@ def validate(
 
     files = contract_files(list(paths))
     verdicts: list[Verdict] = []
-    for file in _progress(files, "validating"):
+    for file in progress(files, "validating"):
         prepared, problems, _ = prepare([file], "warn")
         if problems:
             verdicts.append(Verdict(str(file), "invalid", [str(problems[0].error)]))
@@ -243,13 +137,7 @@ def validate(
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--validation",
-    type=click.Choice(["strict", "warn", "off"]),
-    default="warn",
-    show_default=True,
-    help="ODCS JSON-Schema policy.",
-)
+@validation_option
 @click.option(
     "--metadata",
     multiple=True,
@@ -272,20 +160,14 @@ def put(
     """Store contract files, all in one commit (or none, if one is refused)."""
     store = context.store(validation=validation)
     result = store.put_many(list(files), metadata=pairs(metadata, "--metadata"), who=who, why=why)
-    rows = [_put_row(r) for r in result.results]
+    rows = [put_row(r) for r in result.results]
     emit(rows, ["outcome", "contract_id", "version", "source"], fmt or "table", sys.stdout)
 
 
 @cli.command()
 @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Plan only: report, write nothing.")
-@click.option(
-    "--validation",
-    type=click.Choice(["strict", "warn", "off"]),
-    default="warn",
-    show_default=True,
-    help="ODCS JSON-Schema policy.",
-)
+@validation_option
 @click.option(
     "--skip-bad", is_flag=True, help="Write the good files even if some are invalid or conflict."
 )
@@ -306,20 +188,20 @@ def ingest(
     """Publish a folder tree of *.yaml, *.yml and *.json contracts (a Git checkout)."""
     store = context.store(validation=validation)
     files = contract_files(list(folders))
-    plan = store.put_many(_progress(files, "reading"), on_error="skip", dry_run=True)
+    plan = store.put_many(progress(files, "reading"), on_error="skip", dry_run=True)
     refused = bool(plan.problems) and not skip_bad
     result = plan
     if not (dry_run or refused) and any(r.outcome == "new" for r in plan.results):
         root = folders[0] if folders[0].is_dir() else folders[0].parent
         info: dict[str, Any] = {"ingested_from": str(root.resolve()), **git_state(root)}
         info["sources"] = {
-            f"{r.contract_id}@{r.version}": _relative(r.source, root)
+            f"{r.contract_id}@{r.version}": relative_to(r.source, root)
             for r in plan.results
             if r.outcome == "new"
         }
         result = store.put_many(files, on_error="skip", who=who, why=why, commit_info=info)
-    rows = [_put_row(r) for r in result.results] + [
-        {"outcome": _problem_kind(p.error), "source": p.source, "message": str(p.error)}
+    rows = [put_row(r) for r in result.results] + [
+        {"outcome": problem_kind(p.error), "source": p.source, "message": str(p.error)}
         for p in result.problems
     ]
     rows.sort(key=lambda row: str(row.get("source")))
@@ -330,7 +212,7 @@ def ingest(
     for row in rows:
         counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
-    flagged = sum(bool(row["message"]) for row in rows if row["outcome"] not in _REFUSED)
+    flagged = sum(bool(row["message"]) for row in rows if row["outcome"] not in REFUSED)
     if flagged:
         summary += f" ({flagged} with schema issues: see the message column)"
     written = (
@@ -341,34 +223,6 @@ def ingest(
     click.echo(f"{summary}; {written}", err=True)
     if refused:
         sys.exit(exit_code(BatchError(list(plan.problems), total=len(files))))
-
-
-def _relative(source: str | None, root: Path) -> str | None:
-    if source is None:
-        return None
-    try:
-        return str(Path(source).resolve().relative_to(root.resolve()))
-    except ValueError:
-        return source
-
-
-def _put_row(result: Any) -> dict[str, Any]:
-    issues = result.validation_issues
-    return {
-        "outcome": result.outcome,
-        "contract_id": result.contract_id,
-        "version": result.version,
-        "source": result.source,
-        "fingerprint": result.fingerprint,
-        "message": f"{len(issues)} schema issue(s): {issues[0]}" if issues else None,
-    }
-
-
-_REFUSED = ("conflict", "invalid")
-
-
-def _problem_kind(error: BaseException) -> str:
-    return "conflict" if isinstance(error, VersionConflictError) else "invalid"
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -544,36 +398,12 @@ def set_metadata(
     table_version = store.update_metadata(
         contract_id,
         version,
-        _typed(pairs(values, "COLUMN=VALUE"), columns),
-        if_match=_typed(pairs(if_match, "--if-match"), columns) or None,
+        typed_values(pairs(values, "COLUMN=VALUE"), columns),
+        if_match=typed_values(pairs(if_match, "--if-match"), columns) or None,
         who=who,
         why=why,
     )
     click.echo(f"updated {contract_id} {version}; table version {table_version}", err=True)
-
-
-def _typed(values: dict[str, str], columns: Any) -> dict[str, Any]:
-    """Command-line text as the column's type; an empty value clears it."""
-    import polars as pl
-
-    typed: dict[str, Any] = {}
-    for name, text in values.items():
-        dtype = columns.get(name)
-        if text == "":
-            typed[name] = None
-        elif dtype == pl.Boolean:
-            typed[name] = text.lower() in ("true", "yes", "1")
-        elif dtype == pl.Int64:
-            typed[name] = int(text)
-        elif dtype == pl.Float64:
-            typed[name] = float(text)
-        elif dtype == pl.Date:
-            typed[name] = _dt.date.fromisoformat(text)
-        elif isinstance(dtype, pl.Datetime):
-            typed[name] = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        else:
-            typed[name] = text
-    return typed
 
 
 @cli.command(name="add-columns")
@@ -634,15 +464,6 @@ def vacuum(
     emit([{"file": file} for file in result.files], ["file"], fmt or "table", sys.stdout)
     verb = "deleted" if apply else "would delete (dry run; --apply deletes)"
     click.echo(f"{len(result.files)} files {verb}", err=True)
-
-
-def _progress(items: list[Path], label: str) -> Iterator[Path]:
-    """Items, with a progress bar on stderr when it is a terminal and the run is long."""
-    if not sys.stderr.isatty() or len(items) < 20:
-        yield from items
-        return
-    with click.progressbar(items, label=label, file=sys.stderr) as bar:
-        yield from bar
 
 
 def main() -> None:

@@ -26,7 +26,9 @@ from deltalake.exceptions import (
     TableNotFoundError,
 )
 from deltalake.schema import PrimitiveType
+from deltalake.table import TableMerger
 
+from .catalog import UnityCatalog, resolve_catalog_table
 from .errors import (
     IncompatibleTableError,
     InvalidLocationError,
@@ -37,7 +39,7 @@ from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
 from .metadata import type_name
 from .records import ContractRow, contract_key
-from .table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, rows_to_table
+from .table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, catalog_columns, rows_to_table
 
 __all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable"]
 
@@ -227,23 +229,10 @@ class ContractTable:
 
         Raises ``CommitFailedError`` when a concurrent commit touched the same keys.
         """
-        schema = table_schema(dt)
-        source = rows_to_table(rows, datetime.now(UTC), schema, metadata)
+        source = rows_to_table(rows, datetime.now(UTC), table_schema(dt), metadata)
         with self.errors("write"):
-            metrics = (
-                dt.merge(
-                    source,
-                    predicate=key_match(schema),
-                    source_alias="s",
-                    target_alias="t",
-                    streamed_exec=False,
-                    commit_properties=commit_properties(commit_info),
-                    post_commithook_properties=POST_COMMIT,
-                )
-                .when_not_matched_insert_all()
-                .execute()
-            )
-        return int(metrics["num_target_rows_inserted"])
+            merger = _on_key(dt, source, commit_info).when_not_matched_insert_all()
+            return int(merger.execute()["num_target_rows_inserted"])
 
     def compact_small_files(
         self, dt: DeltaTable, threshold: int, target_size: int, commit_info: Mapping[str, Any]
@@ -256,18 +245,18 @@ class ContractTable:
         sizes = pa.table(dt.get_add_actions()).column("size_bytes").to_pylist()
         if sum(size < target_size // 8 for size in sizes) < threshold:
             return False
-        with self.maintenance() as held:
-            if not held:
-                return False  # another process is compacting right now
-            try:
+        try:
+            with self.maintenance() as held:
+                if not held:
+                    return False  # another process is compacting right now
                 dt.optimize.compact(
                     target_size=target_size,
                     commit_properties=commit_properties(commit_info),
                     post_commithook_properties=POST_COMMIT,
                 )
-            except (DeltaError, OSError) as exc:
-                logger.info("compaction of %s skipped: %s", self.location, self._redact(exc))
-                return False
+        except (DeltaError, OSError) as exc:  # the put already committed: never fail it here
+            logger.info("compaction of %s skipped: %s", self.location, self._redact(exc))
+            return False
         return True
 
     def maintenance(self) -> contextlib.AbstractContextManager[bool]:
@@ -301,20 +290,10 @@ class ContractTable:
             }
         )
         with self.errors("update"):
-            metrics = (
-                dt.merge(
-                    source,
-                    predicate=key_match(schema),
-                    source_alias="s",
-                    target_alias="t",
-                    streamed_exec=False,
-                    commit_properties=commit_properties(commit_info),
-                    post_commithook_properties=POST_COMMIT,
-                )
-                .when_matched_update({name: f"s.`{name}`" for name in values})
-                .execute()
+            merger = _on_key(dt, source, commit_info).when_matched_update(
+                {name: f"s.`{name}`" for name in values}
             )
-        return int(metrics["num_target_rows_updated"])
+            return int(merger.execute()["num_target_rows_updated"])
 
     # -- errors --------------------------------------------------------------------------
 
@@ -367,6 +346,32 @@ def create_table(
             raise
 
 
+def catalog_location(
+    catalog: UnityCatalog,
+    table: str,
+    storage_options: Mapping[str, str],
+    storage_root: str | None,
+    metadata_columns: Mapping[str, pa.DataType],
+) -> TableLocation:
+    """Resolve ``table`` in Unity Catalog, creating and registering it under ``storage_root``
+    when it is not there (and a root is given)."""
+
+    def create(uri: str, options: dict[str, str]) -> None:
+        with ContractTable(TableLocation(uri, options, table)).errors("create"):
+            create_table(uri, options, metadata_columns)
+
+    credentials = resolve_catalog_table(
+        catalog,
+        table,
+        storage_root=storage_root,
+        storage_options=storage_options,
+        columns=catalog_columns(table_arrow_schema(metadata_columns)),
+        create=create,
+    )
+    location = credentials.table.storage_location
+    return TableLocation(location, dict(storage_options), table, credentials)
+
+
 def table_arrow_schema(metadata_columns: Mapping[str, pa.DataType]) -> pa.Schema:
     """The contract table's columns followed by the declared metadata columns."""
     return pa.schema([*TABLE_SCHEMA, *(pa.field(n, t) for n, t in metadata_columns.items())])
@@ -374,6 +379,23 @@ def table_arrow_schema(metadata_columns: Mapping[str, pa.DataType]) -> pa.Schema
 
 def commit_properties(commit_info: Mapping[str, Any]) -> CommitProperties:
     return CommitProperties(custom_metadata=dict(commit_info))
+
+
+def _on_key(dt: DeltaTable, source: pa.Table, commit_info: Mapping[str, Any]) -> TableMerger:
+    """A MERGE of ``source`` into snapshot ``dt`` on (contract_id, version).
+
+    ``streamed_exec=False`` makes the commit carry a conflict predicate built from the source
+    keys: writers of the same key conflict, writers of other keys do not.
+    """
+    return dt.merge(
+        source,
+        predicate=key_match(table_schema(dt)),
+        source_alias="s",
+        target_alias="t",
+        streamed_exec=False,
+        commit_properties=commit_properties(commit_info),
+        post_commithook_properties=POST_COMMIT,
+    )
 
 
 def key_match(schema: pa.Schema) -> str:

@@ -1,13 +1,17 @@
-"""The table's commits, for audits: who changed what, when and why."""
+"""The table's commits, for audits: who changed what, when and why — read and written."""
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Commit", "commits_of"]
+from . import __version__
+from .records import ContractRow
+
+__all__ = ["Commit", "commit_metadata", "commits_of", "write_summary"]
 
 
 @dataclass(frozen=True)
@@ -37,3 +41,31 @@ def commits_of(raw: list[dict[str, Any]]) -> list[Commit]:
         )
         for entry in raw
     ]
+
+
+def write_summary(rows: list[ContractRow]) -> dict[str, Any]:
+    """What the commit says about a write (the first 100 keys, and the count)."""
+    return {
+        "contract_count": len(rows),
+        "contracts": ", ".join(f"{row.contract_id}@{row.version}" for row in rows[:100]),
+    }
+
+
+def commit_metadata(
+    who: str | None, why: str | None, extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Commit info: Delta's ``userName`` (``who``, else the OS user) and ``userMetadata``."""
+    info: dict[str, Any] = {**(extra or {}), "dc43_delta_store": __version__}
+    user = who or os_user()
+    if user:
+        info["userName"] = user
+    if why:
+        info["userMetadata"] = why
+    return info
+
+
+def os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

@@ -3,48 +3,36 @@
 from __future__ import annotations
 
 import contextlib
-import getpass
-import json
 import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal, TypeVar
 
 import polars as pl
 from deltalake import DeltaTable
 
-from . import __version__
-from .batch import BatchResult, Prepared, PutResult, classify, prepare
+from .batch import BatchResult, Prepared, PutResult, batch_result, classify, describe_keys, prepare
 from .cache import ResultCache
-from .catalog import UnityCatalog, resolve_catalog_table
-from .delta_table import (
-    AsOf,
-    CommitFailedError,
-    ContractTable,
-    create_table,
-    table_arrow_schema,
-    table_columns,
-)
+from .catalog import UnityCatalog
+from .delta_table import AsOf, CommitFailedError, ContractTable, catalog_location, table_columns
 from .errors import (
     BatchError,
-    BatchProblem,
     ContractNotFoundError,
     ContractStoreError,
-    IncompatibleTableError,
-    InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
     UpdateConflictError,
 )
-from .history import Commit, commits_of
+from .history import Commit, commit_metadata, commits_of, write_summary
 from .location import TableLocation, describe, resolve_location
 from .maintenance import DEFAULT_TARGET_FILE_SIZE, OptimizeResult, VacuumResult, optimize, vacuum
 from .metadata import check_declared, check_values, parse_columns
-from .records import ContractRow, check_identity, contract_key
+from .queries import FilterValue, decode_document, filter_expr, frozen_filters, lookup
+from .records import check_identity, contract_key
 from .sql import run_sql, views
-from .table_schema import TABLE_SCHEMA, catalog_columns
+from .table_schema import TABLE_SCHEMA
 from .validation import ValidationMode
 from .versions import is_prerelease, sort_versions, version_sort_key
 
@@ -52,7 +40,6 @@ __all__ = ["DeltaContractStore"]
 
 logger = logging.getLogger("dc43_delta_store")
 
-FilterValue = str | bool | int | float | None | Sequence[Any]
 T = TypeVar("T")
 
 
@@ -108,8 +95,8 @@ class DeltaContractStore:
         if table is not None and catalog is None and warehouse is None:
             catalog = UnityCatalog.from_env()
         if table is not None and catalog is not None:
-            self._location = self._in_catalog(
-                catalog, table, storage_options or {}, catalog_storage_root
+            self._location = catalog_location(
+                catalog, table, storage_options or {}, catalog_storage_root, self._declared
             )
         else:
             self._location = resolve_location(
@@ -119,33 +106,6 @@ class DeltaContractStore:
         self._max_attempts = max_commit_attempts
         self._auto_compact = auto_compact
         self._cache = ResultCache()
-
-    def _in_catalog(
-        self,
-        catalog: UnityCatalog,
-        table: str,
-        storage_options: Mapping[str, str],
-        storage_root: str | None,
-    ) -> TableLocation:
-        """Resolve ``table`` in Unity Catalog (registering it under ``storage_root`` if new)."""
-        schema = table_arrow_schema(self._declared)
-
-        def create(uri: str, options: dict[str, str]) -> None:
-            scratch = TableLocation(uri, options, table)
-            with ContractTable(scratch).errors("create"):
-                create_table(uri, options, self._declared)
-
-        credentials = resolve_catalog_table(
-            catalog,
-            table,
-            storage_root=storage_root,
-            storage_options=storage_options,
-            columns=catalog_columns(schema),
-            create=create,
-        )
-        return TableLocation(
-            credentials.table.storage_location, dict(storage_options), table, credentials
-        )
 
     @property
     def location(self) -> TableLocation:
@@ -230,13 +190,13 @@ class DeltaContractStore:
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
         prepared, problems, total = prepare(contracts, validation or self._validation)
-        info = _commit_info(who, why, commit_info)
+        info = commit_metadata(who, why, commit_info)
 
         def insert(dt: DeltaTable | None, items: list[Prepared]) -> tuple[DeltaTable, int]:
             dt = self._table.writable(dt, self._declared)
             values = check_values(metadata or {}, table_columns(dt), what="put")
             rows = [item.row for item in items]
-            return dt, self._table.insert_new(dt, rows, values, {**info, **_summary(rows)})
+            return dt, self._table.insert_new(dt, rows, values, {**info, **write_summary(rows)})
 
         def attempt() -> BatchResult:
             dt = self._evolved(self._table.current(), info)
@@ -245,22 +205,22 @@ class DeltaContractStore:
                 dt, inserted = insert(dt, prepared)
                 if inserted:
                     self._after_write(dt, info)
-                    return _batch(prepared, [], [], "inserted", dt.version())
+                    return batch_result(prepared, [], [], "inserted", dt.version())
             plan = classify(prepared, self._stored_fingerprints(dt, prepared))
             refused = sorted(problems + plan.conflicts, key=lambda problem: problem.index)
             if refused and on_error == "raise" and not dry_run:
                 raise BatchError(refused, total=total)
             if dry_run:
                 version = None if dt is None else dt.version()
-                return _batch(plan.new, plan.unchanged, refused, "new", version)
+                return batch_result(plan.new, plan.unchanged, refused, "new", version)
             if plan.new:
                 dt, _ = insert(dt, plan.new)
                 self._after_write(dt, info)
             if dt is None:  # no table and nothing to write
                 return BatchResult((), tuple(refused), None)
-            return _batch(plan.new, plan.unchanged, refused, "inserted", dt.version())
+            return batch_result(plan.new, plan.unchanged, refused, "inserted", dt.version())
 
-        return self._retrying(f"writing {_keys(prepared)}", attempt)
+        return self._retrying(f"writing {describe_keys(prepared)}", attempt)
 
     def _after_write(self, dt: DeltaTable, info: Mapping[str, Any]) -> None:
         if self._auto_compact:
@@ -295,7 +255,7 @@ class DeltaContractStore:
         check_identity(contract_id, "contract_id")
         check_identity(version, "version")
         label = f"contract {contract_id!r} version {version!r}"
-        info = _commit_info(who, why, {"contracts": f"{contract_id}@{version}"})
+        info = commit_metadata(who, why, {"contracts": f"{contract_id}@{version}"})
 
         def attempt() -> int:
             dt = self._evolved(self._table.current(), info)
@@ -324,7 +284,7 @@ class DeltaContractStore:
     ) -> None:
         """Declare governance columns and add them to the table now (old rows read null)."""
         self._declared = {**self._declared, **parse_columns(columns)}
-        info = _commit_info(who, why, None)
+        info = commit_metadata(who, why, None)
         self._retrying(
             "adding metadata columns",
             lambda: self._table.writable(
@@ -374,7 +334,7 @@ class DeltaContractStore:
         ids = sorted({item.row.contract_id for item in prepared})
         versions = sorted({item.row.version for item in prepared})
         if len(ids) == len(versions) == 1:
-            condition = _lookup(ids[0], self._columns(dt)) & (pl.col("version") == versions[0])
+            condition = lookup(ids[0], self._columns(dt)) & (pl.col("version") == versions[0])
         else:
             condition = pl.col("contract_id").is_in(ids) & pl.col("version").is_in(versions)
             if "contract_key" in self._columns(dt):
@@ -386,7 +346,7 @@ class DeltaContractStore:
     def _row(
         self, dt: DeltaTable, contract_id: str, version: str, columns: list[str]
     ) -> dict[str, Any] | None:
-        match = _lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
+        match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
         rows = self._collect(pl.scan_delta(dt).filter(match).select("version", *columns)).to_dicts()
         return rows[0] if rows else None
 
@@ -407,14 +367,14 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> str | None:
             if dt is None:
                 return None
-            match = _lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
+            match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
             found = self._collect(pl.scan_delta(dt).filter(match).select("json"))["json"]
             return found[0] if len(found) else None
 
         payload = self._answer(as_of, ("get", contract_id, version), compute)
         if payload is None:
             raise ContractNotFoundError(contract_id, version, detail=_where(as_of))
-        return _decode(payload, contract_id, version)
+        return decode_document(payload, contract_id, version)
 
     def latest(
         self,
@@ -438,15 +398,15 @@ class DeltaContractStore:
         '1.1.0'
         """
         check_identity(contract_id, "contract_id")
-        query = ("latest", contract_id, bool(include_prereleases), _frozen(filters))
+        query = ("latest", contract_id, bool(include_prereleases), frozen_filters(filters))
 
         def compute(dt: DeltaTable | None) -> tuple[str, str] | None:
             if dt is None:
                 return None
             columns = self._columns(dt)
-            frame = pl.scan_delta(dt).filter(_lookup(contract_id, columns))
+            frame = pl.scan_delta(dt).filter(lookup(contract_id, columns))
             for column, wanted in filters.items():
-                frame = frame.filter(_filter(column, wanted, columns))
+                frame = frame.filter(filter_expr(column, wanted, columns))
             candidates = [
                 (version, payload)
                 for version, payload in self._collect(frame.select("version", "json")).iter_rows()
@@ -457,7 +417,7 @@ class DeltaContractStore:
             return max(candidates, key=lambda pair: version_sort_key(pair[0]))
 
         found = self._answer(as_of, query, compute)
-        return None if found is None else _decode(found[1], contract_id, found[0])
+        return None if found is None else decode_document(found[1], contract_id, found[0])
 
     def list_contracts(self, *, as_of: AsOf | None = None) -> list[str]:
         """Every contract id in the table, sorted."""
@@ -477,7 +437,7 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> tuple[str, ...]:
             if dt is None:
                 return ()
-            frame = pl.scan_delta(dt).filter(_lookup(contract_id, self._columns(dt)))
+            frame = pl.scan_delta(dt).filter(lookup(contract_id, self._columns(dt)))
             return tuple(sort_versions(self._collect(frame.select("version"))["version"].to_list()))
 
         return list(self._answer(as_of, ("versions", contract_id), compute))
@@ -532,7 +492,7 @@ class DeltaContractStore:
     ) -> OptimizeResult:
         """Compact small files into ~``target_file_size`` files clustered by contract id,
         write a checkpoint and drop expired log files; a lookup then reads one file."""
-        info = _commit_info(who, why, None)
+        info = commit_metadata(who, why, None)
 
         def attempt() -> OptimizeResult:
             dt = self._table.writable(self._table.current(), self._declared)
@@ -566,7 +526,7 @@ class DeltaContractStore:
                 dt,
                 retention_hours=retention_hours,
                 dry_run=dry_run,
-                commit_info=_commit_info(who, why, None),
+                commit_info=commit_metadata(who, why, None),
             )
 
     # -- helpers -------------------------------------------------------------------------
@@ -605,108 +565,5 @@ class DeltaContractStore:
             raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
 
 
-def _lookup(contract_id: str, columns: Mapping[str, Any]) -> pl.Expr:
-    """Rows of ``contract_id``; with contract_key, files of other keys are skipped by stats."""
-    match = pl.col("contract_id") == contract_id
-    if "contract_key" not in columns:
-        return match
-    key = pl.col("contract_key")
-    return (key.is_null() | (key == contract_key(contract_id))) & match
-
-
-def _filter(column: str, wanted: FilterValue, columns: Mapping[str, Any]) -> pl.Expr:
-    if column not in columns:
-        raise InvalidRequestError(
-            f"unknown filter column {column!r}; the table has " + ", ".join(sorted(columns))
-        )
-    if wanted is None:
-        return pl.col(column).is_null()
-    if isinstance(wanted, (str, bool, int, float)):
-        return pl.col(column) == wanted
-    return pl.col(column).is_in(list(wanted))
-
-
-def _frozen(filters: Mapping[str, FilterValue]) -> tuple[tuple[str, Any], ...]:
-    return tuple(
-        sorted(
-            (name, tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else value)
-            for name, value in filters.items()
-        )
-    )
-
-
-def _decode(payload: str, contract_id: str, version: str) -> dict[str, Any]:
-    try:
-        document = json.loads(payload)
-    except ValueError as exc:
-        raise IncompatibleTableError(
-            f"contract {contract_id!r} version {version!r}: the stored json column is not "
-            f"valid JSON ({exc})"
-        ) from exc
-    if not isinstance(document, dict):
-        raise IncompatibleTableError(
-            f"contract {contract_id!r} version {version!r}: the stored json is not an object"
-        )
-    return document
-
-
 def _where(as_of: AsOf | None) -> str:
     return "" if as_of is None else f" (as of {as_of!r})"
-
-
-def _batch(
-    written: list[Prepared],
-    unchanged: list[Prepared],
-    refused: list[BatchProblem],
-    outcome: Literal["inserted", "new"],
-    version: int | None,
-) -> BatchResult:
-    """Results in input order: ``written`` with ``outcome``, the others unchanged."""
-    unchanged_kind: Literal["unchanged"] = "unchanged"
-    labelled = [(item, outcome) for item in written] + [(i, unchanged_kind) for i in unchanged]
-    results = tuple(
-        PutResult(
-            item.row.contract_id,
-            item.row.version,
-            item.row.fingerprint,
-            kind,
-            version,
-            item.issues,
-            item.source,
-        )
-        for item, kind in sorted(labelled, key=lambda pair: pair[0].index)
-    )
-    return BatchResult(results, tuple(refused), version)
-
-
-def _keys(prepared: list[Prepared], shown: int = 5) -> str:
-    keys = ", ".join(f"{item.row.contract_id}@{item.row.version}" for item in prepared[:shown])
-    return keys + (f" and {len(prepared) - shown} more" if len(prepared) > shown else "")
-
-
-def _summary(rows: list[ContractRow]) -> dict[str, Any]:
-    """What the commit says about a write (the first 100 keys, and the count)."""
-    return {
-        "contract_count": len(rows),
-        "contracts": ", ".join(f"{row.contract_id}@{row.version}" for row in rows[:100]),
-    }
-
-
-def _commit_info(
-    who: str | None, why: str | None, extra: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """Commit info: Delta's ``userName`` (``who``, else the OS user) and ``userMetadata``."""
-    info: dict[str, Any] = {**(extra or {}), "dc43_delta_store": __version__}
-    user = who or _os_user()
-    if user:
-        info["userName"] = user
-    if why:
-        info["userMetadata"] = why
-    return info
-
-
-def _os_user() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
