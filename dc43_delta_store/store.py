@@ -56,10 +56,9 @@ class DeltaContractStore:
     ``DATABRICKS_HOST``/``UNITY_CATALOG_URL`` is set and no ``warehouse``, see :mod:`.catalog`;
     else a folder of the local warehouse, see :mod:`.location`) or ``path`` (a local folder
     or an ``s3://``, ``az://``, ``abfss://``, ``gs://`` URI, with ``storage_options`` as
-    deltalake takes them). ``validation`` is the
-    ODCS JSON-Schema policy for ``put`` (see :mod:`.validation`). ``metadata_columns``
-    declares governance columns (``{"owner": "string"}``), added to the table on the next
-    write. The table is created on the first write (in Unity Catalog: when missing and
+    deltalake takes them). ``validation`` is the ODCS JSON-Schema policy for ``put`` (see
+    :mod:`.validation`). ``metadata_columns`` declares governance columns
+    (``{"owner": "string"}``), added to the table on the next write. The table is created on the first write (in Unity Catalog: when missing and
     ``catalog_storage_root`` is given, at ``<root>/<catalog>/<schema>/<table>``); an existing
     table is used as it is.
 

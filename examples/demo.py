@@ -39,13 +39,19 @@ def main() -> int:
             f"{active['version'] if active else '-'}"
         )
 
+    fresh = DeltaContractStore(table="demo.governance.contracts")
     started = time.perf_counter()
-    orders = store.latest("sales.orders", status="active")
-    elapsed = (time.perf_counter() - started) * 1000
+    orders = fresh.latest("sales.orders", status="active")
+    first = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    fresh.latest("sales.orders", status="active")
+    again = (time.perf_counter() - started) * 1000
     assert orders is not None
     columns = [prop["name"] for prop in orders["schema"][0]["properties"]]
     print(
-        f"\nlatest active sales.orders: {orders['version']} in {elapsed:.1f} ms, columns {columns}"
+        f"\nlatest active sales.orders: {orders['version']} "
+        f"({first:.1f} ms from a new store object, {again:.2f} ms asked again), "
+        f"columns {columns}"
     )
     rc = store.latest("sales.orders", include_prereleases=True, status="active")
     print(f"same, prereleases included: {rc['version'] if rc else '-'}")
