@@ -58,9 +58,9 @@ class DeltaContractStore:
     or an ``s3://``, ``az://``, ``abfss://``, ``gs://`` URI, with ``storage_options`` as
     deltalake takes them). ``validation`` is the ODCS JSON-Schema policy for ``put`` (see
     :mod:`.validation`). ``metadata_columns`` declares governance columns
-    (``{"owner": "string"}``), added to the table on the next write. The table is created on the first write (in Unity Catalog: when missing and
-    ``catalog_storage_root`` is given, at ``<root>/<catalog>/<schema>/<table>``); an existing
-    table is used as it is.
+    (``{"owner": "string"}``), added to the table on the next write. The table is created on
+    the first write (in Unity Catalog: when missing and ``catalog_storage_root`` is given, at
+    ``<root>/<catalog>/<schema>/<table>``); an existing table is used as it is.
 
     Every put adds a small file; once ``auto_compact`` (100) of them exist, the writer that
     notices bin-packs them into one (``None`` turns this off; ``optimize`` does more).
