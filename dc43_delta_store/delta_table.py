@@ -129,7 +129,7 @@ class ContractTable:
             except (DeltaError, ValueError) as exc:
                 raise InvalidRequestError(
                     f"table {self.location} has no state at as_of={as_of!r}: {self._redact(exc)}"
-                ) from exc
+                ) from None
         self._verify(dt, writable=False)
         return dt
 
