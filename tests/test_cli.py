@@ -273,3 +273,32 @@ def test_every_command_and_option_is_documented_in_the_readme() -> None:
                 if opt.startswith("--") and opt != "--help" and f"`{opt}" not in sections[name]
             ]
     assert missing == []
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    import pty
+
+    for n in range(25):
+        (tmp_path / f"c{n}.yaml").write_text(
+            f"apiVersion: v3.1.0\nkind: DataContract\nid: c{n}\nversion: 1.0.0\nstatus: active\n"
+        )
+    command = [str(SCRIPT), "validate", str(tmp_path)]
+    main, secondary = pty.openpty()
+    try:
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=secondary) as proc:
+            proc.wait(timeout=60)
+        os.close(secondary)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(main)
+    assert b"validating" in shown and b"25 valid" in shown
+    piped = subprocess.run(command, capture_output=True, text=True)
+    assert "validating" not in piped.stderr and "25 valid" in piped.stderr
