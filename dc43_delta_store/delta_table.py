@@ -229,9 +229,10 @@ class ContractTable:
 
         Raises ``CommitFailedError`` when a concurrent commit touched the same keys.
         """
-        source = rows_to_table(rows, datetime.now(UTC), table_schema(dt), metadata)
+        schema = table_schema(dt)
+        source = rows_to_table(rows, datetime.now(UTC), schema, metadata)
         with self.errors("write"):
-            merger = _on_key(dt, source, commit_info).when_not_matched_insert_all()
+            merger = _on_key(dt, schema, source, commit_info).when_not_matched_insert_all()
             return int(merger.execute()["num_target_rows_inserted"])
 
     def compact_small_files(
@@ -290,7 +291,7 @@ class ContractTable:
             }
         )
         with self.errors("update"):
-            merger = _on_key(dt, source, commit_info).when_matched_update(
+            merger = _on_key(dt, schema, source, commit_info).when_matched_update(
                 {name: f"s.`{name}`" for name in values}
             )
             return int(merger.execute()["num_target_rows_updated"])
@@ -381,7 +382,9 @@ def commit_properties(commit_info: Mapping[str, Any]) -> CommitProperties:
     return CommitProperties(custom_metadata=dict(commit_info))
 
 
-def _on_key(dt: DeltaTable, source: pa.Table, commit_info: Mapping[str, Any]) -> TableMerger:
+def _on_key(
+    dt: DeltaTable, schema: pa.Schema, source: pa.Table, commit_info: Mapping[str, Any]
+) -> TableMerger:
     """A MERGE of ``source`` into snapshot ``dt`` on (contract_id, version).
 
     ``streamed_exec=False`` makes the commit carry a conflict predicate built from the source
@@ -389,7 +392,7 @@ def _on_key(dt: DeltaTable, source: pa.Table, commit_info: Mapping[str, Any]) ->
     """
     return dt.merge(
         source,
-        predicate=key_match(table_schema(dt)),
+        predicate=key_match(schema),
         source_alias="s",
         target_alias="t",
         streamed_exec=False,
