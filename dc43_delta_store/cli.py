@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import polars as pl
 import yaml
 
 from . import __version__
@@ -40,6 +41,7 @@ from .errors import BatchError, ContractNotFoundError
 from .folders import Verdict, contract_files, git_state
 from .folders import junit_xml as junit_report
 from .output import Format, emit, to_json
+from .sql import views
 from .validation import ContractValidationWarning
 from .versions import version_sort_key
 
@@ -291,19 +293,22 @@ def _print_document(document: dict[str, Any], as_json: bool) -> None:
 @guarded
 def list_(context: Context, as_of: str | None, fmt: Format | None) -> None:
     """List contracts with their version count and latest version."""
-    frame = context.store().scan(as_of=parse_as_of(as_of))
-    wanted = [c for c in ("contract_id", "version", "status") if c in frame.collect_schema()]
-    rows: dict[str, dict[str, Any]] = {}
-    for record in frame.select(wanted).collect().iter_rows(named=True):
-        entry = rows.setdefault(
-            record["contract_id"], {"contract_id": record["contract_id"], "versions": 0, "_key": ""}
-        )
-        entry["versions"] += 1
-        key = version_sort_key(record["version"])
-        if key > entry["_key"]:
-            entry.update(_key=key, latest=record["version"], status=record.get("status"))
-    listed = [{k: v for k, v in row.items() if k != "_key"} for _, row in sorted(rows.items())]
-    emit(listed, ["contract_id", "versions", "latest", "status"], fmt or "table", sys.stdout)
+    scan = context.store().scan(as_of=parse_as_of(as_of))
+    columns = scan.collect_schema()
+    frames = views(scan, columns)  # "latest" as latest() picks it: prereleases skipped
+    counts = frames["contracts"].group_by("contract_id").agg(pl.len().alias("versions"))
+    latest = frames["contracts_latest"].select(
+        "contract_id",
+        pl.col("version").alias("latest"),
+        *(["status"] if "status" in columns else []),
+    )
+    listed = counts.join(latest, on="contract_id", how="left").sort("contract_id").collect()
+    emit(
+        listed.to_dicts(),
+        ["contract_id", "versions", "latest", "status"],
+        fmt or "table",
+        sys.stdout,
+    )
 
 
 @cli.command()

@@ -24,6 +24,7 @@ import yaml
 from .errors import InvalidContractError
 
 __all__ = [
+    "CONTRACT_SUFFIXES",
     "MAX_DEPTH",
     "MAX_DOCUMENT_BYTES",
     "MAX_VALUES",
@@ -39,7 +40,7 @@ MAX_DEPTH = 64
 MAX_VALUES = 1_000_000
 """Most values (scalars, lists, mappings) in one document; stops YAML alias bombs."""
 
-_SUFFIXES = (".yaml", ".yml", ".json")
+CONTRACT_SUFFIXES = (".yaml", ".yml", ".json")
 _STRING_FIELDS = ("id", "uuid", "version", "apiVersion", "name", "status")
 _NOT_TEXT = {
     "tag:yaml.org,2002:int": "number",
@@ -108,7 +109,11 @@ def file_path(source: Any) -> Path | None:
     """The file ``source`` names, if :func:`load_document` would read it as a path."""
     if isinstance(source, Path):
         return source
-    if isinstance(source, str) and "\n" not in source and source.lower().endswith(_SUFFIXES):
+    if (
+        isinstance(source, str)
+        and "\n" not in source
+        and source.lower().endswith(CONTRACT_SUFFIXES)
+    ):
         return Path(source)
     return None
 

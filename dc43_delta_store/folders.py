@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-__all__ = ["CONTRACT_SUFFIXES", "Verdict", "contract_files", "git_state", "junit_xml"]
+from .documents import CONTRACT_SUFFIXES
 
-CONTRACT_SUFFIXES = (".yaml", ".yml", ".json")
+__all__ = ["CONTRACT_SUFFIXES", "Verdict", "contract_files", "git_state", "junit_xml"]
 
 
 def contract_files(paths: list[Path]) -> list[Path]:

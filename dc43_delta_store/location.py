@@ -141,15 +141,11 @@ def _normalise(location: str, what: str) -> str:
 
 def secret_values(storage_options: Mapping[str, str]) -> list[str]:
     """Values of options whose name says secret (key, secret, token, password, sas, credential)."""
-    return sorted(
-        (
-            value
-            for name, value in storage_options.items()
-            if _SECRET_NAME.search(name) and isinstance(value, str) and len(value) >= 4
-        ),
-        key=len,
-        reverse=True,
-    )
+    return [
+        value
+        for name, value in storage_options.items()
+        if _SECRET_NAME.search(name) and isinstance(value, str)
+    ]
 
 
 def describe(exc: BaseException, location: TableLocation, limit: int = 600) -> str:

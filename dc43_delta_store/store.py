@@ -193,7 +193,7 @@ class DeltaContractStore:
 
         def insert(dt: DeltaTable | None, items: list[Prepared]) -> tuple[DeltaTable, int]:
             dt = self._table.writable(dt, self._declared)
-            values = check_values(metadata or {}, table_columns(dt), what="put")
+            values = check_values(metadata or {}, self._columns(dt), what="put")
             rows = [item.row for item in items]
             return dt, self._table.insert_new(dt, rows, values, {**info, **write_summary(rows)})
 
@@ -261,7 +261,7 @@ class DeltaContractStore:
             if dt is None:
                 raise ContractNotFoundError(contract_id, version)
             dt = self._table.writable(dt, self._declared)
-            columns = table_columns(dt)
+            columns = self._columns(dt)
             checked = check_values(values, columns, what=f"update of {label}")
             expected = check_values(if_match or {}, columns, what=f"if_match of {label}")
             row = self._row(dt, contract_id, version, [*expected])
@@ -295,7 +295,7 @@ class DeltaContractStore:
         """``dt``, after adding the declared columns it lacks (a commit of its own)."""
         if dt is None or not self._declared:
             return dt
-        present = table_columns(dt)
+        present = self._columns(dt)
         check_declared(self._declared, present)
         missing = {n: t for n, t in self._declared.items() if n not in present}
         if not missing:
@@ -467,8 +467,7 @@ class DeltaContractStore:
         >>> store.sql("SELECT contract_id, version, domain FROM contracts_latest").rows()
         [('sales.orders', '1.0.0', 'sales')]
         """
-        dt = self._snapshot(as_of)
-        scan = self.scan(as_of=as_of) if dt is None else pl.scan_delta(dt)
+        scan = self.scan(as_of=as_of)
         with self._reading():
             return run_sql(query, views(scan, scan.collect_schema()))
 

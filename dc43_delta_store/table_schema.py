@@ -20,7 +20,6 @@ import pyarrow as pa
 from .records import ContractRow
 
 __all__ = [
-    "DERIVED_COLUMNS",
     "REQUIRED_COLUMNS",
     "SEED_COLUMNS",
     "TABLE_SCHEMA",
@@ -54,15 +53,6 @@ SEED_COLUMNS = (
     "json",
     "fingerprint",
     "created_at",
-)
-DERIVED_COLUMNS = (
-    "status",
-    "api_version",
-    "domain",
-    "data_product",
-    "contract_key",
-    "version_sort_key",
-    "prerelease",
 )
 REQUIRED_COLUMNS = ("contract_id", "version", "json", "fingerprint")
 """A table without these (as strings) is not a contract table."""

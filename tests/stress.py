@@ -31,6 +31,7 @@ from dc43_delta_store import (
     VersionConflictError,
     version_sort_key,
 )
+from tests.conftest import minimal
 
 SHARED = "stress.shared"
 
@@ -69,14 +70,7 @@ class Report:
 
 def document(contract_id: str, version: str, writer: int | None) -> dict[str, Any]:
     usage = "the same everywhere" if writer is None else f"written by writer {writer}"
-    return {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": contract_id,
-        "version": version,
-        "status": "active",
-        "description": {"usage": usage},
-    }
+    return minimal(contract_id, version, description={"usage": usage})
 
 
 def plan(writer: int, config: Config) -> list[dict[str, Any]]:

@@ -137,11 +137,17 @@ def test_reads_and_governance_commands(tmp_path: Path, folder: Path) -> None:
         ("sales.customers", 1, "1.0.0"),
         ("sales.orders", 4, "2.0.0"),
     ]
+    rc = tmp_path / "orders-3.0.0-rc.1.yaml"
+    source = (folder / "sales" / "orders-2.0.0.odcs.yaml").read_text()
+    rc.write_text(source.replace("version: 2.0.0", "version: 3.0.0-rc.1"))
+    assert run("put", str(rc), table=table).exit_code == 0
+    listed = json.loads(run("list", "--json", table=table).stdout)
+    assert (listed[-1]["versions"], listed[-1]["latest"]) == (5, "2.0.0")  # as latest() answers
     versions = [
         json.loads(line)["version"]
         for line in run("versions", "sales.orders", "--nl", table=table).stdout.splitlines()
     ]
-    assert versions == ["1.0.0", "1.1.0", "1.2.0-rc.1", "2.0.0"]
+    assert versions == ["1.0.0", "1.1.0", "1.2.0-rc.1", "2.0.0", "3.0.0-rc.1"]
     assert run("add-columns", "owner=string", "--who", "steward", table=table).exit_code == 0
     assert (
         run(
