@@ -75,6 +75,7 @@ def test_ingest_plans_writes_once_and_reruns_as_unchanged(tmp_path: Path, folder
     )
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_ingest_records_the_files_and_the_git_commit(tmp_path: Path, folder: Path) -> None:
     git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run([*git, "init", "-q"], check=True)
