@@ -16,8 +16,8 @@ from typing import Any
 from deltalake import DeltaTable, write_deltalake
 
 from dc43_delta_store import DeltaContractStore
-from dc43_delta_store.records import build_row, contract_key
-from dc43_delta_store.table_schema import rows_to_table
+from dc43_delta_store.core.records import build_row, contract_key
+from dc43_delta_store.core.table_schema import rows_to_table
 
 TEMPLATE = json.loads(
     (

@@ -30,8 +30,8 @@ from common import (
     timed,
 )
 
-from dc43_delta_store.records import build_row
-from dc43_delta_store.table_schema import rows_to_table
+from dc43_delta_store.core.records import build_row
+from dc43_delta_store.core.table_schema import rows_to_table
 
 VERSIONS = 4
 

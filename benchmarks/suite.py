@@ -34,7 +34,7 @@ from common import build_table, contract, files_matching, summary, timed
 
 import dc43_delta_store
 from dc43_delta_store import DeltaContractStore
-from dc43_delta_store.records import build_row
+from dc43_delta_store.core.records import build_row
 
 VERSIONS = 10
 GOALS = {

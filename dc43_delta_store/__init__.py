@@ -10,7 +10,9 @@
 
 __version__ = "0.1.0"
 
-from .batch import BatchResult, PutResult
+from .core.batch import BatchResult, PutResult
+from .core.validation import ContractValidationWarning
+from .core.versions import is_prerelease, sort_versions, version_sort_key
 from .errors import (
     BatchError,
     BatchProblem,
@@ -27,11 +29,9 @@ from .errors import (
     ValidationIssue,
     VersionConflictError,
 )
-from .history import Commit
-from .maintenance import OptimizeResult, VacuumResult
 from .store import DeltaContractStore
-from .validation import ContractValidationWarning
-from .versions import is_prerelease, sort_versions, version_sort_key
+from .table.history import Commit
+from .table.maintenance import OptimizeResult, VacuumResult
 
 __all__ = [
     "BatchError",

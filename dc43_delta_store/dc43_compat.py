@@ -19,9 +19,9 @@ from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard
 
+from .core.validation import ValidationMode
 from .errors import ContractStoreError
 from .store import DeltaContractStore
-from .validation import ValidationMode
 
 __all__ = ["Dc43ContractStore"]
 

@@ -13,10 +13,20 @@ from typing import Any, Literal, TypeVar
 import polars as pl
 from deltalake import DeltaTable
 
-from .batch import BatchResult, Prepared, PutResult, batch_result, classify, describe_keys, prepare
-from .cache import ResultCache
-from .catalog import UnityCatalog
-from .delta_table import AsOf, CommitFailedError, ContractTable, catalog_location, table_columns
+from .core.batch import (
+    BatchResult,
+    Prepared,
+    PutResult,
+    batch_result,
+    classify,
+    describe_keys,
+    prepare,
+)
+from .core.metadata import check_declared, check_values, parse_columns
+from .core.records import check_identity, contract_key
+from .core.table_schema import TABLE_SCHEMA
+from .core.validation import ValidationMode
+from .core.versions import is_prerelease, sort_versions, version_sort_key
 from .errors import (
     BatchError,
     ContractNotFoundError,
@@ -25,16 +35,26 @@ from .errors import (
     TableBusyError,
     UpdateConflictError,
 )
-from .history import Commit, commit_metadata, commits_of, write_summary
-from .location import TableLocation, describe, resolve_location
-from .maintenance import DEFAULT_TARGET_FILE_SIZE, OptimizeResult, VacuumResult, optimize, vacuum
-from .metadata import check_declared, check_values, parse_columns
-from .queries import FilterValue, decode_document, filter_expr, frozen_filters, lookup
-from .records import check_identity, contract_key
-from .sql import run_sql, views
-from .table_schema import TABLE_SCHEMA
-from .validation import ValidationMode
-from .versions import is_prerelease, sort_versions, version_sort_key
+from .table.cache import ResultCache
+from .table.catalog import UnityCatalog
+from .table.delta_table import (
+    AsOf,
+    CommitFailedError,
+    ContractTable,
+    catalog_location,
+    table_columns,
+)
+from .table.history import Commit, commit_metadata, commits_of, write_summary
+from .table.location import TableLocation, describe, resolve_location
+from .table.maintenance import (
+    DEFAULT_TARGET_FILE_SIZE,
+    OptimizeResult,
+    VacuumResult,
+    optimize,
+    vacuum,
+)
+from .table.queries import FilterValue, decode_document, filter_expr, frozen_filters, lookup
+from .table.sql import run_sql, views
 
 __all__ = ["DeltaContractStore"]
 
@@ -53,11 +73,12 @@ class DeltaContractStore:
     '1.1.0'
 
     Give ``table`` (``catalog.schema.table``: in Unity Catalog when ``catalog`` is given or
-    ``DATABRICKS_HOST``/``UNITY_CATALOG_URL`` is set and no ``warehouse``, see :mod:`.catalog`;
-    else a folder of the local warehouse, see :mod:`.location`) or ``path`` (a local folder
+    ``DATABRICKS_HOST``/``UNITY_CATALOG_URL`` is set and no ``warehouse``, see
+    :mod:`.table.catalog`; else a folder of the local warehouse, see :mod:`.table.location`)
+    or ``path`` (a local folder
     or an ``s3://``, ``az://``, ``abfss://``, ``gs://`` URI, with ``storage_options`` as
     deltalake takes them). ``validation`` is the ODCS JSON-Schema policy for ``put`` (see
-    :mod:`.validation`). ``metadata_columns`` declares governance columns
+    :mod:`.core.validation`). ``metadata_columns`` declares governance columns
     (``{"owner": "string"}``), added to the table on the next write. The table is created on
     the first write (in Unity Catalog: when missing and ``catalog_storage_root`` is given, at
     ``<root>/<catalog>/<schema>/<table>``); an existing table is used as it is.

@@ -29,7 +29,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from dc43_delta_store import DeltaContractStore
-from dc43_delta_store.canonical import fingerprint
+from dc43_delta_store.core.canonical import fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 

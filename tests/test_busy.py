@@ -11,8 +11,8 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from dc43_delta_store import DeltaContractStore, TableBusyError
-from dc43_delta_store.records import build_row
-from dc43_delta_store.table_schema import rows_to_table
+from dc43_delta_store.core.records import build_row
+from dc43_delta_store.core.table_schema import rows_to_table
 
 from .conftest import minimal
 

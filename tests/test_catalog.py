@@ -17,7 +17,7 @@ from dc43_delta_store import (
     InvalidLocationError,
     StoreUnavailableError,
 )
-from dc43_delta_store.catalog import UnityCatalog
+from dc43_delta_store.table.catalog import UnityCatalog
 
 from .conftest import EXAMPLES, minimal
 from .servers import CatalogState, MotoS3, UnityCatalogServer

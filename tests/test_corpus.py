@@ -16,7 +16,7 @@ from dc43_service_backends.contracts.backend.stores._sql_common import prepare_c
 from deltalake import DeltaTable
 
 from dc43_delta_store import DeltaContractStore, InvalidContractError
-from dc43_delta_store.canonical import strip_nulls
+from dc43_delta_store.core.canonical import strip_nulls
 
 from .conftest import CorpusEntry, require_corpus
 

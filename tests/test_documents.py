@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from dc43_delta_store import InvalidContractError
-from dc43_delta_store.canonical import canonical_json, fingerprint, strip_nulls
-from dc43_delta_store.documents import MAX_DEPTH, load_document
+from dc43_delta_store.core.canonical import canonical_json, fingerprint, strip_nulls
+from dc43_delta_store.core.documents import MAX_DEPTH, load_document
 
 from .conftest import minimal
 

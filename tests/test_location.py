@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dc43_delta_store import DeltaContractStore, InvalidLocationError, StoreUnavailableError
-from dc43_delta_store.location import WAREHOUSE_ENV, TableLocation, resolve_location
+from dc43_delta_store.table.location import WAREHOUSE_ENV, TableLocation, resolve_location
 
 from .conftest import minimal
 

@@ -8,7 +8,7 @@ import traceback
 import pytest
 
 from dc43_delta_store import DeltaContractStore, StoreUnavailableError
-from dc43_delta_store.location import TableLocation, describe
+from dc43_delta_store.table.location import TableLocation, describe
 
 from .conftest import minimal
 

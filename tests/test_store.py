@@ -20,7 +20,7 @@ from dc43_delta_store import (
     StoreUnavailableError,
     VersionConflictError,
 )
-from dc43_delta_store.table_schema import SEED_COLUMNS
+from dc43_delta_store.core.table_schema import SEED_COLUMNS
 
 from .conftest import minimal
 

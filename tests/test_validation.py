@@ -14,8 +14,8 @@ from dc43_delta_store import (
     DeltaContractStore,
     InvalidContractError,
 )
-from dc43_delta_store.documents import load_document
-from dc43_delta_store.validation import validate_document
+from dc43_delta_store.core.documents import load_document
+from dc43_delta_store.core.validation import validate_document
 
 from .conftest import EXAMPLES, minimal, require_corpus
 

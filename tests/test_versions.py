@@ -10,7 +10,7 @@ import semver
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dc43_delta_store.versions import (
+from dc43_delta_store.core.versions import (
     is_prerelease,
     parse_version,
     sort_versions,

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InvalidLocationError, StoreUnavailableError
+from ..errors import InvalidLocationError, StoreUnavailableError
 
 __all__ = ["CatalogTable", "UnityCatalog", "VendedCredentials"]
 

@@ -11,7 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from .errors import (
+from ..errors import (
     BatchError,
     ContractNotFoundError,
     ContractStoreError,
@@ -24,7 +24,7 @@ from .errors import (
     UpdateConflictError,
     VersionConflictError,
 )
-from .store import DeltaContractStore
+from ..store import DeltaContractStore
 
 __all__ = [
     "EXIT_CODES",

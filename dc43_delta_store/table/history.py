@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from . import __version__
-from .records import ContractRow
+from .. import __version__
+from ..core.records import ContractRow
 
 __all__ = ["Commit", "commit_metadata", "commits_of", "write_summary"]
 

@@ -16,8 +16,15 @@ import click
 import polars as pl
 import yaml
 
-from . import __version__
-from .cli_support import (
+from .. import __version__
+from ..core.validation import ContractValidationWarning
+from ..core.versions import version_sort_key
+from ..errors import BatchError, ContractNotFoundError
+from ..table.sql import views
+from .folders import Verdict, contract_files, git_state
+from .folders import junit_xml as junit_report
+from .output import Format, emit, to_json
+from .support import (
     EXIT_CODES,
     REFUSED,
     Context,
@@ -37,13 +44,6 @@ from .cli_support import (
     validation_option,
     who_why,
 )
-from .errors import BatchError, ContractNotFoundError
-from .folders import Verdict, contract_files, git_state
-from .folders import junit_xml as junit_report
-from .output import Format, emit, to_json
-from .sql import views
-from .validation import ContractValidationWarning
-from .versions import version_sort_key
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -108,7 +108,7 @@ def validate(
     paths: tuple[Path, ...], policy: str, junit_path: Path | None, fmt: Format | None
 ) -> None:
     """Validate contract files or folders (no table needed)."""
-    from .batch import prepare
+    from ..core.batch import prepare
 
     files = contract_files(list(paths))
     verdicts: list[Verdict] = []

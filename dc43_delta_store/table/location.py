@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import InvalidLocationError
 from .catalog import VendedCredentials
-from .errors import InvalidLocationError
 
 __all__ = [
     "WAREHOUSE_ENV",

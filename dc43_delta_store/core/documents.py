@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InvalidContractError
+from ..errors import InvalidContractError
 
 __all__ = [
     "CONTRACT_SUFFIXES",

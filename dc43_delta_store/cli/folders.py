@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from .documents import CONTRACT_SUFFIXES
+from ..core.documents import CONTRACT_SUFFIXES
 
 __all__ = ["CONTRACT_SUFFIXES", "Verdict", "contract_files", "git_state", "junit_xml"]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import polars as pl
 
-from .errors import IncompatibleTableError, InvalidRequestError
-from .records import contract_key
+from ..core.records import contract_key
+from ..errors import IncompatibleTableError, InvalidRequestError
 
 __all__ = ["FilterValue", "decode_document", "filter_expr", "frozen_filters", "lookup"]
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable
 from deltalake.exceptions import DeltaError
 
-from .errors import InvalidRequestError
+from ..errors import InvalidRequestError
 
 __all__ = ["DEFAULT_TARGET_FILE_SIZE", "OptimizeResult", "VacuumResult", "optimize", "vacuum"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .errors import IncompatibleTableError, InvalidRequestError
+from ..errors import IncompatibleTableError, InvalidRequestError
 from .table_schema import TABLE_SCHEMA
 
 __all__ = [

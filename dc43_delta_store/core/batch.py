@@ -12,13 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .documents import file_path, load_document
-from .errors import (
+from ..errors import (
     BatchProblem,
     ContractStoreError,
     ValidationIssue,
     VersionConflictError,
 )
+from .documents import file_path, load_document
 from .records import ContractRow, build_row
 from .validation import ValidationMode, apply_policy
 

@@ -28,18 +28,18 @@ from deltalake.exceptions import (
 from deltalake.schema import PrimitiveType
 from deltalake.table import TableMerger
 
-from .catalog import UnityCatalog, resolve_catalog_table
-from .errors import (
+from ..core.metadata import type_name
+from ..core.records import ContractRow, contract_key
+from ..core.table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, catalog_columns, rows_to_table
+from ..errors import (
     IncompatibleTableError,
     InvalidLocationError,
     InvalidRequestError,
     StoreUnavailableError,
 )
+from .catalog import UnityCatalog, resolve_catalog_table
 from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
-from .metadata import type_name
-from .records import ContractRow, contract_key
-from .table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, catalog_columns, rows_to_table
 
 __all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable"]
 

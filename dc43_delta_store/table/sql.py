@@ -18,8 +18,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from .errors import InvalidRequestError
-from .versions import is_prerelease, version_sort_key
+from ..core.versions import is_prerelease, version_sort_key
+from ..errors import InvalidRequestError
 
 __all__ = ["JSON_FIELDS", "check_read_only", "run_sql", "views"]
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import jsonschema_rs
 
-from .errors import ContractValidationError, ValidationIssue, describe_issues
+from ..errors import ContractValidationError, ValidationIssue, describe_issues
 
 __all__ = [
     "KNOWN_API_VERSIONS",

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidContractError
 from .canonical import canonical_json, fingerprint
-from .errors import InvalidContractError
 from .versions import is_prerelease, version_sort_key
 
 __all__ = ["MAX_IDENTITY_LENGTH", "ContractRow", "build_row", "check_identity", "contract_key"]
