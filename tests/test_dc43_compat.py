@@ -235,3 +235,19 @@ def test_stale_version_keys_of_older_rows_do_not_mislead_sql_or_the_cli(tmp_path
     listed = CliRunner().invoke(cli, ["--path", str(table), "list", "--json"])
     assert listed.exit_code == 0, listed.output
     assert [row["latest"] for row in json.loads(listed.output)] == ["0.31.0.0", "1.10.0"]
+
+
+def test_the_readme_drop_in_snippet_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Using it from dc43") :]
+    snippet = section[section.index("```python\n") + 10 : section.index("```\n")]
+    monkeypatch.setenv("DC43_DELTA_STORE_WAREHOUSE", str(tmp_path))
+    namespace: dict[str, object] = {}
+    exec(snippet, namespace)
+    backend = namespace["backend"]
+    assert isinstance(backend, LocalContractServiceBackend)
+    backend.put(dc43_contract("0.10.0.0"))
+    backend.put(dc43_contract("0.9.0.0"))
+    assert backend.latest("sales.orders").version == "0.10.0.0"  # type: ignore[union-attr]
+    assert type(namespace["app"]).__name__ == "FastAPI"
+    assert (tmp_path / "governance" / "meta" / "contracts" / "_delta_log").is_dir()
