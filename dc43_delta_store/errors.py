@@ -5,10 +5,10 @@ Every error derives from one base and, where one fits, from a builtin too::
     ContractStoreError
     ├── InvalidContractError (ValueError)     the document cannot be stored
     │   └── ContractValidationError           it breaks the ODCS JSON Schema
-    ├── ContractNotFoundError                  no such contract or version
-    │     (KeyError, FileNotFoundError)          what dc43's stores raise and its app maps to 404
+    ├── ContractNotFoundError (KeyError,       no such contract or version; dc43's stores
+    │   FileNotFoundError)                     raise these, its web app maps the latter to 404
     ├── VersionConflictError                   the version exists with other content
-    │                                          (Dc43ContractStore: also HTTP 409 in dc43's app)
+    │                                          (from Dc43ContractStore: also HTTP 409)
     ├── BatchError                             put_many refused a batch: every problem listed
     ├── UpdateConflictError                    a metadata update's if_match no longer holds
     ├── TableBusyError                         concurrent commits outlasted the retries

@@ -9,7 +9,6 @@ a fresh Delta table instead; the tests themselves run unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +60,7 @@ def _dc43_stores_are_ours(
 
     def spark_store(spark: Any, table: str | None = None, path: str | None = None, **_: Any) -> Any:
         adapter = on_path(path or tmp_path_factory.mktemp("delta"))
-        storage: MutableMapping[Any, Any] = _RowsOfTheTable(adapter)
-        spark.storage = storage
+        spark.storage = _RowsOfTheTable(adapter)
         return adapter
 
     swaps = {
