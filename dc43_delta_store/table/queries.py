@@ -11,9 +11,28 @@ import polars as pl
 from ..core.records import contract_key
 from ..errors import IncompatibleTableError, InvalidRequestError
 
-__all__ = ["FilterValue", "decode_document", "filter_expr", "frozen_filters", "lookup"]
+__all__ = [
+    "DOCUMENT_FIELDS",
+    "FilterValue",
+    "decode_document",
+    "document_column",
+    "filter_expr",
+    "frozen_filters",
+    "lookup",
+]
 
 FilterValue = str | bool | int | float | None | Sequence[Any]
+
+DOCUMENT_FIELDS = {
+    "status": "$.status",
+    "api_version": "$.apiVersion",
+    "domain": "$.domain",
+    "data_product": "$.dataProduct",
+    "tenant": "$.tenant",
+    "kind": "$.kind",
+}
+"""Columns whose values come from the document, and where in the JSON they are."""
+_DERIVED = ("status", "api_version", "domain", "data_product")  # text columns of the table
 
 
 def lookup(contract_id: str, columns: Mapping[str, Any]) -> pl.Expr:
@@ -35,6 +54,42 @@ def filter_expr(column: str, wanted: FilterValue, columns: Mapping[str, Any]) ->
     if isinstance(wanted, (str, bool, int, float)):
         return pl.col(column) == wanted
     return pl.col(column).is_in(list(wanted))
+
+
+def document_column(column: str, columns: Mapping[str, Any]) -> pl.Expr | None:
+    """``column``'s values, read from the document where the table does not hold them.
+
+    For the fields of :data:`DOCUMENT_FIELDS`: a table without the column (dc43's seven
+    columns) reads it from ``json``; in a table with it, rows other writers added without
+    the derived columns (``contract_key`` null) and left it unset read it from ``json`` too
+    (a value set since wins), and only those rows are parsed. Other columns as they are;
+    None for a column neither the table nor the document has.
+
+    >>> columns = {"contract_id": str, "json": str}
+    >>> frame = pl.DataFrame({"json": ['{"status": "active"}']})
+    >>> frame.select(document_column("status", columns)).item()
+    'active'
+    """
+    path = DOCUMENT_FIELDS.get(column)
+    if column not in columns:
+        return None if path is None else pl.col("json").str.json_path_match(path).alias(column)
+    if column not in _DERIVED or "contract_key" not in columns:
+        return pl.col(column)
+    rows = pl.struct(column, "contract_key", "json")
+    return rows.map_batches(
+        lambda batch: _filled_from_json(batch, column, DOCUMENT_FIELDS[column]),
+        return_dtype=pl.String,
+        is_elementwise=True,
+    ).alias(column)
+
+
+def _filled_from_json(batch: pl.Series, column: str, path: str) -> pl.Series:
+    rows = batch.struct.unnest()
+    values = rows[column].cast(pl.String)
+    unset = (rows["contract_key"].is_null() & values.is_null()).arg_true()
+    if unset.len():
+        values = values.scatter(unset, rows["json"].gather(unset).str.json_path_match(path))
+    return values
 
 
 def frozen_filters(filters: Mapping[str, FilterValue]) -> tuple[tuple[str, Any], ...]:
