@@ -22,6 +22,8 @@ from .core.batch import (
     describe_keys,
     prepare,
 )
+from .core.duplicates import StoredRow, fingerprints_by_key, one_row, versions_of
+from .core.health import HealthReport
 from .core.metadata import check_declared, check_values, parse_columns
 from .core.records import check_identity, contract_key
 from .core.table_schema import TABLE_SCHEMA
@@ -31,10 +33,12 @@ from .errors import (
     BatchError,
     ContractNotFoundError,
     ContractStoreError,
+    InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
     UpdateConflictError,
 )
+from .table.adopt import AdoptionResult, adopt
 from .table.cache import ResultCache
 from .table.catalog import UnityCatalog
 from .table.delta_table import (
@@ -44,6 +48,7 @@ from .table.delta_table import (
     catalog_location,
     table_columns,
 )
+from .table.health import check_table
 from .table.history import Commit, commit_metadata, commits_of, write_summary
 from .table.location import TableLocation, describe, resolve_location
 from .table.maintenance import (
@@ -54,6 +59,7 @@ from .table.maintenance import (
     vacuum,
 )
 from .table.queries import FilterValue, decode_document, filter_expr, frozen_filters, lookup
+from .table.scanning import scan_frame
 from .table.sql import run_sql, views
 
 __all__ = ["DeltaContractStore"]
@@ -348,7 +354,7 @@ class DeltaContractStore:
 
     def _stored_fingerprints(
         self, dt: DeltaTable | None, prepared: list[Prepared]
-    ) -> dict[tuple[str, str], str]:
+    ) -> dict[tuple[str, str], Any]:
         if dt is None or not prepared:
             return {}
         ids = sorted({item.row.contract_id for item in prepared})
@@ -360,14 +366,15 @@ class DeltaContractStore:
             if "contract_key" in self._columns(dt):
                 keys = pl.col("contract_key")
                 condition &= keys.is_null() | keys.is_in([contract_key(i) for i in ids])
-        frame = pl.scan_delta(dt).filter(condition).select("contract_id", "version", "fingerprint")
-        return {(cid, ver): fp for cid, ver, fp in self._collect(frame).iter_rows()}
+        frame = scan_frame(dt).filter(condition)
+        found = self._collect(frame.select("contract_id", "version", "fingerprint", "json"))
+        return dict(fingerprints_by_key(found.iter_rows()))  # several rows: a DuplicateKey
 
     def _row(
         self, dt: DeltaTable, contract_id: str, version: str, columns: list[str]
     ) -> dict[str, Any] | None:
         match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
-        rows = self._collect(pl.scan_delta(dt).filter(match).select("version", *columns)).to_dicts()
+        rows = self._collect(scan_frame(dt).filter(match).select("version", *columns)).to_dicts()
         return rows[0] if rows else None
 
     # -- reading -------------------------------------------------------------------------
@@ -388,8 +395,9 @@ class DeltaContractStore:
             if dt is None:
                 return None
             match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
-            found = self._collect(pl.scan_delta(dt).filter(match).select("json"))["json"]
-            return found[0] if len(found) else None
+            found = self._collect(scan_frame(dt).filter(match).select(*_ROW_COLUMNS))
+            row = one_row(contract_id, version, [StoredRow(*r) for r in found.iter_rows()])
+            return None if row is None else row.payload
 
         payload = self._answer(as_of, ("get", contract_id, version), compute)
         if payload is None:
@@ -424,17 +432,23 @@ class DeltaContractStore:
             if dt is None:
                 return None
             columns = self._columns(dt)
-            frame = pl.scan_delta(dt).filter(lookup(contract_id, columns))
-            for column, wanted in filters.items():
-                frame = frame.filter(filter_expr(column, wanted, columns))
-            candidates = [
-                (version, payload)
-                for version, payload in self._collect(frame.select("version", "json")).iter_rows()
-                if include_prereleases or not is_prerelease(version)
-            ]
+            frame = scan_frame(dt).filter(lookup(contract_id, columns))
+            matches = [filter_expr(c, w, columns).fill_null(False) for c, w in filters.items()]
+            passed = pl.all_horizontal(matches) if matches else pl.lit(True)
+            found = self._collect(frame.select(*_ROW_COLUMNS, passed.alias("passed")))
+            candidates = {
+                version
+                for version, passes in found.select("version", "passed").iter_rows()
+                if passes and (include_prereleases or not is_prerelease(version))
+            }
             if not candidates:
                 return None
-            return max(candidates, key=lambda pair: version_sort_key(pair[0]))
+            # every row of the chosen version, passing or not: different copies refuse
+            chosen = max(candidates, key=version_sort_key)
+            copies = found.filter(pl.col("version") == chosen).select(*_ROW_COLUMNS)
+            row = one_row(contract_id, chosen, [StoredRow(*r) for r in copies.iter_rows()])
+            assert row is not None and row.payload is not None
+            return chosen, row.payload
 
         found = self._answer(as_of, query, compute)
         return None if found is None else decode_document(found[1], contract_id, found[0])
@@ -445,7 +459,7 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> tuple[str, ...]:
             if dt is None:
                 return ()
-            ids = self._collect(pl.scan_delta(dt).select("contract_id").unique())
+            ids = self._collect(scan_frame(dt).select("contract_id").unique().drop_nulls())
             return tuple(sorted(ids["contract_id"].to_list()))
 
         return list(self._answer(as_of, ("contracts",), compute))
@@ -457,8 +471,12 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> tuple[str, ...]:
             if dt is None:
                 return ()
-            frame = pl.scan_delta(dt).filter(lookup(contract_id, self._columns(dt)))
-            return tuple(sort_versions(self._collect(frame.select("version"))["version"].to_list()))
+            frame = scan_frame(dt).filter(lookup(contract_id, self._columns(dt)))
+            found = self._collect(frame.select("version", "fingerprint"))
+            if found["version"].is_duplicated().any():  # copies by other writers: same content?
+                found = self._collect(frame.select(*_ROW_COLUMNS))
+            rows = [StoredRow(*row) for row in found.iter_rows()]
+            return tuple(sort_versions(versions_of(contract_id, rows)))
 
         return list(self._answer(as_of, ("versions", contract_id), compute))
 
@@ -479,7 +497,7 @@ class DeltaContractStore:
         dt = self._snapshot(as_of)
         if dt is None:
             return pl.LazyFrame(pl.from_arrow(TABLE_SCHEMA.empty_table()))
-        return pl.scan_delta(dt)
+        return scan_frame(dt)
 
     def sql(self, query: str, *, as_of: AsOf | None = None) -> pl.DataFrame:
         """Run a read-only SQL query over the ``contracts`` and ``contracts_latest`` views.
@@ -548,6 +566,56 @@ class DeltaContractStore:
                 commit_info=commit_metadata(who, why, None),
             )
 
+    def check(self) -> HealthReport:
+        """The table's health: duplicated keys, Delta features the store cannot read or write,
+        column mapping, rows without identity or derived columns, stale version keys, a
+        missing checkpoint, small files. ``report.healthy``, or ``report.findings`` with the
+        fix for each (see :mod:`.core.health`). A table that does not exist yet is healthy.
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.check().healthy
+        True
+        """
+        dt = self._table.current()
+        if dt is None:
+            return HealthReport.missing(str(self._location))
+        with self._table.errors("check"), self._reading():
+            return check_table(dt, str(self._location), self._location.options())
+
+    def adopt(
+        self, *, dry_run: bool = True, who: str | None = None, why: str | None = None
+    ) -> AdoptionResult:
+        """Upgrade a table other tools wrote (dc43's Spark store: seven columns) in place:
+        add the derived columns and fill them — and correct stale ``version_sort_key`` and
+        ``prerelease`` values — in one commit (see :mod:`.table.adopt`). ``dry_run`` (the
+        default) only plans: ``result.plan.describe()`` says what would change.
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.adopt().plan.needed
+        False
+        """
+        info = commit_metadata(who, why, {"operation": "adopt"})
+        name = str(self._location)
+
+        def attempt() -> AdoptionResult:
+            dt = self._table.current()
+            if dt is None:
+                raise InvalidRequestError(f"table {name} does not exist: nothing to adopt")
+            if not dry_run:
+                dt = self._table.writable(dt, {})
+            with self._table.errors("adopt"), self._reading():
+                return adopt(dt, name, dry_run=dry_run, commit_info=info)
+
+        if dry_run:
+            return attempt()
+        with self._table.errors("adopt"), self._table.maintenance() as held:
+            if not held:
+                raise TableBusyError(
+                    f"table {self._location} is being optimized by another process; "
+                    "nothing was done (try again once it is finished)"
+                )
+            return self._retrying("adopting", attempt)
+
     # -- helpers -------------------------------------------------------------------------
 
     def _snapshot(self, as_of: AsOf | None) -> DeltaTable | None:
@@ -577,11 +645,14 @@ class DeltaContractStore:
         """Polars raises its own exceptions for I/O failures: make them store errors."""
         try:
             yield
-        except ContractStoreError:
+        except (ContractStoreError, CommitFailedError):
             raise
         except Exception as exc:
             message = describe(exc, self._location)
             raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
+
+
+_ROW_COLUMNS = ("version", "fingerprint", "json")
 
 
 def _where(as_of: AsOf | None) -> str:

@@ -15,6 +15,7 @@ from ..errors import (
     BatchError,
     ContractNotFoundError,
     ContractStoreError,
+    DuplicateVersionError,
     IncompatibleTableError,
     InvalidContractError,
     InvalidLocationError,
@@ -49,6 +50,7 @@ EXIT_CODES = {
     "conflict": 4,
     "invalid": 5,
     "unavailable": 6,
+    "table": 8,
 }
 
 
@@ -59,12 +61,16 @@ def exit_code(error: BaseException) -> int:
     """The documented exit code for an error."""
     if isinstance(error, BatchError):
         codes = [exit_code(problem.error) for problem in error.problems]
-        return EXIT_CODES["conflict"] if EXIT_CODES["conflict"] in codes else EXIT_CODES["invalid"]
+        for kind in ("conflict", "table"):
+            if EXIT_CODES[kind] in codes:
+                return EXIT_CODES[kind]
+        return EXIT_CODES["invalid"]
     for kinds, code in [
         ((ContractNotFoundError,), "not_found"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),
-        ((StoreUnavailableError, TableBusyError, IncompatibleTableError), "unavailable"),
+        ((IncompatibleTableError, DuplicateVersionError), "table"),
+        ((StoreUnavailableError, TableBusyError), "unavailable"),
         ((InvalidLocationError, InvalidRequestError), "usage"),
     ]:
         if isinstance(error, kinds):

@@ -2,19 +2,30 @@
 
 Delta has no unique keys. This store never writes a key twice, but other writers can (a
 plain append, a Spark job without ``MERGE``). A lookup hands the rows it found to these
-functions: copies with the same content (same fingerprint; a row without one counts by its
-JSON) answer once, different contents raise :class:`~..errors.DuplicateVersionError`
-naming the key and the fingerprints. Pure: no table access here.
+functions: copies with the same content (same fingerprint; a row without one counts by the
+fingerprint of its JSON) answer once, different contents raise
+:class:`~..errors.DuplicateVersionError` naming the key and the fingerprints. Pure: no table
+access here.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import DuplicateVersionError
+from .canonical import fingerprint as document_fingerprint
 
-__all__ = ["DuplicateKey", "StoredRow", "content_of", "duplicate_keys", "one_row", "versions_of"]
+__all__ = [
+    "DuplicateKey",
+    "StoredRow",
+    "content_of",
+    "duplicate_keys",
+    "fingerprints_by_key",
+    "one_row",
+    "versions_of",
+]
 
 
 @dataclass(frozen=True)
@@ -46,8 +57,19 @@ class DuplicateKey:
 
 
 def content_of(fingerprint: str | None, payload: str | None) -> str | None:
-    """What makes two rows of a key the same: the fingerprint, else the JSON text."""
-    return fingerprint if fingerprint is not None else None if payload is None else "=" + payload
+    """What makes two rows of a key the same: the fingerprint; for a row without one, the
+    fingerprint of its JSON (or the text itself, if it is not a JSON object).
+
+    >>> content_of(None, '{"id": "a"}') == content_of(None, '{"id":"a"}')
+    True
+    """
+    if fingerprint is not None or payload is None:
+        return fingerprint
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return "=" + payload
+    return document_fingerprint(document) if isinstance(document, dict) else "=" + payload
 
 
 def one_row(contract_id: str, version: str, rows: Sequence[StoredRow]) -> StoredRow | None:
@@ -95,6 +117,21 @@ def duplicate_keys(rows: Iterable[tuple[str, str, str | None, str | None]]) -> l
     ]
 
 
+def fingerprints_by_key(
+    rows: Iterable[tuple[str, str, str | None, str | None]],
+) -> dict[tuple[str, str], str | DuplicateKey]:
+    """The stored fingerprint of each key among ``rows`` ``(contract_id, version,
+    fingerprint, json)``; a :class:`DuplicateKey` where the key is held more than once."""
+    rows = list(rows)
+    duplicated = {(key.contract_id, key.version): key for key in duplicate_keys(rows)}
+    stored: dict[tuple[str, str], str | DuplicateKey] = {}
+    for contract_id, version, fingerprint, payload in rows:
+        key = (contract_id, version)
+        content = content_of(fingerprint, payload)
+        stored[key] = duplicated.get(key) or ("" if content is None else content)
+    return stored
+
+
 def _by_version(rows: Iterable[StoredRow]) -> dict[str, list[StoredRow]]:
     groups: dict[str, list[StoredRow]] = {}
     for row in rows:
@@ -103,8 +140,7 @@ def _by_version(rows: Iterable[StoredRow]) -> dict[str, list[StoredRow]]:
 
 
 def _fingerprints(rows: Iterable[StoredRow]) -> tuple[str | None, ...]:
-    """One fingerprint per distinct content, sorted (None, for rows without one, last)."""
-    seen: dict[str | None, str | None] = {}
-    for row in rows:
-        seen.setdefault(row.content, row.fingerprint)
-    return tuple(sorted(seen.values(), key=lambda fp: (fp is None, fp or "")))
+    """The distinct contents, sorted (a row without fingerprint by its JSON's; None if it
+    has neither)."""
+    contents = {row.content for row in rows}
+    return tuple(sorted(contents, key=lambda fp: (fp is None, fp or "")))

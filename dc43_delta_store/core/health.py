@@ -124,6 +124,11 @@ class HealthReport:
     facts: TableFacts
     findings: tuple[Finding, ...]
 
+    @classmethod
+    def missing(cls, table: str) -> HealthReport:
+        """The report on a table not created yet: nothing wrong (version -1, no rows)."""
+        return cls(TableFacts(table, -1, 1, 2, (), (), None, (), (), 0, 0, 0, 0, 0, None, 100), ())
+
     @property
     def healthy(self) -> bool:
         return not self.findings
@@ -145,7 +150,7 @@ def judge(facts: TableFacts, *, writable_features: Collection[str]) -> tuple[Fin
     """The findings of ``facts``; ``writable_features`` are those the store's writes honour.
 
     >>> facts = TableFacts("t", 250, 1, 2, (), (), None, (), (), 10, 1, 0, 0, 0, 99, 100)
-    >>> [finding.check for finding in judge(facts, writable_features={"appendOnly"})]
+    >>> [f.check for f in judge(facts, writable_features={"appendOnly", "invariants"})]
     ['checkpoint']
     """
     findings = [

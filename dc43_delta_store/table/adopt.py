@@ -129,7 +129,9 @@ def _unset_from(
     return values.alias(name)
 
 
-def _mapped(values: pl.Series, compute: Callable[[str], Any], dtype: type[pl.DataType]) -> pl.Series:
+def _mapped(
+    values: pl.Series, compute: Callable[[str], Any], dtype: type[pl.DataType]
+) -> pl.Series:
     """``compute`` of each value, called once per distinct value; null stays null."""
     distinct = [value for value in values.unique().to_list() if value is not None]
     mapping = {value: compute(value) for value in distinct}

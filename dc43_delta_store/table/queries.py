@@ -45,15 +45,18 @@ def lookup(contract_id: str, columns: Mapping[str, Any]) -> pl.Expr:
 
 
 def filter_expr(column: str, wanted: FilterValue, columns: Mapping[str, Any]) -> pl.Expr:
-    if column not in columns:
+    """Rows whose ``column`` is ``wanted``; document fields the table lacks are read from the
+    JSON (see :func:`document_column`)."""
+    values = document_column(column, columns)
+    if values is None:
         raise InvalidRequestError(
             f"unknown filter column {column!r}; the table has " + ", ".join(sorted(columns))
         )
     if wanted is None:
-        return pl.col(column).is_null()
+        return values.is_null()
     if isinstance(wanted, (str, bool, int, float)):
-        return pl.col(column) == wanted
-    return pl.col(column).is_in(list(wanted))
+        return values == wanted
+    return values.is_in(list(wanted))
 
 
 def document_column(column: str, columns: Mapping[str, Any]) -> pl.Expr | None:
