@@ -579,7 +579,7 @@ class DeltaContractStore:
         dt = self._table.current()
         if dt is None:
             return HealthReport.missing(str(self._location))
-        with self._table.errors("check"), self._reading():
+        with self._reading(), self._table.errors("check"):
             return check_table(dt, str(self._location), self._location.options())
 
     def adopt(
@@ -594,7 +594,7 @@ class DeltaContractStore:
         >>> store.adopt().plan.needed
         False
         """
-        info = commit_metadata(who, why, {"operation": "adopt"})
+        info = commit_metadata(who, why, {"adopt": True})
         name = str(self._location)
 
         def attempt() -> AdoptionResult:
@@ -603,7 +603,7 @@ class DeltaContractStore:
                 raise InvalidRequestError(f"table {name} does not exist: nothing to adopt")
             if not dry_run:
                 dt = self._table.writable(dt, {})
-            with self._table.errors("adopt"), self._reading():
+            with self._reading(), self._table.errors("adopt"):
                 return adopt(dt, name, dry_run=dry_run, commit_info=info)
 
         if dry_run:

@@ -33,6 +33,7 @@ from ..core.metadata import type_name
 from ..core.records import ContractRow, contract_key
 from ..core.table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, catalog_columns, rows_to_table
 from ..errors import (
+    ContractStoreError,
     IncompatibleTableError,
     InvalidLocationError,
     InvalidRequestError,
@@ -334,7 +335,7 @@ class ContractTable:
         """
         try:
             yield
-        except CommitFailedError:
+        except (CommitFailedError, ContractStoreError):  # ours already name the table
             raise
         except (SchemaMismatchError, DeltaProtocolError) as exc:
             raise IncompatibleTableError(
