@@ -13,6 +13,7 @@ import typing
 __version__ = "0.1.0"
 
 from .core.batch import BatchResult, PutResult
+from .core.health import HealthReport
 from .core.validation import ContractValidationWarning
 from .core.versions import is_prerelease, sort_versions, version_sort_key
 from .errors import (
@@ -21,6 +22,7 @@ from .errors import (
     ContractNotFoundError,
     ContractStoreError,
     ContractValidationError,
+    DuplicateVersionError,
     IncompatibleTableError,
     InvalidContractError,
     InvalidLocationError,
@@ -32,6 +34,7 @@ from .errors import (
     VersionConflictError,
 )
 from .store import DeltaContractStore
+from .table.adopt import AdoptionResult
 from .table.history import Commit
 from .table.maintenance import OptimizeResult, VacuumResult
 
@@ -39,6 +42,7 @@ if typing.TYPE_CHECKING:
     from .dc43_compat import Dc43ContractStore
 
 __all__ = [
+    "AdoptionResult",
     "BatchError",
     "BatchProblem",
     "BatchResult",
@@ -49,6 +53,8 @@ __all__ = [
     "ContractValidationWarning",
     "Dc43ContractStore",
     "DeltaContractStore",
+    "DuplicateVersionError",
+    "HealthReport",
     "IncompatibleTableError",
     "InvalidContractError",
     "InvalidLocationError",
