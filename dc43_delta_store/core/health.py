@@ -179,19 +179,29 @@ def _protocol(facts: TableFacts, writable: Collection[str]) -> list[Finding]:
                 details={"features": unreadable},
             )
         )
-    mapped = facts.column_mapping not in (None, "none") or "columnMapping" in readers
-    if mapped:
+    if facts.column_mapping not in (None, "none"):
         findings.append(
             Finding(
                 "column_mapping",
                 "error",
-                f"the table uses column mapping (mode {facts.column_mapping or 'unknown'}, "
-                f"{protocol}): Polars cannot read it, so reads go through deltalake's DataFusion "
-                "reader, which reads every row a lookup could match; writes are refused "
-                "(delta-rs cannot add columns to such a table)",
+                f"the table uses column mapping (mode {facts.column_mapping}, {protocol}): "
+                "Polars cannot read it, so reads go through deltalake's DataFusion reader, "
+                "which reads every row a lookup could match; writes are refused (delta-rs "
+                "cannot add columns to such a table)",
                 fix="copy the rows into a table without column mapping (CREATE TABLE ... AS "
                 "SELECT in Spark), or keep writing it with Spark",
                 details={"mode": facts.column_mapping},
+            )
+        )
+    elif "columnMapping" in readers:
+        findings.append(
+            Finding(
+                "column_mapping",
+                "warning",
+                f"the table's {protocol} allows column mapping (not enabled): Polars cannot "
+                "read it, so reads go through deltalake's DataFusion reader, which reads every "
+                "row a lookup could match",
+                details={"mode": None},
             )
         )
     unwritable = sorted(writers - set(writable) - {"columnMapping"})

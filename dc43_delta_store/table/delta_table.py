@@ -225,7 +225,7 @@ class ContractTable:
                 "nor deltalake reads"
             )
         mapping = column_mapping(dt)
-        if writable and (mapping or "columnMapping" in writers):
+        if writable and mapping:
             raise IncompatibleTableError(
                 f"table {self.location} uses the Delta feature columnMapping "
                 f"(delta.columnMapping.mode={mapping}, {described}): this store reads it but "

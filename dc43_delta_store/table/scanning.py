@@ -73,4 +73,9 @@ def scan_frame(dt: DeltaTable) -> pl.LazyFrame:
             if left == 0:
                 return
 
-    return register_io_source(source, schema=empty.schema, explain_name="deltalake DataFusion scan")
+    frame = register_io_source(
+        source, schema=empty.schema, explain_name="deltalake DataFusion scan"
+    )
+    # Filters stay in Polars: every file is read anyway, and pushing a filter into a Python
+    # source serialises it, which fails for Python functions (the version order's).
+    return frame.with_row_index("\0row").drop("\0row")
