@@ -305,6 +305,12 @@ class ContractTable:
         The row is read and written back whole, with the other rows of its file.
         Raises ``CommitFailedError`` when a concurrent commit touched the same row.
         """
+        if _append_only(dt):
+            raise IncompatibleTableError(
+                f"cannot update {key[0]!r} version {key[1]!r} in table {self.location}: the "
+                "table is append-only (delta.appendOnly=true) and an update rewrites the row; "
+                "nothing was changed"
+            )
         schema = table_schema(dt)
         hashed = "contract_key" in schema.names
         with self.errors("update"):
