@@ -3,9 +3,12 @@
 A write hands it to delta-rs twice over: as the rows the commit replaces (none, when the
 keys are new) and as the commit's conflict predicate — a concurrent commit that added a file
 whose statistics admit one of the keys makes this one fail, while commits of other keys do
-not. So it must be exact on rows and prunable on file statistics: equalities or ``IN`` lists
-on ``contract_id``, ``version`` and ``contract_key`` (statistics skip files with them), plus,
-when several ids and several versions make a cross product, an exact test of the pairs.
+not. So it must be exact on rows and prunable on file statistics, and it must survive
+delta-rs writing it into the commit and parsing it back (string literals inside function
+calls do not: they come back as ``Utf8("…")``). Hence only equalities, ``IN`` lists and
+``IS NULL``: the keys grouped by whichever of id or version has fewer distinct values, one
+``version = … AND contract_id IN (…)`` term per group (or the transpose), OR-ed — exact, and
+shallow for batches (a Git folder holds many ids but few distinct versions).
 """
 
 from __future__ import annotations
@@ -14,10 +17,7 @@ from collections.abc import Iterable
 
 from .records import contract_key
 
-__all__ = ["PAIR_SEPARATOR", "key_predicate", "sql_string"]
-
-PAIR_SEPARATOR = "\x1f"
-"""Joins id and version in the pair test; identities cannot hold control characters."""
+__all__ = ["key_predicate", "sql_string"]
 
 
 def sql_string(value: str) -> str:
@@ -36,24 +36,34 @@ def key_predicate(keys: Iterable[tuple[str, str]], *, hashed: bool) -> str:
     and still match.
 
     >>> key_predicate([("sales.orders", "1.0.0")], hashed=False)
-    "contract_id = 'sales.orders' AND version = '1.0.0'"
-    >>> key_predicate([("a", "1"), ("b", "2")], hashed=False)  # doctest: +NORMALIZE_WHITESPACE
-    "contract_id IN ('a', 'b') AND version IN ('1', '2')
-     AND concat(contract_id, chr(31), version) IN ('a\\x1f1', 'b\\x1f2')"
+    "version = '1.0.0' AND contract_id = 'sales.orders'"
+    >>> key_predicate([("a", "1"), ("b", "1"), ("b", "2")], hashed=False)
+    "(version = '1' AND contract_id IN ('a', 'b')) OR (version = '2' AND contract_id = 'b')"
     """
     pairs = sorted(set(keys))
     if not pairs:
         raise ValueError("key_predicate needs at least one key")
-    ids = sorted({contract_id for contract_id, _ in pairs})
-    versions = sorted({version for _, version in pairs})
-    terms = [_member("contract_id", ids), _member("version", versions)]
-    if hashed:
-        hashes = sorted({contract_key(contract_id) for contract_id in ids})
-        terms.append(f"({_member('contract_key', hashes)} OR contract_key IS NULL)")
-    if len(ids) > 1 and len(versions) > 1:
-        joined = [sql_string(c + PAIR_SEPARATOR + v) for c, v in pairs]
-        terms.append(f"concat(contract_id, chr(31), version) IN ({', '.join(joined)})")
-    return " AND ".join(terms)
+    by_id: dict[str, list[str]] = {}
+    by_version: dict[str, list[str]] = {}
+    for contract_id, version in pairs:
+        by_id.setdefault(contract_id, []).append(version)
+        by_version.setdefault(version, []).append(contract_id)
+    if len(by_version) <= len(by_id):
+        groups = [
+            f"{_member('version', [v])} AND {_member('contract_id', ids)}"
+            for v, ids in sorted(by_version.items())
+        ]
+    else:
+        groups = [
+            f"{_member('contract_id', [c])} AND {_member('version', versions)}"
+            for c, versions in sorted(by_id.items())
+        ]
+    exact = groups[0] if len(groups) == 1 else " OR ".join(f"({group})" for group in groups)
+    if not hashed:
+        return exact
+    hashes = sorted({contract_key(contract_id) for contract_id in by_id})
+    wrapped = exact if len(groups) == 1 else f"({exact})"
+    return f"({_member('contract_key', hashes)} OR contract_key IS NULL) AND {wrapped}"
 
 
 def _member(column: str, values: list[str]) -> str:
