@@ -32,8 +32,8 @@ def sql_string(value: str) -> str:
 def key_predicate(keys: Iterable[tuple[str, str]], *, hashed: bool) -> str:
     """A DataFusion SQL predicate true for exactly the rows holding one of ``keys``.
 
-    ``hashed``: the table has ``contract_key``; rows other tools wrote may hold null there,
-    and still match.
+    ``hashed``: the table has ``contract_key``, which a key of one id uses (its statistics are
+    exact for ids of any length); rows other tools wrote may hold null there, and still match.
 
     >>> key_predicate([("sales.orders", "1.0.0")], hashed=False)
     "version = '1.0.0' AND contract_id = 'sales.orders'"
@@ -59,11 +59,11 @@ def key_predicate(keys: Iterable[tuple[str, str]], *, hashed: bool) -> str:
             for c, versions in sorted(by_id.items())
         ]
     exact = groups[0] if len(groups) == 1 else " OR ".join(f"({group})" for group in groups)
-    if not hashed:
+    if not hashed or len(by_id) > 1:  # for batches, a second long IN list costs more than it skips
         return exact
-    hashes = sorted({contract_key(contract_id) for contract_id in by_id})
+    hashed_key = sql_string(contract_key(pairs[0][0]))
     wrapped = exact if len(groups) == 1 else f"({exact})"
-    return f"({_member('contract_key', hashes)} OR contract_key IS NULL) AND {wrapped}"
+    return f"(contract_key = {hashed_key} OR contract_key IS NULL) AND {wrapped}"
 
 
 def _member(column: str, values: list[str]) -> str:
