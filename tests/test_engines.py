@@ -53,6 +53,15 @@ def need(module: str) -> Any:
         pytest.skip(message)
 
 
+def test_a_missing_engine_fails_in_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(globals(), "IN_CI", True)
+    with pytest.raises(pytest.fail.Exception, match="CI=true: no_such_engine is not installed"):
+        need("no_such_engine")
+    monkeypatch.setitem(globals(), "IN_CI", False)
+    with pytest.raises(pytest.skip.Exception, match="`make test` installs the test extra"):
+        need("no_such_engine")
+
+
 # -- the table ------------------------------------------------------------------------------
 
 
