@@ -275,9 +275,9 @@ class _Walker:
         self.mapping(_At(), old, new, handlers, _TOP_RULES, "other-changed")
 
     def tags(self, at: _At, old: Any, new: Any) -> None:
-        if isinstance(old or [], list) and isinstance(new or [], list):
-            if sorted(map(scalar_key, old or [])) == sorted(map(scalar_key, new or [])):
-                return
+        lists = isinstance(old or [], list) and isinstance(new or [], list)
+        if lists and sorted(map(scalar_key, old or [])) == sorted(map(scalar_key, new or [])):
+            return
         self.add("tags-changed", at, old, new)
 
     # -- schema objects and properties -----------------------------------------------------
@@ -455,18 +455,20 @@ class _Walker:
         ops_new = {k: new[k] for k in OPERATORS if k in new}
         direction = quality_direction(ops_old, ops_new)
         if direction != "same":
-            where, a, b = at, ops_old, ops_new
+            where, before, after = at, ops_old, ops_new
             if len(ops_old) == len(ops_new) == 1 and ops_old.keys() == ops_new.keys():
                 (name,) = ops_new
-                where, a, b = at.key(name), ops_old[name], ops_new[name]
-            self.add(_quality_rule(direction, error), where, a, b)
+                where, before, after = at.key(name), ops_old[name], ops_new[name]
+            self.add(_quality_rule(direction, error), where, before, after)
         elif ops_old != ops_new:
             self.add("other-changed", at, ops_old, ops_new)
         rank_old, rank_new = _severity_rank(old), _severity_rank(new)
         if rank_old != rank_new:
             direction = "tightened" if rank_new > rank_old else "loosened"
             here = at.key("severity", "severity" in new)
-            self.add(_quality_rule(direction, error), here, old.get("severity"), new.get("severity"))
+            self.add(
+                _quality_rule(direction, error), here, old.get("severity"), new.get("severity")
+            )
         elif old.get("severity") != new.get("severity"):
             self.add("other-changed", at.key("severity", "severity" in new),
                      old.get("severity"), new.get("severity"))  # fmt: skip
@@ -503,7 +505,11 @@ class _Walker:
                 "same": "other-changed",
             }.get(direction, "sla-changed")
             self.add(rule, at, a, b)
-        rules = {"element": "sla-changed", "property": "sla-changed", "driver": "description-changed"}
+        rules = {
+            "element": "sla-changed",
+            "property": "sla-changed",
+            "driver": "description-changed",
+        }
         rest_old = {k: v for k, v in old.items() if k not in measured}
         rest_new = {k: v for k, v in new.items() if k not in measured}
         self.mapping(at, rest_old, rest_new, {}, rules, "other-changed")
@@ -546,15 +552,17 @@ def _constraint_rule(key: str, old: Any, new: Any) -> str:
             return "constraint-tightened"
         return "constraint-tightened" if (order < 0) == (key in _UPPER) else "constraint-loosened"
     if key == "multipleOf":
-        if isinstance(old, (int, float)) and isinstance(new, (int, float)) and new and old:
-            if (old / new).is_integer():
-                return "constraint-loosened"
-        return "constraint-tightened"
+        numbers = isinstance(old, (int, float)) and isinstance(new, (int, float)) and new and old
+        return (
+            "constraint-loosened"
+            if numbers and (old / new).is_integer()
+            else ("constraint-tightened")
+        )
     if key == "uniqueItems":
         return "constraint-tightened" if new is True else "constraint-loosened"
-    if key == "required" and isinstance(old, list) and isinstance(new, list):
-        if set(map(scalar_key, new)) <= set(map(scalar_key, old)):
-            return "constraint-loosened"
+    lists = key == "required" and isinstance(old, list) and isinstance(new, list)
+    if lists and set(map(scalar_key, new)) <= set(map(scalar_key, old)):
+        return "constraint-loosened"
     return "constraint-tightened"
 
 
@@ -566,7 +574,9 @@ def _quality_rule(direction: str, error: bool) -> str:
     return "error-quality-rule-changed" if error else "quality-rule-changed"
 
 
-def _renames(old: list[Any], new: list[Any], removed: list[int], added: list[int]) -> dict[int, int]:
+def _renames(
+    old: list[Any], new: list[Any], removed: list[int], added: list[int]
+) -> dict[int, int]:
     """Removed and added properties equal but for their name: renames (one to one only)."""
 
     def body(element: Any) -> str | None:

@@ -18,9 +18,9 @@ __all__ = [
     "Matched",
     "generic_key",
     "labels_of",
-    "quality_label",
     "match",
     "quality_key",
+    "quality_label",
     "scalar_key",
 ]
 

@@ -25,7 +25,11 @@ _TOP = {
     "datasetDomain": "domain",
     "quantumName": "dataProduct",
 }
-_DATASET = {"table": "name", "columns": "properties", "dataGranularity": "dataGranularityDescription"}
+_DATASET = {
+    "table": "name",
+    "columns": "properties",
+    "dataGranularity": "dataGranularityDescription",
+}
 _COLUMN = {
     "column": "name",
     "isPrimaryKey": "primaryKey",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -73,7 +73,7 @@ class Policy:
                 f"compatibility policy {text!r} is not one of none, backward, forward, full "
                 "(each but none optionally _transitive)"
             )
-        return cls(cast(Mode, mode), transitive)
+        return cls(mode, transitive)
 
     def __str__(self) -> str:
         return self.mode + ("_transitive" if self.transitive else "")
@@ -100,8 +100,7 @@ class Override:
     def __post_init__(self) -> None:
         if not any(fnmatch.fnmatchcase(rule, self.rule) for rule in RULES):
             raise InvalidRequestError(
-                f"override rule {self.rule!r} matches no rule; the rules are: "
-                + ", ".join(RULES)
+                f"override rule {self.rule!r} matches no rule; the rules are: " + ", ".join(RULES)
             )
         if self.bump not in BUMPS:
             raise InvalidRequestError(

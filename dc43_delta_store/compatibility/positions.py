@@ -7,8 +7,6 @@ answers that line; v2 documents are found under their v2 key names.
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 
 from .normalize import V2_ALIASES
