@@ -2,7 +2,8 @@
 
 Data goes to stdout (a table, or ``--json`` / ``--nl`` for scripts), messages to stderr.
 Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 not found, 4 version conflict,
-5 invalid contract, 6 store unavailable (unreachable, busy, or a table it cannot use).
+5 invalid contract, 6 store unavailable (unreachable, busy, or a table it cannot use),
+7 incompatible (a version bump too small for its changes).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..core.validation import ContractValidationWarning
 from ..core.versions import version_sort_key
 from ..errors import BatchError, ContractNotFoundError
 from ..table.sql import views
+from .diff import compatibility, diff_command
 from .folders import Verdict, contract_files, git_state
 from .folders import junit_xml as junit_report
 from .output import Format, emit, to_json
@@ -469,6 +471,10 @@ def vacuum(
     emit([{"file": file} for file in result.files], ["file"], fmt or "table", sys.stdout)
     verb = "deleted" if apply else "would delete (dry run; --apply deletes)"
     click.echo(f"{len(result.files)} files {verb}", err=True)
+
+
+cli.add_command(diff_command)
+cli.add_command(compatibility)
 
 
 def main() -> None:
