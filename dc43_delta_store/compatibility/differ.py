@@ -266,7 +266,7 @@ class _Walker:
     def contract(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         handlers = {
             "version": lambda at, a, b: None,
-            "schema": lambda at, a, b: self.listing(at, a, b, "other-changed", self.objects),
+            "schema": lambda at, a, b: self.listing(at, a, b, "schema-removed", self.objects),
             "servers": lambda at, a, b: self.listing(at, a, b, "server-changed", self.servers),
             "slaProperties": lambda at, a, b: self.listing(at, a, b, "sla-changed", self.slas),
             "roles": lambda at, a, b: self.listing(at, a, b, "role-changed", self.roles),
@@ -360,6 +360,8 @@ class _Walker:
             "primaryKeyPosition": flag("primary-key-changed", -1),
             "partitioned": flag("partitioning-changed", False),
             "partitionKeyPosition": flag("partitioning-changed", -1),
+            "clusterStatus": flag("partitioning-changed", False),
+            "clusterKeyPosition": flag("partitioning-changed", -1),
             "criticalDataElement": flag("classification-changed", False),
             "semanticType": flag("semantic-type-changed", "column"),
             "logicalTypeOptions": unless_retyped(
@@ -451,6 +453,8 @@ class _Walker:
             self.generic("quality-rule-changed", at, old, new)
             return
         error = _is_error_level(new)
+        if (old.get("metric") or old.get("rule")) == (new.get("metric") or new.get("rule")):
+            old, new = _without(old, "metric", "rule"), _without(new, "metric", "rule")
         ops_old = {k: old[k] for k in OPERATORS if k in old}
         ops_new = {k: new[k] for k in OPERATORS if k in new}
         direction = quality_direction(ops_old, ops_new)
@@ -535,6 +539,10 @@ class _Walker:
             "role-changed", at, old, new, _field_key("role"), "role-removed", "role-added", role
         )
         return True
+
+
+def _without(mapping: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: value for key, value in mapping.items() if key not in keys}
 
 
 def _constraint_rule(key: str, old: Any, new: Any) -> str:

@@ -5,9 +5,9 @@ v3 as ``schema`` objects with ``properties``. :func:`as_v3` renames the v2 keys 
 read (``dataset/table`` -> ``schema/name``, ``columns/column`` -> ``properties/name``,
 ``isNullable: true`` -> ``required: false``, ``uuid`` -> ``id``, ...) and gathers v2's
 top-level connection fields into one ``servers`` entry named ``default``. Keys it does not
-know are kept as they are and compared as "other" fields. A v3.0 ``team`` list becomes
-``team.members`` as in v3.1. :data:`V2_ALIASES` lets a position map find a v3 key in the
-v2 file it came from.
+know are kept as they are and compared as "other" fields. In every version, a v3.0
+``team`` list becomes ``team.members`` as in v3.1, and an SLA's ``column`` its ``element``.
+:data:`V2_ALIASES` lets a position map find a v3 key in the v2 file it came from.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ _DATASET = {
 _COLUMN = {
     "column": "name",
     "isPrimaryKey": "primaryKey",
+    "isPrimary": "primaryKey",
     "isUnique": "unique",
     "partitionStatus": "partitioned",
     "encryptedColumnName": "encryptedName",
@@ -57,7 +58,7 @@ V2_ALIASES: dict[str, tuple[str, ...]] = {}
 for _table in (_TOP, _DATASET, _COLUMN, _SLA):
     for _old, _new in _table.items():
         V2_ALIASES[_new] = (*V2_ALIASES.get(_new, ()), _old)
-V2_ALIASES["required"] = ("isNullable",)
+V2_ALIASES["required"] = ("isNullable", "nullable")
 
 
 def is_v2(document: Mapping[str, Any]) -> bool:
@@ -84,11 +85,11 @@ def as_v3(document: Mapping[str, Any]) -> dict[str, Any]:
         result = _renamed(document, _TOP)
         if isinstance(result.get("schema"), list):
             result["schema"] = [_dataset(item) for item in result["schema"]]
-        if isinstance(result.get("slaProperties"), list):
-            result["slaProperties"] = [_renamed(item, _SLA) for item in result["slaProperties"]]
         server = {new: result.pop(old) for old, new in _SERVER_FIELDS.items() if old in result}
         if server and "servers" not in result:
             result["servers"] = [{"server": "default", **server}]
+    if isinstance(result.get("slaProperties"), list):  # v2, and v3.0's examples: column
+        result["slaProperties"] = [_renamed(item, _SLA) for item in result["slaProperties"]]
     if isinstance(result.get("team"), list):
         result["team"] = {"members": result["team"]}
     return result
@@ -110,7 +111,8 @@ def _dataset(item: Any) -> Any:
 
 def _column(item: Any) -> Any:
     renamed = _renamed(item, _COLUMN)
-    if isinstance(renamed, dict) and "isNullable" in renamed and "required" not in renamed:
-        nullable = renamed.pop("isNullable")
-        renamed["required"] = (not nullable) if isinstance(nullable, bool) else nullable
+    for key in ("isNullable", "nullable"):
+        if isinstance(renamed, dict) and key in renamed and "required" not in renamed:
+            nullable = renamed.pop(key)
+            renamed["required"] = (not nullable) if isinstance(nullable, bool) else nullable
     return renamed
