@@ -10,12 +10,14 @@
 
 __version__ = "0.1.0"
 
+from .compatibility import CompatibilitySettings, DiffResult, Override, Policy, diff
 from .core.batch import BatchResult, PutResult
 from .core.validation import ContractValidationWarning
 from .core.versions import is_prerelease, sort_versions, version_sort_key
 from .errors import (
     BatchError,
     BatchProblem,
+    CompatibilityError,
     ContractNotFoundError,
     ContractStoreError,
     ContractValidationError,
@@ -38,16 +40,21 @@ __all__ = [
     "BatchProblem",
     "BatchResult",
     "Commit",
+    "CompatibilityError",
+    "CompatibilitySettings",
     "ContractNotFoundError",
     "ContractStoreError",
     "ContractValidationError",
     "ContractValidationWarning",
     "DeltaContractStore",
+    "DiffResult",
     "IncompatibleTableError",
     "InvalidContractError",
     "InvalidLocationError",
     "InvalidRequestError",
     "OptimizeResult",
+    "Override",
+    "Policy",
     "PutResult",
     "StoreUnavailableError",
     "TableBusyError",
@@ -56,6 +63,7 @@ __all__ = [
     "ValidationIssue",
     "VersionConflictError",
     "__version__",
+    "diff",
     "is_prerelease",
     "sort_versions",
     "version_sort_key",

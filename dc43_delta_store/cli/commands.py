@@ -22,7 +22,7 @@ from ..core.validation import ContractValidationWarning
 from ..core.versions import version_sort_key
 from ..errors import BatchError, ContractNotFoundError
 from ..table.sql import views
-from .diff import compatibility, diff_command
+from .diff import compatibility, diff_command, gate_column
 from .folders import Verdict, contract_files, git_state
 from .folders import junit_xml as junit_report
 from .output import Format, emit, to_json
@@ -165,7 +165,8 @@ def put(
     store = context.store(validation=validation)
     result = store.put_many(list(files), metadata=pairs(metadata, "--metadata"), who=who, why=why)
     rows = [put_row(r) for r in result.results]
-    emit(rows, ["outcome", "contract_id", "version", "source"], fmt or "table", sys.stdout)
+    columns = ["outcome", "contract_id", "version", "source"]
+    emit(rows, columns + gate_column(rows), fmt or "table", sys.stdout)
 
 
 @cli.command()
@@ -209,9 +210,8 @@ def ingest(
         for p in result.problems
     ]
     rows.sort(key=lambda row: str(row.get("source")))
-    emit(
-        rows, ["outcome", "contract_id", "version", "source", "message"], fmt or "table", sys.stdout
-    )
+    columns = ["outcome", "contract_id", "version", "source", "message", *gate_column(rows)]
+    emit(rows, columns, fmt or "table", sys.stdout)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1

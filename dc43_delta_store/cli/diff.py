@@ -22,7 +22,12 @@ from ..errors import ContractNotFoundError, InvalidRequestError
 from .output import emit, to_json
 from .support import EXIT_CODES, Context, guarded, output_options, pass_context, who_why
 
-__all__ = ["compatibility", "diff_command"]
+__all__ = ["compatibility", "diff_command", "gate_column"]
+
+
+def gate_column(rows: list[dict[str, Any]]) -> list[str]:
+    """``["compatibility"]`` when a row carries the gate's verdict (a policy applies)."""
+    return ["compatibility"] if any(row.get("compatibility") for row in rows) else []
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,7 @@ def put_row(result: Any) -> dict[str, Any]:
         "source": result.source,
         "fingerprint": result.fingerprint,
         "message": f"{len(issues)} schema issue(s): {issues[0]}" if issues else None,
+        "compatibility": result.compatibility,
     }
 
 

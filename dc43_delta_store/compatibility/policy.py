@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from ..core.versions import parse_version
@@ -143,7 +143,10 @@ def parse_overrides(data: Any, where: str) -> tuple[Override, ...]:
         data = data["overrides"]
     if not isinstance(data, list):
         raise InvalidRequestError(f"{where} must be a list of overrides")
-    return tuple(Override.from_dict(item, f"{where}[{i}]") for i, item in enumerate(data))
+    return tuple(
+        item if isinstance(item, Override) else Override.from_dict(item, f"{where}[{i}]")
+        for i, item in enumerate(data)
+    )
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,21 @@ class CompatibilitySettings:
 
     def policy_for(self, contract_id: str) -> Policy:
         return self.contracts.get(contract_id, self.policy)
+
+    def with_policy(self, policy: Policy | None, contract_id: str | None) -> CompatibilitySettings:
+        """These settings with the table's policy, or a contract's (None drops the contract's).
+
+        >>> CompatibilitySettings().with_policy(Policy("none"), "legacy").contracts
+        {'legacy': Policy(mode='none', transitive=False)}
+        """
+        if contract_id is None:
+            if policy is None:
+                raise InvalidRequestError("the table's policy cannot be None: use 'none'")
+            return replace(self, policy=policy)
+        contracts = {cid: p for cid, p in self.contracts.items() if cid != contract_id}
+        if policy is not None:
+            contracts[contract_id] = policy
+        return replace(self, contracts=contracts)
 
     def ordered_overrides(self) -> list[Override]:
         """The overrides in the order they are tried: per-contract ones first."""

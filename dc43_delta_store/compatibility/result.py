@@ -7,12 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.documents import load_document
+from ..core.documents import file_path, load_document
 from .differ import Found, render_path, walk
 from .policy import Override, given_bump, needed_bump, next_version, satisfied
 from .rules import MODES, RULES, Bump, Mode, Verdict, max_bump
 
-__all__ = ["Change", "DiffResult", "diff"]
+__all__ = ["Change", "DiffResult", "diff", "split_reference"]
 
 _SECRET = re.compile(r"password|passwd|secret|token|credential|api_?key|access_?key|sas", re.I)
 
@@ -162,6 +162,21 @@ def diff(
         mode,
         changes,
     )
+
+
+def split_reference(value: Any) -> tuple[str, str] | None:
+    """``("sales.orders", "1.0.0")`` for ``"sales.orders@1.0.0"``; None for anything else
+    (documents, text, file paths).
+
+    >>> split_reference("sales.orders@1.0.0"), split_reference("orders@1.0.0.yaml")
+    (('sales.orders', '1.0.0'), None)
+    """
+    if not isinstance(value, str) or "\n" in value or file_path(value) is not None:
+        return None
+    contract_id, at, version = value.rpartition("@")
+    if not (at and contract_id and version) or ":" in value:
+        return None
+    return contract_id, version
 
 
 def _document(source: Any) -> Mapping[str, Any]:

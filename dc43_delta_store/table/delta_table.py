@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, Field, PostCommitHookProperties
+from deltalake import CommitProperties, DeltaTable, Field, PostCommitHookProperties, Transaction
 from deltalake.exceptions import (
     CommitFailedError,
     DeltaError,
@@ -224,15 +224,19 @@ class ContractTable:
         rows: Sequence[ContractRow],
         metadata: Mapping[str, Any],
         commit_info: Mapping[str, Any],
+        app_transactions: Sequence[tuple[str, int]] = (),
     ) -> int:
         """Insert the ``rows`` whose keys snapshot ``dt`` lacks, in one commit; the count.
 
-        Raises ``CommitFailedError`` when a concurrent commit touched the same keys.
+        Raises ``CommitFailedError`` when a concurrent commit touched the same keys, or
+        recorded one of the same ``app_transactions`` (Delta ``SetTransaction``: app id,
+        version).
         """
         schema = table_schema(dt)
         source = rows_to_table(rows, datetime.now(UTC), schema, metadata)
         with self.errors("write"):
-            merger = _on_key(dt, schema, source, commit_info).when_not_matched_insert_all()
+            merger = _on_key(dt, schema, source, commit_info, app_transactions)
+            merger = merger.when_not_matched_insert_all()
             return int(merger.execute()["num_target_rows_inserted"])
 
     def compact_small_files(
@@ -378,12 +382,21 @@ def table_arrow_schema(metadata_columns: Mapping[str, pa.DataType]) -> pa.Schema
     return pa.schema([*TABLE_SCHEMA, *(pa.field(n, t) for n, t in metadata_columns.items())])
 
 
-def commit_properties(commit_info: Mapping[str, Any]) -> CommitProperties:
-    return CommitProperties(custom_metadata=dict(commit_info))
+def commit_properties(
+    commit_info: Mapping[str, Any], app_transactions: Sequence[tuple[str, int]] = ()
+) -> CommitProperties:
+    transactions = [Transaction(app, version) for app, version in app_transactions]
+    return CommitProperties(
+        custom_metadata=dict(commit_info), app_transactions=transactions or None
+    )
 
 
 def _on_key(
-    dt: DeltaTable, schema: pa.Schema, source: pa.Table, commit_info: Mapping[str, Any]
+    dt: DeltaTable,
+    schema: pa.Schema,
+    source: pa.Table,
+    commit_info: Mapping[str, Any],
+    app_transactions: Sequence[tuple[str, int]] = (),
 ) -> TableMerger:
     """A MERGE of ``source`` into snapshot ``dt`` on (contract_id, version).
 
@@ -396,7 +409,7 @@ def _on_key(
         source_alias="s",
         target_alias="t",
         streamed_exec=False,
-        commit_properties=commit_properties(commit_info),
+        commit_properties=commit_properties(commit_info, app_transactions),
         post_commithook_properties=POST_COMMIT,
     )
 
