@@ -19,7 +19,12 @@ from dc43_delta_store.compatibility import RULES, Override, Policy, diff
 from dc43_delta_store.compatibility.examples import BASE
 from dc43_delta_store.compatibility.policy import given_bump, needed_bump, next_version
 from dc43_delta_store.compatibility.positions import line_map, line_of
-from dc43_delta_store.compatibility.report import github_annotations, junit_xml, text_report
+from dc43_delta_store.compatibility.report import (
+    github_annotations,
+    junit_xml,
+    rules_markdown,
+    text_report,
+)
 from dc43_delta_store.compatibility.rules import max_bump
 from dc43_delta_store.core.documents import load_document
 from dc43_delta_store.errors import InvalidRequestError
@@ -505,3 +510,10 @@ def test_reports_point_at_the_file_and_line_of_the_change() -> None:
     )
     suite = ElementTree.fromstring(junit_xml(result))
     assert suite.get("failures") == "2"  # the removal, and the version bump
+
+
+def test_the_readme_rules_table_is_the_one_the_code_builds() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- rules:start -->\n", 1)[1].split("<!-- rules:end -->", 1)[0]
+    assert table == rules_markdown(), "regenerate: dc43-delta-store compatibility rules --markdown"
+    assert all(f"`{rule}`" in table for rule in RULES)
