@@ -151,8 +151,13 @@ def test_quality_thresholds_severities_and_sla_units() -> None:
         ({**row_count, "mustBeGreaterThan": 5}, {**row_count, "mustBeGreaterThan": 5,
                                                   "severity": "warning"}, "quality-rule-loosened"),
         ({**row_count, "mustNotBe": 5}, {**row_count, "mustNotBe": 6}, "error-quality-rule-changed"),
+        ({"type": "text", "description": "a"}, {"type": "text", "description": "b"}, None),
     ]  # fmt: skip
     for old, new, rule in cases:
+        if rule is None:  # a text rule, keyed by its text: removed and added, never an error
+            rules = [c.rule for c in diff(with_quality(old), with_quality(new)).changes]
+            assert rules == ["quality-rule-removed", "quality-rule-added"]
+            continue
         assert [c.rule for c in diff(with_quality(old), with_quality(new)).changes] == [rule]
 
     def with_sla(prop: str, value: Any, unit: str | None) -> dict[str, Any]:
@@ -173,6 +178,7 @@ def test_quality_thresholds_severities_and_sla_units() -> None:
         (("generalAvailability", "2022-05-12", None), ("generalAvailability", "2022-06-12", None),
          "sla-changed"),
         (("latency", 1, "d"), ("latency", 24, "h"), "other-changed"),
+        (("retention", 1, "y"), ("retention", 12, "mo"), "other-changed"),
     ]  # fmt: skip
     for old, new, rule in slas:
         assert [c.rule for c in diff(with_sla(*old), with_sla(*new)).changes] == [rule], old

@@ -125,6 +125,9 @@ def _keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[str]:
 
 
 def _is_error_level(rule: Mapping[str, Any]) -> bool:
+    """Enforced as an error: severity error (or alike) or none given; text rules never are."""
+    if rule.get("type") == "text":
+        return False
     severity = rule.get("severity")
     return severity is None or str(severity).strip().lower() in _ERROR_LEVELS
 

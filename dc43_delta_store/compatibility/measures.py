@@ -151,8 +151,8 @@ _SECONDS = {
     "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
     "d": 86400, "day": 86400, "days": 86400,
     "w": 604800, "wk": 604800, "week": 604800, "weeks": 604800,
-    "mo": 2592000, "mon": 2592000, "month": 2592000, "months": 2592000,
-    "y": 31536000, "yr": 31536000, "yrs": 31536000, "year": 31536000, "years": 31536000,
+    "mo": 2629800, "mon": 2629800, "month": 2629800, "months": 2629800,  # a twelfth of a year
+    "y": 31557600, "yr": 31557600, "yrs": 31557600, "year": 31557600, "years": 31557600,
 }  # fmt: skip
 _PERCENT = {"%", "percent", "pct"}
 SMALLER_IS_STRONGER = frozenset(

@@ -119,6 +119,7 @@ class DiffResult:
             "old": {"id": self.old_id, "version": self.old_version},
             "new": {"id": self.new_id, "version": self.new_version},
             "mode": self.mode,
+            "same_contract": self.old_id == self.new_id,
             "required_bump": self.required_bump,
             "needed_bump": self.needed_bump,
             "given_bump": self.given_bump,

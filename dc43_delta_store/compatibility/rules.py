@@ -176,7 +176,8 @@ _DEFINITIONS: list[Rule] = [
     Rule("error-quality-rule-added", "error-level quality rule added", "ok", "break", "minor",
          example(new={f"{_EMAIL}/quality": [{"metric": "nullValues", "mustBe": 0}]}),
          "Error level: `severity` error (or critical, fatal, blocker), or no severity, which "
-         "dc43 and datacontract-cli enforce as errors."),
+         "dc43 and datacontract-cli enforce as errors; never a `type: text` rule, which only "
+         "describes."),
     Rule("quality-rule-added", "other quality rule added", "ok", "ok", "minor",
          example(new={f"{_EMAIL}/quality": [{"metric": "nullValues", "mustBe": 0,
                                               "severity": "warning"}]})),
@@ -200,7 +201,8 @@ _DEFINITIONS: list[Rule] = [
     # service levels
     Rule("sla-weakened", "SLA weakened", "break", "ok", "minor",
          example(new={f"{_SLA}/value": 2, f"{_SLA}/unit": "y"}),
-         "Compared after unit normalisation (ms ... y; `m` is minutes, `mo` months): a longer "
+         "Compared after unit normalisation (ms ... y; `m` is minutes, `mo` a twelfth of a "
+         "year): a longer "
          "latency or frequency, a shorter retention, a lower availability, an earlier "
          "endOfSupport or endOfLife, a later timeOfAvailability."),
     Rule("sla-strengthened", "SLA strengthened", "ok", "ok", "minor",
