@@ -191,8 +191,10 @@ def main() -> int:
         return 0
     pairs = corpus_pairs(args.corpus)
     summary = run_pairs(pairs)
-    print(f"{summary.pairs} pairs of corpus documents sharing an id, diffed in "
-          f"{summary.seconds:.2f} s; {len(summary.failures)} failures")  # fmt: skip
+    print(
+        f"{summary.pairs} pairs of corpus documents sharing an id, diffed in "
+        f"{summary.seconds:.2f} s; {len(summary.failures)} failures"
+    )
     print("\nrequired bump   pairs")
     for bump in ("major", "minor", "patch", "none"):
         print(f"{bump:<15} {summary.bumps[bump]:>5}")
@@ -202,15 +204,21 @@ def main() -> int:
     for failure in summary.failures:
         print("FAILED", failure, file=sys.stderr)
     measured = speed(args.corpus)
-    print(f"\ndiff of two {measured['document_bytes'] / 1000:.0f} KB contracts (median ms; "
-          f"baseline: canonical JSON of both, compared)")  # fmt: skip
+    print(
+        f"\ndiff of two {measured['document_bytes'] / 1000:.0f} KB contracts (median ms; "
+        f"baseline: canonical JSON of both, compared)"
+    )
     print(f"{'case':<12} {'changes':>7} {'diff':>8} {'baseline':>9} {'ratio':>6}")
     for label, row in measured["cases"].items():
-        print(f"{label:<12} {row['changes']:>7} {row['diff_ms']:>8.2f} "
-              f"{row['canonical_json_compare_ms']:>9.2f} {row['ratio']:>6.2f}")  # fmt: skip
+        print(
+            f"{label:<12} {row['changes']:>7} {row['diff_ms']:>8.2f} "
+            f"{row['canonical_json_compare_ms']:>9.2f} {row['ratio']:>6.2f}"
+        )
     slowest = max(row["diff_ms"] for row in measured["cases"].values())
-    print(f"goal <= {GOAL_MS:.0f} ms: {'met' if slowest <= GOAL_MS else 'MISSED'} "
-          f"(slowest {slowest:.1f} ms)")  # fmt: skip
+    print(
+        f"goal <= {GOAL_MS:.0f} ms: {'met' if slowest <= GOAL_MS else 'MISSED'} "
+        f"(slowest {slowest:.1f} ms)"
+    )
     if args.out:
         report = {
             "pairs": summary.pairs,

@@ -523,3 +523,22 @@ def test_the_readme_rules_table_is_the_one_the_code_builds() -> None:
     table = readme.split("<!-- rules:start -->\n", 1)[1].split("<!-- rules:end -->", 1)[0]
     assert table == rules_markdown(), "regenerate: dc43-delta-store compatibility rules --markdown"
     assert all(f"`{rule}`" in table for rule in RULES)
+
+
+def test_the_compatibility_core_is_pure() -> None:
+    """No table access in the rules, the diff or the gate's decision: they run without I/O."""
+    import ast
+
+    for module in (ROOT / "dc43_delta_store" / "compatibility").glob("*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        imported = {
+            name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for name in (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+            )
+        }
+        assert not imported & {"deltalake", "polars", "pyarrow"}, module.name

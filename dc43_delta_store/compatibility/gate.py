@@ -127,9 +127,12 @@ def _check_one(
             break
     baseline, result, given, needed = steps[-1]
     step = f"{baseline} -> {item.version} is " + (
-        "not a SemVer increase" if given is None else "no bump" if given == "none" else
-        f"a {given} bump"
-    )  # fmt: skip
+        "not a SemVer increase"
+        if given is None
+        else "no bump"
+        if given == "none"
+        else f"a {given} bump"
+    )
     summary = f"{needed} bump needed, {step}"
     if satisfied(given or "patch", needed):
         compared = ", ".join(baselines)

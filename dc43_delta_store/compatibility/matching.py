@@ -9,6 +9,7 @@ gets a *label* for paths: its key, with ``#2``, ``#3``... for repeats.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ __all__ = [
     "match",
     "quality_key",
     "quality_label",
+    "render_path",
     "scalar_key",
 ]
 
@@ -170,3 +172,21 @@ def labels_of(elements: Sequence[Any], label: Callable[[Any], str]) -> list[str]
         seen[own] = seen.get(own, 0) + 1
         result.append(own if seen[own] == 1 else f"{own}#{seen[own]}")
     return result
+
+
+_ESCAPE = re.compile(r"[.\[\]\"]|^$")
+
+
+def render_path(path: tuple[str, ...]) -> str:
+    """``("schema", "my.table", "properties")`` -> ``schema["my.table"].properties``.
+
+    >>> render_path(("schema", "customers", "properties", "email"))
+    'schema.customers.properties.email'
+    """
+    text = ""
+    for part in path:
+        if _ESCAPE.search(part):
+            text += "[" + scalar_key(part) + "]"
+        else:
+            text += ("." if text else "") + part
+    return text

@@ -98,8 +98,10 @@ def as_v3(document: Mapping[str, Any]) -> dict[str, Any]:
 def _renamed(item: Any, names: Mapping[str, str]) -> Any:
     if not isinstance(item, Mapping):
         return item
-    return {names.get(key, key) if names.get(key, key) not in item else key: value
-            for key, value in item.items()}  # fmt: skip
+    return {
+        names.get(key, key) if names.get(key, key) not in item else key: value
+        for key, value in item.items()
+    }
 
 
 def _dataset(item: Any) -> Any:

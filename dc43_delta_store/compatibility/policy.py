@@ -131,8 +131,13 @@ class Override:
         if unknown:
             raise InvalidRequestError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
         text = {k: str(v) for k, v in data.items() if v is not None}
-        return cls(text["rule"], text.get("path"), text.get("contract"),
-                   cast(Bump, text.get("bump", "none")), text.get("reason"))  # fmt: skip
+        return cls(
+            text["rule"],
+            text.get("path"),
+            text.get("contract"),
+            cast(Bump, text.get("bump", "none")),
+            text.get("reason"),
+        )
 
 
 def parse_overrides(data: Any, where: str) -> tuple[Override, ...]:

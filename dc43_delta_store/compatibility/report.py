@@ -61,8 +61,10 @@ def text_report(result: DiffResult, old_label: str, new_label: str) -> str:
         f"{count} change{'' if count == 1 else 's'}"
     ]
     if result.old_id != result.new_id:
-        lines.append(f"  note: the ids differ ({result.old_id} -> {result.new_id}): "
-                     "these are two contracts, not two versions of one")  # fmt: skip
+        lines.append(
+            f"  note: the ids differ ({result.old_id} -> {result.new_id}): "
+            "these are two contracts, not two versions of one"
+        )
     width = max([len(change.rule) for change in result.changes] + [4])
     for change in result.changes:
         mark = "*" if change.overridden else " "

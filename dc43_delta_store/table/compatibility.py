@@ -76,11 +76,16 @@ def apply_gate(
     if not ids:
         return plan, {}
     candidates = [
-        Candidate(item.index, item.source, item.row.contract_id, item.row.version,
-                  json.loads(item.row.json))
+        Candidate(
+            item.index,
+            item.source,
+            item.row.contract_id,
+            item.row.version,
+            json.loads(item.row.json),
+        )
         for item in plan.new
         if item.row.contract_id in ids
-    ]  # fmt: skip
+    ]
     stored: dict[str, list[str]] = {}
     if dt is not None:
         frame = pl.scan_delta(dt).filter(pl.col("contract_id").is_in(ids))
