@@ -542,3 +542,49 @@ def test_the_compatibility_core_is_pure() -> None:
             )
         }
         assert not imported & {"deltalake", "polars", "pyarrow"}, module.name
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(
+        st.sampled_from(["name", "id", "properties", "quality", "value", "unit", "severity",
+                         "logicalTypeOptions", "enum", "required", "items", "mustBe", "x"]),
+        inner,
+        max_size=4,
+    ),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["schema", "servers", "slaProperties", "roles", "team", "tags", "description"]),
+    json_values,
+    json_values,
+)
+def test_malformed_sections_never_crash_the_diff(section: str, old: Any, new: Any) -> None:
+    result = diff({**BASE, section: old}, {**BASE, section: new})
+    assert result.required_bump in ("none", "patch", "minor", "major")
+    json.dumps(result.to_dict())
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["properties", "quality", "logicalTypeOptions", "enum", "items", "map",
+                     "required", "logicalType", "relationships", "tags", "physicalName"]),
+    st.sampled_from([("schema", 0), ("schema", 0, "properties", 1), ("slaProperties", 0),
+                     ("servers", 0), ("schema", 0, "quality", 0)]),
+    json_values,
+    json_values,
+)  # fmt: skip
+def test_malformed_fields_never_crash_the_diff(
+    field: str, where: tuple[Any, ...], old: Any, new: Any
+) -> None:
+    before, after = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    for doc, value in ((before, old), (after, new)):
+        target: Any = doc
+        for step in where:
+            target = target[step]
+        target[field] = value
+    json.dumps(diff(before, after).to_dict())
