@@ -8,6 +8,8 @@
 'Orders'
 """
 
+import typing
+
 __version__ = "0.1.0"
 
 from .compatibility import CompatibilitySettings, DiffResult, Override, Policy, diff
@@ -35,6 +37,9 @@ from .store import DeltaContractStore
 from .table.history import Commit
 from .table.maintenance import OptimizeResult, VacuumResult
 
+if typing.TYPE_CHECKING:
+    from .dc43_compat import Dc43ContractStore
+
 __all__ = [
     "BatchError",
     "BatchProblem",
@@ -46,6 +51,7 @@ __all__ = [
     "ContractStoreError",
     "ContractValidationError",
     "ContractValidationWarning",
+    "Dc43ContractStore",
     "DeltaContractStore",
     "DiffResult",
     "IncompatibleTableError",
@@ -68,3 +74,13 @@ __all__ = [
     "sort_versions",
     "version_sort_key",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``Dc43ContractStore`` is imported on first use: it loads the ODCS models and dc43."""
+    if name == "Dc43ContractStore":
+        from .dc43_compat import Dc43ContractStore
+
+        globals()[name] = Dc43ContractStore
+        return Dc43ContractStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,8 +5,10 @@ Every error derives from one base and, where one fits, from a builtin too::
     ContractStoreError
     ├── InvalidContractError (ValueError)     the document cannot be stored
     │   └── ContractValidationError           it breaks the ODCS JSON Schema
-    ├── ContractNotFoundError (KeyError)       no such contract or version
+    ├── ContractNotFoundError (KeyError,       no such contract or version; dc43's stores
+    │   FileNotFoundError)                     raise these, its web app maps the latter to 404
     ├── VersionConflictError                   the version exists with other content
+    │                                          (from Dc43ContractStore: also HTTP 409)
     ├── BatchError                             put_many refused a batch: every problem listed
     ├── CompatibilityError                     the version bump is too small for the changes
     ├── UpdateConflictError                    a metadata update's if_match no longer holds
@@ -22,8 +24,10 @@ contain credentials.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "BatchError",
@@ -87,17 +91,32 @@ class ContractValidationError(InvalidContractError):
         self.issues = list(issues)
 
 
-class ContractNotFoundError(ContractStoreError, KeyError):
-    """No row for the requested contract (and version)."""
+class ContractNotFoundError(ContractStoreError, KeyError, FileNotFoundError):
+    """No row for the requested contract (and version).
+
+    A ``KeyError`` as dc43's SQL and Delta stores raise, and a ``FileNotFoundError``
+    (``errno.ENOENT``) as its filesystem store raises and its web app answers with 404, so
+    code written for any of dc43's stores catches it.
+    """
 
     def __init__(self, contract_id: str, version: str | None = None, *, detail: str = "") -> None:
         what = f"contract {contract_id!r}" + (f" version {version!r}" if version else "")
-        super().__init__(f"{what} not found{detail}")
+        message = f"{what} not found{detail}"
+        super().__init__(message)
+        self.errno, self.strerror = errno.ENOENT, message
         self.contract_id = contract_id
         self.version = version
+        self.detail = detail
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (multiprocessing) as it was built
+        return (_not_found, (self.contract_id, self.version, self.detail))
+
+
+def _not_found(contract_id: str, version: str | None, detail: str) -> ContractNotFoundError:
+    return ContractNotFoundError(contract_id, version, detail=detail)
 
 
 class VersionConflictError(ContractStoreError):

@@ -530,11 +530,11 @@ class DeltaContractStore:
         as_of: AsOf | None = None,
         **filters: FilterValue,
     ) -> dict[str, Any] | None:
-        """The highest version of ``contract_id`` (SemVer precedence), or None.
+        """The highest version of ``contract_id`` (the order of :mod:`.core.versions`), or None.
 
-        Prereleases (``1.2.0-rc.1``) are skipped unless ``include_prereleases``. Keyword
-        filters match metadata columns, pushed into the scan: ``status="active"``,
-        ``status=["active", "draft"]``, ``owner=None`` (unset).
+        Prereleases (``1.2.0-rc.1``, ``0.32.0.0rc2``) are skipped unless
+        ``include_prereleases``. Keyword filters match metadata columns, pushed into the scan:
+        ``status="active"``, ``status=["active", "draft"]``, ``owner=None`` (unset).
 
         >>> for version in ("1.0.0", "1.1.0", "2.0.0"):
         ...     _ = store.put(f"examples/contracts/sales/orders-{version}.odcs.yaml")
@@ -577,7 +577,7 @@ class DeltaContractStore:
         return list(self._answer(as_of, ("contracts",), compute))
 
     def list_versions(self, contract_id: str, *, as_of: AsOf | None = None) -> list[str]:
-        """The versions of ``contract_id``, lowest to highest (SemVer precedence)."""
+        """The versions of ``contract_id``, lowest to highest (see :mod:`.core.versions`)."""
         check_identity(contract_id, "contract_id")
 
         def compute(dt: DeltaTable | None) -> tuple[str, ...]:

@@ -269,7 +269,7 @@ def latest(
     as_of: str | None,
     as_json: bool,
 ) -> None:
-    """Print the latest version of a contract (SemVer precedence)."""
+    """Print the latest version of a contract (version order, as `versions` lists)."""
     wanted: dict[str, Any] = dict(pairs(filters, "--filter"))
     if status:
         wanted["status"] = list(status)

@@ -229,22 +229,26 @@ def _json(properties: Mapping[str, str], name: str, default: Any) -> Any:
 
 def given_bump(old_version: str, new_version: str) -> Bump | None:
     """The bump from ``old_version`` to ``new_version``; None when that is not a bump at all
-    (a version that is not SemVer, or a lower one).
+    (an unordered version, or a lower one). dc43's dotted versions count by position too.
 
     >>> given_bump("1.4.2", "2.0.0"), given_bump("1.4.2", "1.5.0"), given_bump("1.4.2", "1.4.3")
     ('major', 'minor', 'patch')
     >>> given_bump("1.0.0", "1.0.0+build.2"), given_bump("2.0.0", "1.9.0")
     ('none', None)
+    >>> given_bump("0.42.0.0", "0.42.0.1")  # numbers past the third count as patch
+    'patch'
     """
     old, new = parse_version(old_version), parse_version(new_version)
     if not (old.ordered and new.ordered):
         return None
-    a, b = (old.major, old.minor, old.patch), (new.major, new.minor, new.patch)
+    width = max(len(old.release), len(new.release), 3)
+    a = old.release + (0,) * (width - len(old.release))
+    b = new.release + (0,) * (width - len(new.release))
     if b < a:
         return None
-    for position, bump in enumerate(("major", "minor", "patch")):
-        if b[position] > a[position]:
-            return cast(Bump, bump)
+    for position, (before, after) in enumerate(zip(a, b, strict=True)):
+        if after > before:
+            return cast(Bump, ("major", "minor")[position] if position < 2 else "patch")
     return "none"
 
 

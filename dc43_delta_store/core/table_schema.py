@@ -3,7 +3,7 @@
 The seven seed columns are dc43's; the rest are derived from the document for SQL users:
 ``status``, ``api_version``, ``domain`` and ``data_product`` lifted as they are,
 ``contract_key`` (a short hash of the id that file statistics and clustering use),
-``version_sort_key`` (order by it to get SemVer order, see :mod:`.versions`) and
+``version_sort_key`` (order by it to get the version order of :mod:`.versions`) and
 ``prerelease``. Timestamps are UTC-aware, which
 keeps the Delta protocol at reader 1 / writer 2.
 """

@@ -11,6 +11,15 @@ is a policy, chosen per store or per call:
 - ``"off"``: no validation.
 
 Identity (``id`` and ``version``) is checked under every policy.
+
+**dc43's dialect.** Every contract dc43 builds writes ``apiVersion`` without the ``v``
+(``"3.0.2"``; dc43 strips it before comparing), often ``kind: DatasetContract``, and no
+``status``: three breaches of the schema on every one of its contracts. A document whose
+``apiVersion`` is a known ODCS 3 version without the ``v`` is read in that dialect: it is
+validated against the schema of that version with ``apiVersion`` read as ``v3.0.2``,
+``kind: DatasetContract`` as ``DataContract``, and a missing ``status`` allowed (ODCS 3.2
+made it optional). Everything else is checked as usual, and the document is stored as
+written. ``ValidationReport.dialect`` says ``"dc43"`` when that reading applied.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ class ValidationReport:
 
     schema: str | None
     issues: tuple[ValidationIssue, ...]
+    dialect: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -83,6 +93,9 @@ def validate_document(document: dict[str, Any]) -> ValidationReport:
 
     >>> validate_document({"apiVersion": "v3.1.0", "kind": "DataContract"}).ok
     False
+    >>> dc43 = {"apiVersion": "3.0.2", "kind": "DatasetContract", "id": "a", "version": "1"}
+    >>> validate_document(dc43)
+    ValidationReport(schema='3.0.2', issues=(), dialect='dc43')
     """
     api = document.get("apiVersion")
     if not isinstance(api, str):
@@ -92,11 +105,21 @@ def validate_document(document: dict[str, Any]) -> ValidationReport:
         known = ", ".join(KNOWN_API_VERSIONS)
         issue = ValidationIssue("$.apiVersion", f"no ODCS JSON Schema for {api!r} (known: {known})")
         return ValidationReport(None, (issue,))
+    dialect = "dc43" if api == version and version.startswith("3.") else None
+    subject = _read_dc43_dialect(document, version) if dialect else document
     issues = tuple(
         ValidationIssue(_json_path(error.instance_path), error.message)
-        for error in _validator(version).iter_errors(document)
+        for error in _validator(version).iter_errors(subject)
     )
-    return ValidationReport(version, issues)
+    return ValidationReport(version, issues, dialect)
+
+
+def _read_dc43_dialect(document: dict[str, Any], version: str) -> dict[str, Any]:
+    """The document as the ODCS schema spells what dc43 writes (a shallow copy)."""
+    subject = {"status": "draft", **document, "apiVersion": f"v{version}"}
+    if subject.get("kind") == "DatasetContract":
+        subject["kind"] = "DataContract"
+    return subject
 
 
 def apply_policy(
@@ -113,6 +136,8 @@ def apply_policy(
     if mode == "strict":
         raise ContractValidationError(report.issues, label=label, source=source)
     message = describe_issues(label, report.issues)
+    if report.dialect:
+        message += f" (read in {report.dialect}'s dialect, against ODCS v{report.schema})"
     if source:
         message = f"{source}: {message}"
     warnings.warn(ContractValidationWarning(message), stacklevel=_caller_level())

@@ -6,7 +6,7 @@ Two views:
   ``kind`` read from the document's JSON (and ``domain``, ``data_product`` on tables written
   before those became columns);
 - ``contracts_latest``: one row per contract, its latest version as :meth:`latest` picks it
-  (SemVer precedence, prereleases skipped).
+  (the version order of ``core.versions``, prereleases skipped).
 
 Only ``SELECT`` (and ``WITH ... SELECT``) statements run; anything else is refused.
 """
@@ -14,7 +14,7 @@ Only ``SELECT`` (and ``WITH ... SELECT``) statements run; anything else is refus
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import polars as pl
 
@@ -47,16 +47,7 @@ def check_read_only(query: str) -> None:
 
 def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.LazyFrame]:
     """The ``contracts`` and ``contracts_latest`` views over a lazy scan of the table."""
-    sort_key = (
-        pl.col("version_sort_key")
-        if "version_sort_key" in columns
-        else pl.col("version").map_elements(version_sort_key, return_dtype=pl.String)
-    )
-    prerelease = (
-        pl.col("prerelease")
-        if "prerelease" in columns
-        else pl.col("version").map_elements(is_prerelease, return_dtype=pl.Boolean)
-    )
+    sort_key, prerelease = _version_order(columns)
     order = sort_key.alias("_order")
     released = scan.filter(~prerelease.fill_null(False)).with_columns(order)
     latest = released.filter(pl.col("_order") == pl.col("_order").max().over("contract_id"))
@@ -66,6 +57,43 @@ def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.Laz
         "contracts": scan.with_columns(lifted),
         "contracts_latest": latest.drop("_order").with_columns(lifted),
     }
+
+
+def _version_order(columns: Mapping[str, object]) -> tuple[pl.Expr, pl.Expr]:
+    """Each row's ``version_sort_key`` and ``prerelease``, fresh.
+
+    The stored values are used, except where they may be stale: keys an earlier release
+    wrote as unordered (``"0 ..."``, e.g. ``0.32.0.0rc2``) and nulls other writers left. Only
+    those rows are recomputed from ``version``, so an up-to-date table costs no Python call.
+    """
+    if "version_sort_key" not in columns or "prerelease" not in columns:
+        return (
+            pl.col("version").map_elements(version_sort_key, return_dtype=pl.String),
+            pl.col("version").map_elements(is_prerelease, return_dtype=pl.Boolean),
+        )
+    rows = pl.struct("version", "version_sort_key", "prerelease")
+    return (
+        rows.map_batches(
+            lambda batch: _refreshed(batch, "version_sort_key", version_sort_key),
+            return_dtype=pl.String,
+            is_elementwise=True,
+        ),
+        rows.map_batches(
+            lambda batch: _refreshed(batch, "prerelease", is_prerelease),
+            return_dtype=pl.Boolean,
+            is_elementwise=True,
+        ),
+    )
+
+
+def _refreshed(batch: pl.Series, column: str, compute: Callable[[str], object]) -> pl.Series:
+    rows = batch.struct.unnest()
+    key = rows["version_sort_key"]
+    stale = (key.is_null() | key.str.starts_with("0 ") | rows["prerelease"].is_null()).arg_true()
+    values = rows[column]
+    if stale.len():
+        values = values.scatter(stale, [compute(v) for v in rows["version"].gather(stale)])
+    return values
 
 
 def _lifted(columns: Mapping[str, object]) -> list[pl.Expr]:
