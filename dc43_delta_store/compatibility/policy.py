@@ -246,9 +246,10 @@ def given_bump(old_version: str, new_version: str) -> Bump | None:
     b = new.release + (0,) * (width - len(new.release))
     if b < a:
         return None
+    levels: tuple[Bump, ...] = ("major", "minor")
     for position, (before, after) in enumerate(zip(a, b, strict=True)):
         if after > before:
-            return cast(Bump, ("major", "minor")[position] if position < 2 else "patch")
+            return levels[position] if position < len(levels) else "patch"
     return "none"
 
 
