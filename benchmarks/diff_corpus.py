@@ -14,6 +14,7 @@
    reordered copy and a copy with 25 edits), next to a baseline
    measured in the same run: serialising both documents to canonical JSON and comparing the
    texts, the least any comparison of two documents costs. Goal: <= 50 ms.
+3. Times put() of successive versions of one contract without a policy and under ``full``.
 """
 
 from __future__ import annotations
@@ -181,6 +182,29 @@ def speed(corpus: Path, repeat: int = 30) -> dict[str, Any]:
     return {"document_bytes": size, "goal_ms": GOAL_MS, "cases": rows}
 
 
+def gated_puts(versions: int = 30) -> dict[str, Any]:
+    """Median put() of successive patch versions of one ~1 KB contract, without a policy and
+    under ``full``: what the gate (a read of earlier versions and a diff) adds to a put."""
+    import tempfile
+
+    from dc43_delta_store import DeltaContractStore
+    from dc43_delta_store.compatibility.examples import BASE
+
+    rows: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for policy in ("none", "full"):
+            store = DeltaContractStore(path=f"{folder}/{policy}", validation="off")
+            store.set_compatibility(policy)
+            times = []
+            for number in range(versions):
+                document = {**BASE, "version": f"1.0.{number}"}
+                started = time.perf_counter()
+                store.put(document)
+                times.append((time.perf_counter() - started) * 1000)
+            rows[policy] = round(statistics.median(times[1:]), 2)
+    return {"versions": versions, "put_ms": rows, "ratio": round(rows["full"] / rows["none"], 2)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -219,6 +243,12 @@ def main() -> int:
         f"goal <= {GOAL_MS:.0f} ms: {'met' if slowest <= GOAL_MS else 'MISSED'} "
         f"(slowest {slowest:.1f} ms)"
     )
+    puts = gated_puts()
+    print(
+        f"\nput() of {puts['versions']} successive versions, median ms: no policy "
+        f"{puts['put_ms']['none']:.1f}, policy full {puts['put_ms']['full']:.1f} "
+        f"({puts['ratio']:.2f}x)"
+    )
     if args.out:
         report = {
             "pairs": summary.pairs,
@@ -226,6 +256,7 @@ def main() -> int:
             "required_bumps": dict(summary.bumps),
             "rules": dict(summary.rules.most_common()),
             "speed": measured,
+            "gated_puts": puts,
         }
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 1 if summary.failures else 0
