@@ -12,12 +12,14 @@ import typing
 
 __version__ = "0.1.0"
 
+from .compatibility import CompatibilitySettings, DiffResult, Override, Policy, diff
 from .core.batch import BatchResult, PutResult
 from .core.validation import ContractValidationWarning
 from .core.versions import is_prerelease, sort_versions, version_sort_key
 from .errors import (
     BatchError,
     BatchProblem,
+    CompatibilityError,
     ContractNotFoundError,
     ContractStoreError,
     ContractValidationError,
@@ -43,17 +45,22 @@ __all__ = [
     "BatchProblem",
     "BatchResult",
     "Commit",
+    "CompatibilityError",
+    "CompatibilitySettings",
     "ContractNotFoundError",
     "ContractStoreError",
     "ContractValidationError",
     "ContractValidationWarning",
     "Dc43ContractStore",
     "DeltaContractStore",
+    "DiffResult",
     "IncompatibleTableError",
     "InvalidContractError",
     "InvalidLocationError",
     "InvalidRequestError",
     "OptimizeResult",
+    "Override",
+    "Policy",
     "PutResult",
     "StoreUnavailableError",
     "TableBusyError",
@@ -62,6 +69,7 @@ __all__ = [
     "ValidationIssue",
     "VersionConflictError",
     "__version__",
+    "diff",
     "is_prerelease",
     "sort_versions",
     "version_sort_key",

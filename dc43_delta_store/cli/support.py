@@ -13,6 +13,7 @@ import click
 
 from ..errors import (
     BatchError,
+    CompatibilityError,
     ContractNotFoundError,
     ContractStoreError,
     IncompatibleTableError,
@@ -49,6 +50,7 @@ EXIT_CODES = {
     "conflict": 4,
     "invalid": 5,
     "unavailable": 6,
+    "incompatible": 7,
 }
 
 
@@ -59,9 +61,13 @@ def exit_code(error: BaseException) -> int:
     """The documented exit code for an error."""
     if isinstance(error, BatchError):
         codes = [exit_code(problem.error) for problem in error.problems]
-        return EXIT_CODES["conflict"] if EXIT_CODES["conflict"] in codes else EXIT_CODES["invalid"]
+        for kind in ("conflict", "incompatible"):
+            if EXIT_CODES[kind] in codes:
+                return EXIT_CODES[kind]
+        return EXIT_CODES["invalid"]
     for kinds, code in [
         ((ContractNotFoundError,), "not_found"),
+        ((CompatibilityError,), "incompatible"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),
         ((StoreUnavailableError, TableBusyError, IncompatibleTableError), "unavailable"),
@@ -182,13 +188,16 @@ def put_row(result: Any) -> dict[str, Any]:
         "source": result.source,
         "fingerprint": result.fingerprint,
         "message": f"{len(issues)} schema issue(s): {issues[0]}" if issues else None,
+        "compatibility": result.compatibility,
     }
 
 
-REFUSED = ("conflict", "invalid")
+REFUSED = ("conflict", "invalid", "incompatible")
 
 
 def problem_kind(error: BaseException) -> str:
+    if isinstance(error, CompatibilityError):
+        return "incompatible"
     return "conflict" if isinstance(error, VersionConflictError) else "invalid"
 
 

@@ -32,6 +32,7 @@ from deltalake import (
     DeltaTable,
     Field,
     PostCommitHookProperties,
+    Transaction,
     write_deltalake,
 )
 from deltalake.exceptions import (
@@ -241,24 +242,29 @@ class ContractTable:
         rows: Sequence[ContractRow],
         metadata: Mapping[str, Any],
         commit_info: Mapping[str, Any],
+        app_transactions: Sequence[tuple[str, int]] = (),
     ) -> int:
         """Insert the ``rows`` whose keys snapshot ``dt`` lacks, in one commit; the count.
 
-        Raises ``CommitFailedError`` when a concurrent commit touched the same keys.
+        Raises ``CommitFailedError`` when a concurrent commit touched the same keys, or
+        recorded one of the same ``app_transactions`` (Delta ``SetTransaction``: app id,
+        version).
         """
         schema = table_schema(dt)
         with self.errors("write"):
             if _append_only(dt):
                 source = rows_to_table(rows, datetime.now(UTC), schema, metadata)
-                merger = _on_key(dt, schema, source, commit_info).when_not_matched_insert_all()
-                return int(merger.execute()["num_target_rows_inserted"])
+                merger = _on_key(dt, schema, source, commit_info, app_transactions)
+                return int(
+                    merger.when_not_matched_insert_all().execute()["num_target_rows_inserted"]
+                )
             hashed = "contract_key" in schema.names
             keys = [(row.contract_id, row.version) for row in rows]
             stored = read_keys(dt, key_predicate(keys, hashed=hashed))
             new = [row for row in rows if (row.contract_id, row.version) not in stored]
             if new:
                 source = rows_to_table(new, datetime.now(UTC), schema, metadata)
-                replace_keys(dt, source, hashed, commit_info)
+                replace_keys(dt, source, hashed, commit_info, app_transactions)
             return len(new)
 
     def compact_small_files(
@@ -406,8 +412,13 @@ def table_arrow_schema(metadata_columns: Mapping[str, pa.DataType]) -> pa.Schema
     return pa.schema([*TABLE_SCHEMA, *(pa.field(n, t) for n, t in metadata_columns.items())])
 
 
-def commit_properties(commit_info: Mapping[str, Any]) -> CommitProperties:
-    return CommitProperties(custom_metadata=dict(commit_info))
+def commit_properties(
+    commit_info: Mapping[str, Any], app_transactions: Sequence[tuple[str, int]] = ()
+) -> CommitProperties:
+    transactions = [Transaction(app, version) for app, version in app_transactions]
+    return CommitProperties(
+        custom_metadata=dict(commit_info), app_transactions=transactions or None
+    )
 
 
 def read_keys(dt: DeltaTable, predicate: str) -> set[tuple[str, str]]:
@@ -417,7 +428,11 @@ def read_keys(dt: DeltaTable, predicate: str) -> set[tuple[str, str]]:
 
 
 def replace_keys(
-    dt: DeltaTable, source: pa.Table, hashed: bool, commit_info: Mapping[str, Any]
+    dt: DeltaTable,
+    source: pa.Table,
+    hashed: bool,
+    commit_info: Mapping[str, Any],
+    app_transactions: Sequence[tuple[str, int]] = (),
 ) -> None:
     """One commit on snapshot ``dt``: the rows of ``source``'s keys become ``source``.
 
@@ -431,7 +446,7 @@ def replace_keys(
         source,
         mode="overwrite",
         predicate=key_predicate(keys, hashed=hashed),
-        commit_properties=commit_properties(commit_info),
+        commit_properties=commit_properties(commit_info, app_transactions),
         post_commithook_properties=POST_COMMIT,
     )
 
@@ -441,7 +456,11 @@ def _append_only(dt: DeltaTable) -> bool:
 
 
 def _on_key(
-    dt: DeltaTable, schema: pa.Schema, source: pa.Table, commit_info: Mapping[str, Any]
+    dt: DeltaTable,
+    schema: pa.Schema,
+    source: pa.Table,
+    commit_info: Mapping[str, Any],
+    app_transactions: Sequence[tuple[str, int]] = (),
 ) -> TableMerger:
     """An insert-only MERGE of ``source`` into snapshot ``dt`` on (contract_id, version).
 
@@ -454,7 +473,7 @@ def _on_key(
         source_alias="s",
         target_alias="t",
         streamed_exec=False,
-        commit_properties=commit_properties(commit_info),
+        commit_properties=commit_properties(commit_info, app_transactions),
         post_commithook_properties=POST_COMMIT,
     )
 
