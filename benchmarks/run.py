@@ -7,9 +7,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = ["suite.py", "store_ops.py", "upkeep.py", "service.py"]
+SCRIPTS = {
+    "suite.py": [],
+    "store_ops.py": [],
+    "upkeep.py": [],
+    "service.py": [],
+    "diff_corpus.py": ["--out", str(HERE / "results" / "diff_corpus.json")],
+}
 
 if __name__ == "__main__":
-    for script in SCRIPTS:
+    for script, arguments in SCRIPTS.items():
         print(f"== {script}", flush=True)
-        subprocess.run([sys.executable, str(HERE / script)], check=True)
+        subprocess.run([sys.executable, str(HERE / script), *arguments], check=True)

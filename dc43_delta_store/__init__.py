@@ -12,6 +12,7 @@ import typing
 
 __version__ = "0.1.0"
 
+from .compatibility import CompatibilitySettings, DiffResult, Override, Policy, diff
 from .core.batch import BatchResult, PutResult
 from .core.health import HealthReport
 from .core.validation import ContractValidationWarning
@@ -19,6 +20,7 @@ from .core.versions import is_prerelease, sort_versions, version_sort_key
 from .errors import (
     BatchError,
     BatchProblem,
+    CompatibilityError,
     ContractNotFoundError,
     ContractStoreError,
     ContractValidationError,
@@ -47,12 +49,15 @@ __all__ = [
     "BatchProblem",
     "BatchResult",
     "Commit",
+    "CompatibilityError",
+    "CompatibilitySettings",
     "ContractNotFoundError",
     "ContractStoreError",
     "ContractValidationError",
     "ContractValidationWarning",
     "Dc43ContractStore",
     "DeltaContractStore",
+    "DiffResult",
     "DuplicateVersionError",
     "HealthReport",
     "IncompatibleTableError",
@@ -60,6 +65,8 @@ __all__ = [
     "InvalidLocationError",
     "InvalidRequestError",
     "OptimizeResult",
+    "Override",
+    "Policy",
     "PutResult",
     "StoreUnavailableError",
     "TableBusyError",
@@ -68,6 +75,7 @@ __all__ = [
     "ValidationIssue",
     "VersionConflictError",
     "__version__",
+    "diff",
     "is_prerelease",
     "sort_versions",
     "version_sort_key",

@@ -10,6 +10,7 @@ Every error derives from one base and, where one fits, from a builtin too::
     ├── VersionConflictError                   the version exists with other content
     │                                          (from Dc43ContractStore: also HTTP 409)
     ├── BatchError                             put_many refused a batch: every problem listed
+    ├── CompatibilityError                     the version bump is too small for the changes
     ├── UpdateConflictError                    a metadata update's if_match no longer holds
     ├── TableBusyError                         concurrent commits outlasted the retries
     ├── IncompatibleTableError                 the table's schema or protocol is foreign
@@ -33,6 +34,7 @@ from typing import Any
 __all__ = [
     "BatchError",
     "BatchProblem",
+    "CompatibilityError",
     "ContractNotFoundError",
     "ContractStoreError",
     "ContractValidationError",
@@ -169,6 +171,50 @@ class BatchError(ContractStoreError):
             f"{len(problems)} problem(s):\n  {shown}{more}"
         )
         self.problems = list(problems)
+
+
+class CompatibilityError(ContractStoreError):
+    """The compatibility policy refused a version: its changes need a larger version bump.
+
+    Names the contract, both versions, the bump given and the bump needed, and lists the
+    changes that need more (``changes``: rule id, path, bump); nothing was written.
+    """
+
+    def __init__(
+        self,
+        contract_id: str,
+        version: str,
+        *,
+        baseline: str,
+        policy: str,
+        given_bump: str | None,
+        needed_bump: str,
+        suggested_version: str | None,
+        changes: Sequence[tuple[str, str, str]],
+    ) -> None:
+        step = f"{baseline} -> {version}"
+        given = (
+            f"{step} is not a SemVer increase"
+            if given_bump is None
+            else f"{step} is {'no' if given_bump == 'none' else 'a ' + given_bump} bump"
+        )
+        listed = "; ".join(f"{rule} at {path} ({bump})" for rule, path, bump in changes[:10])
+        more = f"; and {len(changes) - 10} more" if len(changes) > 10 else ""
+        hint = f" ({suggested_version} or higher)" if suggested_version else ""
+        super().__init__(
+            f"contract {contract_id!r} version {version!r} is incompatible with version "
+            f"{baseline!r} under the {policy} compatibility policy: its changes need a "
+            f"{needed_bump} bump{hint}, but {given}. Changes that need more: {listed}{more}. "
+            "Nothing was written"
+        )
+        self.contract_id = contract_id
+        self.version = version
+        self.baseline = baseline
+        self.policy = policy
+        self.given_bump = given_bump
+        self.needed_bump = needed_bump
+        self.suggested_version = suggested_version
+        self.changes = list(changes)
 
 
 class UpdateConflictError(ContractStoreError):

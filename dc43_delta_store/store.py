@@ -8,11 +8,16 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any, Literal, TypeVar
 
 import polars as pl
 from deltalake import DeltaTable
 
+from .compatibility import CompatibilitySettings, DiffResult, Mode, Override, Policy
+from .compatibility import diff as diff_documents
+from .compatibility.policy import parse_overrides
+from .compatibility.result import split_reference
 from .core.batch import (
     BatchResult,
     Prepared,
@@ -22,6 +27,7 @@ from .core.batch import (
     describe_keys,
     prepare,
 )
+from .core.documents import load_document
 from .core.duplicates import StoredRow, fingerprints_by_key, one_row, versions_of
 from .core.health import HealthReport
 from .core.metadata import check_declared, check_values, parse_columns
@@ -41,6 +47,13 @@ from .errors import (
 from .table.adopt import AdoptionResult, adopt
 from .table.cache import ResultCache
 from .table.catalog import UnityCatalog
+from .table.compatibility import (
+    apply_gate,
+    gate_transactions,
+    gated,
+    read_settings,
+    write_settings,
+)
 from .table.delta_table import (
     AsOf,
     CommitFailedError,
@@ -92,6 +105,9 @@ class DeltaContractStore:
     Every put adds a small file; once ``auto_compact`` (100) of them exist, the writer that
     notices bin-packs them into one (``None`` turns this off; ``optimize`` does more).
 
+    ``compatibility`` (``"full"``, ``"backward_transitive"``...) replaces the table's
+    compatibility policy for this store object's writes (see :meth:`set_compatibility`).
+
     Reads check the table for new commits on every call (a ``stat`` of the next commit file
     on a local table; a log listing on object stores, at most every ``max_staleness``
     seconds) and answer from memory while nothing changed.
@@ -111,12 +127,14 @@ class DeltaContractStore:
         auto_compact: int | None = 100,
         catalog: UnityCatalog | None = None,
         catalog_storage_root: str | None = None,
+        compatibility: str | Policy | None = None,
     ) -> None:
         if validation not in ("strict", "warn", "off"):
             raise ValueError(f"validation must be 'strict', 'warn' or 'off', not {validation!r}")
         if max_commit_attempts < 1:
             raise ValueError("max_commit_attempts must be at least 1")
         self._validation: ValidationMode = validation
+        self._compatibility = None if compatibility is None else Policy.parse(compatibility)
         self._declared = parse_columns(metadata_columns or {})
         if table is not None and catalog is None and warehouse is None:
             catalog = UnityCatalog.from_env()
@@ -218,33 +236,43 @@ class DeltaContractStore:
         prepared, problems, total = prepare(contracts, validation or self._validation)
         info = commit_metadata(who, why, commit_info)
 
-        def insert(dt: DeltaTable | None, items: list[Prepared]) -> tuple[DeltaTable, int]:
+        def insert(
+            dt: DeltaTable | None, items: list[Prepared], gated_ids: list[str]
+        ) -> tuple[DeltaTable, int]:
             dt = self._table.writable(dt, self._declared)
             values = check_values(metadata or {}, self._columns(dt), what="put")
             rows = [item.row for item in items]
-            return dt, self._table.insert_new(dt, rows, values, {**info, **write_summary(rows)})
+            locks = gate_transactions(gated_ids, dt.version() + 1)
+            summary = {**info, **write_summary(rows)}
+            return dt, self._table.insert_new(dt, rows, values, summary, locks)
 
         def attempt() -> BatchResult:
             dt = self._evolved(self._table.current(), info)
-            if dt is not None and len(prepared) == 1 and not problems and not dry_run:
+            settings = read_settings(dt)
+            gated_ids = gated(settings, prepared, self._compatibility)
+            if dt is not None and len(prepared) == 1 and not (problems or dry_run or gated_ids):
                 # One contract: insert first; only a key already stored needs a read.
-                dt, inserted = insert(dt, prepared)
+                dt, inserted = insert(dt, prepared, [])
                 if inserted:
                     self._after_write(dt, info)
                     return batch_result(prepared, [], [], "inserted", dt.version())
             plan = classify(prepared, self._stored_fingerprints(dt, prepared))
+            columns = {} if dt is None else self._columns(dt)
+            plan, notes = apply_gate(
+                dt, plan, settings, self._compatibility, self._collect, columns
+            )
             refused = sorted(problems + plan.conflicts, key=lambda problem: problem.index)
             if refused and on_error == "raise" and not dry_run:
                 raise BatchError(refused, total=total)
             if dry_run:
                 version = None if dt is None else dt.version()
-                return batch_result(plan.new, plan.unchanged, refused, "new", version)
+                return batch_result(plan.new, plan.unchanged, refused, "new", version, notes)
             if plan.new:
-                dt, _ = insert(dt, plan.new)
+                dt, _ = insert(dt, plan.new, gated_ids)
                 self._after_write(dt, info)
             if dt is None:  # no table and nothing to write
                 return BatchResult((), tuple(refused), None)
-            return batch_result(plan.new, plan.unchanged, refused, "inserted", dt.version())
+            return batch_result(plan.new, plan.unchanged, refused, "inserted", dt.version(), notes)
 
         return self._retrying(f"writing {describe_keys(prepared)}", attempt)
 
@@ -253,6 +281,104 @@ class DeltaContractStore:
             self._table.compact_small_files(
                 dt, self._auto_compact, DEFAULT_TARGET_FILE_SIZE, {**info, "auto_compact": True}
             )
+
+    # -- compatibility -------------------------------------------------------------------
+
+    def compatibility_settings(self) -> CompatibilitySettings:
+        """The table's compatibility policy, per-contract policies and rule overrides.
+
+        >>> store.compatibility_settings().policy
+        Policy(mode='none', transitive=False)
+        """
+        return read_settings(self._table.current())
+
+    def set_compatibility(
+        self,
+        policy: str | Policy | None,
+        *,
+        contract_id: str | None = None,
+        who: str | None = None,
+        why: str | None = None,
+    ) -> CompatibilitySettings:
+        """Set the table's compatibility policy, or one contract's (``None`` drops it), in
+        one commit; every writer of the table then enforces it. Returns the new settings.
+
+        From then on ``put``, ``put_many`` and ``ingest`` refuse a version whose bump is
+        smaller than its changes need with :class:`~.errors.CompatibilityError`.
+
+        >>> store.set_compatibility("full").policy
+        Policy(mode='full', transitive=False)
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.put("examples/contracts/sales/orders-1.1.0.odcs.yaml")
+        Traceback (most recent call last):
+        ...
+        dc43_delta_store.errors.CompatibilityError: contract 'sales.orders' version '1.1.0' ...
+        """
+        chosen = None if policy is None else Policy.parse(policy)
+        if contract_id is not None:
+            check_identity(contract_id, "contract_id")
+        return self._update_settings(lambda s: s.with_policy(chosen, contract_id), who, why)
+
+    def set_compatibility_overrides(
+        self,
+        overrides: Iterable[Override | Mapping[str, Any]],
+        *,
+        who: str | None = None,
+        why: str | None = None,
+    ) -> CompatibilitySettings:
+        """Replace the table's rule overrides (``Override`` objects or their mappings).
+
+        >>> settings = store.set_compatibility_overrides(
+        ...     [{"rule": "sla-weakened", "bump": "minor", "reason": "agreed in GOV-12"}])
+        >>> settings.overrides[0].bump
+        'minor'
+        """
+        parsed = parse_overrides(list(overrides), "overrides")
+        return self._update_settings(lambda s: replace(s, overrides=parsed), who, why)
+
+    def _update_settings(
+        self,
+        change: Callable[[CompatibilitySettings], CompatibilitySettings],
+        who: str | None,
+        why: str | None,
+    ) -> CompatibilitySettings:
+        info = commit_metadata(who, why, None)
+
+        def attempt() -> CompatibilitySettings:
+            dt = self._table.writable(self._table.current(), self._declared)
+            settings = change(read_settings(dt))
+            with self._table.errors("set the compatibility settings of"):
+                write_settings(dt, settings, info)
+            return settings
+
+        return self._retrying("setting the compatibility policy", attempt)
+
+    def diff(
+        self, old: Any, new: Any, *, mode: Mode | None = None, as_of: AsOf | None = None
+    ) -> DiffResult:
+        """What changed from ``old`` to ``new`` and the SemVer bump it needs.
+
+        Each is what ``put`` takes, or ``"contract_id@version"`` read from the table. The
+        table's overrides apply; ``mode`` defaults to the contract's policy (``full`` where
+        none is set).
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> newer = "examples/contracts/sales/orders-1.1.0.odcs.yaml"
+        >>> result = store.diff("sales.orders@1.0.0", newer)
+        >>> result.required_bump, [change.path for change in result.changes]
+        ('major', ['schema.orders.properties.currency'])
+        """
+        before, after = self._resolved(old, as_of), self._resolved(new, as_of)
+        settings = read_settings(self._snapshot(as_of))
+        contract_id = str(after.get("id") or after.get("uuid") or "")
+        policy = self._compatibility or settings.policy_for(contract_id)
+        chosen: Mode = mode or (policy.mode if policy.mode != "none" else "full")
+        overrides = settings.ordered_overrides()
+        return diff_documents(before, after, mode=chosen, overrides=overrides)
+
+    def _resolved(self, value: Any, as_of: AsOf | None) -> dict[str, Any]:
+        reference = split_reference(value)
+        return load_document(value) if reference is None else self.get(*reference, as_of=as_of)
 
     def update_metadata(
         self,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from dc43_delta_store import DeltaContractStore
 
@@ -19,6 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DC43_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "odcs" / "corpus"
 EXAMPLES = ROOT / "examples" / "contracts"
+
+# Timing is not what property tests check: a loaded CI machine must not fail them.
+settings.register_profile("dc43", deadline=None)
+settings.load_profile("dc43")
 
 
 @dataclass(frozen=True)

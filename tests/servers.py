@@ -1,7 +1,8 @@
-"""Real endpoints for the tests, on 127.0.0.1: moto's S3 server, Azurite, a Unity Catalog API.
+"""Real endpoints for the tests, on 127.0.0.1: moto's S3 server, Azurite, a Unity Catalog API,
+and Sail's Spark Connect server.
 
 Azurite is installed by ``make test`` into ``.tools/azurite`` (npm); its tests are skipped,
-saying so, when it is missing.
+saying so, when it is missing. Sail comes with the ``pysail`` package of the ``test`` extra.
 """
 
 from __future__ import annotations
@@ -159,6 +160,32 @@ class Azurite:
         )
         BlobServiceClient.from_connection_string(connection).create_container(name)
         return name
+
+    def stop(self) -> None:
+        stop(self._process)
+
+
+class SailServer:
+    """Sail's Spark Connect server (``pysail``): a Spark-compatible engine that PySpark's
+    Spark Connect client drives with the real Spark API (``spark.read.format("delta")``).
+
+    Its own process, like moto's: ~200 MB, and a crash there does not take the tests along.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.remote = f"sc://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "pysail", "spark", "server", "--ip", "127.0.0.1"]
+        self._process = subprocess.Popen(
+            [*command, "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(self.port, timeout=120)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         stop(self._process)

@@ -69,7 +69,7 @@ def test_ingest_plans_writes_once_and_reruns_as_unchanged(tmp_path: Path, folder
     assert "nothing written" in second.stderr
     commit = json.loads(run("history", "--json", "--limit", "1", table=table).stdout)[0]
     assert (commit["operation"], commit["user"], commit["reason"]) == (
-        "MERGE",
+        "WRITE",
         "ci",
         "merge to main",
     )

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +26,7 @@ from dc43_delta_store.core.records import build_row
 from dc43_delta_store.table.adopt import DERIVED_COLUMNS
 
 from .dc43_tables import dc43_document
-from .servers import free_port, stop, wait_for_port
+from .servers import SailServer
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:PySpark does not yet fully support pandas:FutureWarning"
@@ -50,19 +48,14 @@ def need(module: str) -> Any:
 def spark() -> Iterator[Any]:
     need("pysail")
     session_module = need("pyspark.sql")
-    port = free_port()
-    command = [sys.executable, "-m", "pysail", "spark", "server", "--ip", "127.0.0.1"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    server = SailServer()
     try:
-        wait_for_port(port, timeout=120)
-        session = session_module.SparkSession.builder.remote(f"sc://127.0.0.1:{port}").create()
+        session = session_module.SparkSession.builder.remote(server.remote).create()
         session.conf.set("spark.sql.session.timeZone", "UTC")
         yield session
         session.stop()
     finally:
-        stop(process)
+        server.stop()
 
 
 def dc43_store(spark: Any, path: Path, *, schema_evolution: bool = False) -> Any:

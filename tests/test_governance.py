@@ -198,7 +198,7 @@ def test_concurrent_updates_of_one_row_keep_both(tmp_path: Path) -> None:
     row = rows(store)[0]
     assert (row["owner"], row["steward"]) == (f"owner-{rounds - 1}", f"steward-{rounds - 1}")
     updates = [
-        c for c in store.history() if c.operation == "MERGE" and c.user in ("owner", "steward")
+        c for c in store.history() if c.operation == "WRITE" and c.user in ("owner", "steward")
     ]
     assert len(updates) == 2 * rounds  # every update is its own commit; none was lost
     assert len(rows(store)) == 1
@@ -293,7 +293,7 @@ def test_history_lists_commits_newest_first(governed: DeltaContractStore) -> Non
     commits = governed.history()
     assert [c.version for c in commits] == sorted((c.version for c in commits), reverse=True)
     newest = commits[0]
-    assert (newest.operation, newest.user, newest.reason) == ("MERGE", "ci-bot", "release 1")
+    assert (newest.operation, newest.user, newest.reason) == ("WRITE", "ci-bot", "release 1")
     assert newest.info["git_commit"] == "abc123" and newest.contracts == "h@1.0.0"
     assert commits[-1].operation == "CREATE TABLE"
     assert newest.timestamp.tzinfo is not None
@@ -391,5 +391,5 @@ def test_puts_compact_small_files_automatically(tmp_path: Path) -> None:
     files = DeltaTable(store.location.uri).file_uris()
     assert len(files) < 20
     assert len(rows(store)) == 45
-    assert {c.operation for c in store.history()} >= {"OPTIMIZE", "MERGE"}
+    assert {c.operation for c in store.history()} >= {"OPTIMIZE", "WRITE"}
     assert store.list_contracts() == [f"c{n:02d}" for n in range(45)]

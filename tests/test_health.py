@@ -115,6 +115,20 @@ def _file(folder: Path, document: dict[str, Any]) -> str:
     return str(file)
 
 
+def test_files_other_engines_refuse_are_reported_until_optimize(store: DeltaContractStore) -> None:
+    store.put(minimal("a"))
+    dt = DeltaTable(store.location.uri)
+    # delta-rs' own MERGE writes string_view and nullable columns into the file's footer
+    dt.merge(
+        _row_like(store, "b"), "t.contract_id = s.contract_id", source_alias="s", target_alias="t"
+    ).when_not_matched_insert_all().execute()
+    (finding,) = [f for f in store.check().findings if f.check == "file_schemas"]
+    (problems,) = finding.details["files"].values()
+    assert "json: string_view (a view type), table declares string" in problems
+    store.optimize()
+    assert store.check().healthy
+
+
 # -- column mapping ----------------------------------------------------------------------
 
 DOCUMENTS = [
@@ -222,6 +236,7 @@ def facts(**changes: Any) -> TableFacts:
         ({"last_checkpoint": None, "version": 99}, {"checkpoint"}),
         ({"last_checkpoint": 0, "version": 99}, set()),
         ({"mergeable_files": 100}, {"small_files"}),
+        ({"odd_files": (("f.parquet", ("json: string_view",)),)}, {"file_schemas"}),
         ({"missing_columns": ("status",)}, {"missing_derived_columns"}),
         (
             {"rows_without_derived": 1, "stale_sort_keys": 2, "rows_without_identity": 1},

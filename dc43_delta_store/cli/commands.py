@@ -2,9 +2,10 @@
 
 Data goes to stdout (a table, or ``--json`` / ``--nl`` for scripts), messages to stderr.
 Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 not found, 4 version conflict,
-5 invalid contract, 6 store unavailable (unreachable or busy), 8 the table needs attention
-(a Delta feature or schema the store cannot use, a version stored twice with different
-content, or problems ``check`` found).
+5 invalid contract, 6 store unavailable (unreachable or busy), 7 incompatible (a version
+bump too small for its changes), 8 the table needs attention (a Delta feature or schema
+the store cannot use, a version stored twice with different content, or problems ``check``
+found).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..core.validation import ContractValidationWarning
 from ..core.versions import version_sort_key
 from ..errors import BatchError, ContractNotFoundError
 from ..table.sql import views
+from .diff import compatibility, diff_command, gate_column
 from .folders import Verdict, contract_files, git_state
 from .folders import junit_xml as junit_report
 from .output import Format, emit, to_json
@@ -165,7 +167,8 @@ def put(
     store = context.store(validation=validation)
     result = store.put_many(list(files), metadata=pairs(metadata, "--metadata"), who=who, why=why)
     rows = [put_row(r) for r in result.results]
-    emit(rows, ["outcome", "contract_id", "version", "source"], fmt or "table", sys.stdout)
+    columns = ["outcome", "contract_id", "version", "source"]
+    emit(rows, columns + gate_column(rows), fmt or "table", sys.stdout)
 
 
 @cli.command()
@@ -209,9 +212,8 @@ def ingest(
         for p in result.problems
     ]
     rows.sort(key=lambda row: str(row.get("source")))
-    emit(
-        rows, ["outcome", "contract_id", "version", "source", "message"], fmt or "table", sys.stdout
-    )
+    columns = ["outcome", "contract_id", "version", "source", "message", *gate_column(rows)]
+    emit(rows, columns, fmt or "table", sys.stdout)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
@@ -541,6 +543,10 @@ def adopt(context: Context, apply: bool, who: str | None, why: str | None, as_js
         click.echo(f"adopted in one commit: table version {result.table_version}", err=True)
     elif plan.needed:
         click.echo("dry run: nothing written (--apply writes it)", err=True)
+
+
+cli.add_command(diff_command)
+cli.add_command(compatibility)
 
 
 def main() -> None:

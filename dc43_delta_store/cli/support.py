@@ -13,6 +13,7 @@ import click
 
 from ..errors import (
     BatchError,
+    CompatibilityError,
     ContractNotFoundError,
     ContractStoreError,
     DuplicateVersionError,
@@ -50,6 +51,7 @@ EXIT_CODES = {
     "conflict": 4,
     "invalid": 5,
     "unavailable": 6,
+    "incompatible": 7,
     "table": 8,
 }
 
@@ -61,12 +63,13 @@ def exit_code(error: BaseException) -> int:
     """The documented exit code for an error."""
     if isinstance(error, BatchError):
         codes = [exit_code(problem.error) for problem in error.problems]
-        for kind in ("conflict", "table"):
+        for kind in ("conflict", "incompatible", "table"):
             if EXIT_CODES[kind] in codes:
                 return EXIT_CODES[kind]
         return EXIT_CODES["invalid"]
     for kinds, code in [
         ((ContractNotFoundError,), "not_found"),
+        ((CompatibilityError,), "incompatible"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),
         ((IncompatibleTableError, DuplicateVersionError), "table"),
@@ -188,13 +191,16 @@ def put_row(result: Any) -> dict[str, Any]:
         "source": result.source,
         "fingerprint": result.fingerprint,
         "message": f"{len(issues)} schema issue(s): {issues[0]}" if issues else None,
+        "compatibility": result.compatibility,
     }
 
 
-REFUSED = ("conflict", "invalid")
+REFUSED = ("conflict", "invalid", "incompatible")
 
 
 def problem_kind(error: BaseException) -> str:
+    if isinstance(error, CompatibilityError):
+        return "incompatible"
     return "conflict" if isinstance(error, VersionConflictError) else "invalid"
 
 

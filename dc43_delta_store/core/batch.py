@@ -50,6 +50,7 @@ class PutResult:
     table_version: int | None
     validation_issues: tuple[ValidationIssue, ...] = ()
     source: str | None = None
+    compatibility: str | None = None  # the compatibility gate's verdict, when a policy applies
 
     @property
     def inserted(self) -> bool:
@@ -191,8 +192,10 @@ def batch_result(
     refused: list[BatchProblem],
     outcome: Literal["inserted", "new"],
     version: int | None,
+    notes: Mapping[int, str] | None = None,
 ) -> BatchResult:
-    """Results in input order: ``written`` with ``outcome``, the others unchanged."""
+    """Results in input order: ``written`` with ``outcome``, the others unchanged; ``notes``
+    are the compatibility verdicts by item index."""
     unchanged_kind: Literal["unchanged"] = "unchanged"
     labelled = [(item, outcome) for item in written] + [(i, unchanged_kind) for i in unchanged]
     results = tuple(
@@ -204,6 +207,7 @@ def batch_result(
             version,
             item.issues,
             item.source,
+            (notes or {}).get(item.index),
         )
         for item, kind in sorted(labelled, key=lambda pair: pair[0].index)
     )

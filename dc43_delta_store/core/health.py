@@ -100,6 +100,8 @@ class TableFacts:
     """Rows other writers added without ``contract_key``/``version_sort_key``/``prerelease``."""
     stale_sort_keys: int = 0
     """Rows whose ``version_sort_key`` or ``prerelease`` is not what the version gives now."""
+    odd_files: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Data files whose embedded Arrow schema differs from the table's, with the problems."""
 
     @property
     def commits_since_checkpoint(self) -> int:
@@ -322,6 +324,19 @@ def _upkeep(facts: TableFacts) -> list[Finding]:
                 f"(checkpoint interval {facts.checkpoint_interval})",
                 fix="dc43-delta-store optimize",
                 details={"last_checkpoint": facts.last_checkpoint, "commits_since": since},
+            )
+        )
+    if facts.odd_files:
+        path, problems = facts.odd_files[0]
+        findings.append(
+            Finding(
+                "file_schemas",
+                "warning",
+                f"{len(facts.odd_files)} data file(s) embed an Arrow schema other than the "
+                f"table's (e.g. {path}: {'; '.join(problems)}): Daft refuses view types, Sail "
+                "(Spark) refuses them in NOT NULL columns",
+                fix="dc43-delta-store optimize (rewrites them when it compacts them)",
+                details={"files": {path: list(found) for path, found in facts.odd_files}},
             )
         )
     if facts.mergeable_files >= SMALL_FILES_LIMIT:

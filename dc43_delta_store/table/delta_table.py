@@ -1,9 +1,19 @@
 """The Delta table behind a store: open, create, refresh, check, insert — with deltalake.
 
-Inserts are insert-only ``MERGE`` commits on ``(contract_id, version)`` with
-``streamed_exec=False``, so the commit carries a conflict predicate: two writers of the same
-key conflict (the loser gets ``CommitFailedError`` and re-reads), writers of different keys
-both commit. A plain append would duplicate the key.
+Inserts and metadata updates are replace-where writes (``write_deltalake(mode="overwrite",
+predicate=…)``) on the snapshot the store read, with the exact predicate of the keys they
+write (:mod:`..core.key_filter`). That predicate is the commit's conflict predicate: two
+writers of the same key conflict (the loser gets ``CommitFailedError`` and re-reads),
+writers of different keys both commit. An insert first reads, on the same snapshot, which
+keys are there already and writes only the others, so it replaces nothing. A plain append
+would duplicate the key.
+
+Why not ``MERGE``: delta-rs 1.6's MERGE (like its UPDATE and DELETE) writes Parquet files
+whose embedded Arrow schema says ``string_view`` and every column nullable — its DataFusion
+session forces view types, with no option to turn it off — and Daft and Sail (Spark) refuse
+those files. ``write_deltalake`` and ``optimize`` write plain ``string``, NOT NULL where the
+table declares it. Tables with ``delta.appendOnly`` refuse replace-where writes, so inserts
+into them stay insert-only MERGEs.
 """
 
 from __future__ import annotations
@@ -17,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, Field, PostCommitHookProperties
+from deltalake import (
+    CommitProperties,
+    DeltaTable,
+    Field,
+    PostCommitHookProperties,
+    Transaction,
+    write_deltalake,
+)
 from deltalake.exceptions import (
     CommitFailedError,
     DeltaError,
@@ -29,8 +46,9 @@ from deltalake.schema import PrimitiveType
 from deltalake.table import TableMerger
 
 from ..core.health import DELTA_RS_READER_FEATURES, implied_features
+from ..core.key_filter import key_predicate
 from ..core.metadata import type_name
-from ..core.records import ContractRow, contract_key
+from ..core.records import ContractRow
 from ..core.table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, catalog_columns, rows_to_table
 from ..errors import (
     ContractStoreError,
@@ -248,16 +266,30 @@ class ContractTable:
         rows: Sequence[ContractRow],
         metadata: Mapping[str, Any],
         commit_info: Mapping[str, Any],
+        app_transactions: Sequence[tuple[str, int]] = (),
     ) -> int:
         """Insert the ``rows`` whose keys snapshot ``dt`` lacks, in one commit; the count.
 
-        Raises ``CommitFailedError`` when a concurrent commit touched the same keys.
+        Raises ``CommitFailedError`` when a concurrent commit touched the same keys, or
+        recorded one of the same ``app_transactions`` (Delta ``SetTransaction``: app id,
+        version).
         """
         schema = table_schema(dt)
-        source = rows_to_table(rows, datetime.now(UTC), schema, metadata)
         with self.errors("write"):
-            merger = _on_key(dt, schema, source, commit_info).when_not_matched_insert_all()
-            return int(merger.execute()["num_target_rows_inserted"])
+            if _append_only(dt):
+                source = rows_to_table(rows, datetime.now(UTC), schema, metadata)
+                merger = _on_key(dt, schema, source, commit_info, app_transactions)
+                return int(
+                    merger.when_not_matched_insert_all().execute()["num_target_rows_inserted"]
+                )
+            hashed = "contract_key" in schema.names
+            keys = [(row.contract_id, row.version) for row in rows]
+            stored = read_keys(dt, key_predicate(keys, hashed=hashed))
+            new = [row for row in rows if (row.contract_id, row.version) not in stored]
+            if new:
+                source = rows_to_table(new, datetime.now(UTC), schema, metadata)
+                replace_keys(dt, source, hashed, commit_info, app_transactions)
+            return len(new)
 
     def compact_small_files(
         self, dt: DeltaTable, threshold: int, target_size: int, commit_info: Mapping[str, Any]
@@ -267,7 +299,7 @@ class ContractTable:
         Every put adds a one-row file and every file costs each later write and lookup;
         this keeps their number bounded. A lost race with another writer just skips it.
         """
-        if compactable(data_files(dt), target_size // 8) < threshold:
+        if compactable(file_sizes(dt), target_size // 8) < threshold:
             return False
         try:
             with self.maintenance() as held:
@@ -299,25 +331,27 @@ class ContractTable:
     ) -> int:
         """Set metadata ``values`` on the row ``key`` of snapshot ``dt``; the rows updated.
 
+        The row is read and written back whole, with the other rows of its file.
         Raises ``CommitFailedError`` when a concurrent commit touched the same row.
         """
-        schema = table_schema(dt)
-        source = pa.table(
-            {
-                "contract_id": [key[0]],
-                "contract_key": [contract_key(key[0])],
-                "version": [key[1]],
-                **{
-                    name: pa.array([value], schema.field(name).type)
-                    for name, value in values.items()
-                },
-            }
-        )
-        with self.errors("update"):
-            merger = _on_key(dt, schema, source, commit_info).when_matched_update(
-                {name: f"s.`{name}`" for name in values}
+        if _append_only(dt):
+            raise IncompatibleTableError(
+                f"cannot update {key[0]!r} version {key[1]!r} in table {self.location}: the "
+                "table is append-only (delta.appendOnly=true) and an update rewrites the row; "
+                "nothing was changed"
             )
-            return int(merger.execute()["num_target_rows_updated"])
+        schema = table_schema(dt)
+        hashed = "contract_key" in schema.names
+        with self.errors("update"):
+            current = pa.table(dt.scan(predicate=key_predicate([key], hashed=hashed)))
+            if current.num_rows == 0:
+                return 0
+            updated = current.select(schema.names).cast(schema)
+            for name, value in values.items():
+                column = pa.array([value] * updated.num_rows, schema.field(name).type)
+                updated = updated.set_column(schema.get_field_index(name), name, column)
+            replace_keys(dt, updated, hashed, commit_info)
+            return int(updated.num_rows)
 
     # -- errors --------------------------------------------------------------------------
 
@@ -401,17 +435,60 @@ def table_arrow_schema(metadata_columns: Mapping[str, pa.DataType]) -> pa.Schema
     return pa.schema([*TABLE_SCHEMA, *(pa.field(n, t) for n, t in metadata_columns.items())])
 
 
-def commit_properties(commit_info: Mapping[str, Any]) -> CommitProperties:
-    return CommitProperties(custom_metadata=dict(commit_info))
+def commit_properties(
+    commit_info: Mapping[str, Any], app_transactions: Sequence[tuple[str, int]] = ()
+) -> CommitProperties:
+    transactions = [Transaction(app, version) for app, version in app_transactions]
+    return CommitProperties(
+        custom_metadata=dict(commit_info), app_transactions=transactions or None
+    )
+
+
+def read_keys(dt: DeltaTable, predicate: str) -> set[tuple[str, str]]:
+    """The (contract_id, version) keys of snapshot ``dt`` whose rows match ``predicate``."""
+    found = pa.table(dt.scan(columns=["contract_id", "version"], predicate=predicate))
+    return set(zip(*(found.column(name).to_pylist() for name in found.column_names), strict=True))
+
+
+def replace_keys(
+    dt: DeltaTable,
+    source: pa.Table,
+    hashed: bool,
+    commit_info: Mapping[str, Any],
+    app_transactions: Sequence[tuple[str, int]] = (),
+) -> None:
+    """One commit on snapshot ``dt``: the rows of ``source``'s keys become ``source``.
+
+    The key predicate is also the commit's conflict predicate (see the module docstring).
+    """
+    keys = zip(
+        source.column("contract_id").to_pylist(), source.column("version").to_pylist(), strict=True
+    )
+    write_deltalake(
+        dt,
+        source,
+        mode="overwrite",
+        predicate=key_predicate(keys, hashed=hashed),
+        commit_properties=commit_properties(commit_info, app_transactions),
+        post_commithook_properties=POST_COMMIT,
+    )
+
+
+def _append_only(dt: DeltaTable) -> bool:
+    return str(dt.metadata().configuration.get("delta.appendOnly", "")).lower() == "true"
 
 
 def _on_key(
-    dt: DeltaTable, schema: pa.Schema, source: pa.Table, commit_info: Mapping[str, Any]
+    dt: DeltaTable,
+    schema: pa.Schema,
+    source: pa.Table,
+    commit_info: Mapping[str, Any],
+    app_transactions: Sequence[tuple[str, int]] = (),
 ) -> TableMerger:
-    """A MERGE of ``source`` into snapshot ``dt`` on (contract_id, version).
+    """An insert-only MERGE of ``source`` into snapshot ``dt`` on (contract_id, version).
 
-    ``streamed_exec=False`` makes the commit carry a conflict predicate built from the source
-    keys: writers of the same key conflict, writers of other keys do not.
+    Only for append-only tables. ``streamed_exec=False`` makes the commit carry a conflict
+    predicate built from the source keys.
     """
     return dt.merge(
         source,
@@ -419,7 +496,7 @@ def _on_key(
         source_alias="s",
         target_alias="t",
         streamed_exec=False,
-        commit_properties=commit_properties(commit_info),
+        commit_properties=commit_properties(commit_info, app_transactions),
         post_commithook_properties=POST_COMMIT,
     )
 
@@ -434,7 +511,7 @@ def table_schema(dt: DeltaTable) -> pa.Schema:
     return pa.schema(dt.schema().to_arrow())
 
 
-def data_files(dt: DeltaTable) -> list[tuple[tuple[Any, ...], int]]:
+def file_sizes(dt: DeltaTable) -> list[tuple[tuple[Any, ...], int]]:
     """(partition values, size in bytes) of every data file of snapshot ``dt``."""
     actions = pa.table(dt.get_add_actions(flatten=True))
     sizes = actions.column("size_bytes").to_pylist()

@@ -1,9 +1,10 @@
 """Reading the facts of a contract table's health (judged in :mod:`..core.health`).
 
-One snapshot: its protocol and configuration, its data files (from the log, no data read),
-the last checkpoint (``_delta_log/_last_checkpoint``), and one scan of the key columns for
-duplicated keys, rows without identity or derived columns and stale version keys. Only the
-rows of duplicated keys are read with their JSON.
+One snapshot: its protocol and configuration, its data files (sizes from the log, and the
+Arrow schema each file's footer embeds — one small read per file), the last checkpoint
+(``_delta_log/_last_checkpoint``), and one scan of the key columns for duplicated keys, rows
+without identity or derived columns and stale version keys. Only the rows of duplicated keys
+are read with their JSON.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from ..core.duplicates import DuplicateKey, duplicate_keys
 from ..core.health import HealthReport, TableFacts, judge
 from ..core.table_schema import TABLE_SCHEMA
 from ..core.versions import is_prerelease, version_sort_key
-from .delta_table import WRITABLE_FEATURES, data_files, table_columns
+from .data_files import data_file_problems
+from .delta_table import WRITABLE_FEATURES, file_sizes, table_columns
 from .maintenance import DEFAULT_TARGET_FILE_SIZE, compactable
 from .scanning import column_mapping, scan_frame
 
@@ -38,7 +40,7 @@ def check_table(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) 
 def read_facts(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -> TableFacts:
     protocol = dt.protocol()
     columns = table_columns(dt)
-    files = data_files(dt)
+    files = file_sizes(dt)
     small = DEFAULT_TARGET_FILE_SIZE // 8
     interval = int(dt.metadata().configuration.get("delta.checkpointInterval") or 100)
     rows, without_identity, without_derived, stale, duplicates = _scan_rows(dt, columns)
@@ -63,7 +65,17 @@ def read_facts(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -
         rows_without_identity=without_identity,
         rows_without_derived=without_derived,
         stale_sort_keys=stale,
+        odd_files=() if column_mapping(dt) else _odd_files(dt, storage_options),
     )
+
+
+def _odd_files(
+    dt: DeltaTable, storage_options: Mapping[str, str]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Files whose embedded schema differs from the table's (column mapping aside: such
+    files name columns by physical names)."""
+    found = data_file_problems(dt, storage_options)
+    return tuple((path, tuple(problems)) for path, problems in sorted(found.items()) if problems)
 
 
 def last_checkpoint(dt: DeltaTable, storage_options: Mapping[str, str]) -> int | None:

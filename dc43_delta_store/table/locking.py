@@ -8,7 +8,8 @@ upkeep conflict properly with each other; only upkeep against upkeep needs this 
 - Local tables: an advisory ``flock`` on ``<table>/_dc43_maintenance.lock``; the operating
   system releases it when the holder dies.
 - Object stores: a lease row in a tiny Delta table, ``<table>/_dc43_maintenance``, taken with
-  the same insert-only MERGE that makes puts unique (two takers cannot both commit) and
+  the same kind of commit that makes puts unique — a replace-where write of the lease row on
+  the snapshot that found it free or expired, whose predicate makes two takers conflict — and
   released by deleting it; a holder that died loses it after ``LEASE_SECONDS``.
 
 Names starting with ``_`` are ignored by Delta readers of the contract table and by vacuum.
@@ -25,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 
 __all__ = ["LEASE_SECONDS", "LOCK_NAME", "lease", "maintenance_lock"]
@@ -75,26 +76,19 @@ def _take(uri: str, options: dict[str, str] | None, owner: str) -> bool:
     DeltaTable.create(uri, _LEASE_SCHEMA, mode="ignore", storage_options=options)
     dt = DeltaTable(uri, storage_options=options)
     now = datetime.now(UTC)
-    try:
-        for row in pa.table(dt.to_pyarrow_table()).to_pylist():
-            if row["expires_at"] > now:
-                return False
-            dt.delete(predicate=f"owner = '{row['owner']}'")  # the holder died: take over
-        row = pa.table(
-            {
-                "lock": ["maintenance"],
-                "owner": [owner],
-                "expires_at": [now + timedelta(seconds=LEASE_SECONDS)],
-            },
-            schema=_LEASE_SCHEMA,
-        )
-        metrics = (
-            dt.merge(
-                row, "t.lock = s.lock", source_alias="s", target_alias="t", streamed_exec=False
-            )
-            .when_not_matched_insert_all()
-            .execute()
-        )
+    held = pa.table(dt.scan(columns=["expires_at"])).column("expires_at").to_pylist()
+    if any(expires_at > now for expires_at in held):
+        return False
+    row = pa.table(
+        {
+            "lock": ["maintenance"],
+            "owner": [owner],
+            "expires_at": [now + timedelta(seconds=LEASE_SECONDS)],
+        },
+        schema=_LEASE_SCHEMA,
+    )
+    try:  # replaces an expired lease (its holder died) in the same commit
+        write_deltalake(dt, row, mode="overwrite", predicate="lock = 'maintenance'")
     except CommitFailedError:
         return False  # another process took it, or is taking over the expired one
-    return int(metrics["num_target_rows_inserted"]) == 1
+    return True
