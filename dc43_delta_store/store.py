@@ -496,6 +496,14 @@ class DeltaContractStore:
         found = self._collect(frame.select("contract_id", "version", "fingerprint", "json"))
         return dict(fingerprints_by_key(found.iter_rows()))  # several rows: a DuplicateKey
 
+    def _one_copy(self, dt: DeltaTable, contract_id: str, version: str) -> str | None:
+        """The payload of a key held by several rows, if they hold one content; else
+        :class:`~.errors.DuplicateVersionError` (see :mod:`.core.duplicates`)."""
+        match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
+        found = self._collect(scan_frame(dt).filter(match).select(*_ROW_COLUMNS))
+        row = one_row(contract_id, version, [StoredRow(*r) for r in found.iter_rows()])
+        return None if row is None else row.payload
+
     def _row(
         self, dt: DeltaTable, contract_id: str, version: str, columns: list[str]
     ) -> dict[str, Any] | None:
@@ -521,9 +529,10 @@ class DeltaContractStore:
             if dt is None:
                 return None
             match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
-            found = self._collect(scan_frame(dt).filter(match).select(*_ROW_COLUMNS))
-            row = one_row(contract_id, version, [StoredRow(*r) for r in found.iter_rows()])
-            return None if row is None else row.payload
+            found = self._collect(scan_frame(dt).filter(match).select("json"))["json"]
+            if len(found) > 1:  # copies another writer made: one content, or refuse
+                return self._one_copy(dt, contract_id, version)
+            return found[0] if len(found) else None
 
         payload = self._answer(as_of, ("get", contract_id, version), compute)
         if payload is None:
@@ -559,22 +568,20 @@ class DeltaContractStore:
                 return None
             columns = self._columns(dt)
             frame = scan_frame(dt).filter(lookup(contract_id, columns))
+            # filters as a column, not a scan filter: copies of a version they skip still count
             matches = [filter_expr(c, w, columns).fill_null(False) for c, w in filters.items()]
-            passed = pl.all_horizontal(matches) if matches else pl.lit(True)
-            found = self._collect(frame.select(*_ROW_COLUMNS, passed.alias("passed")))
-            candidates = {
-                version
-                for version, passes in found.select("version", "passed").iter_rows()
-                if passes and (include_prereleases or not is_prerelease(version))
-            }
+            passed = [pl.all_horizontal(matches).alias("passed")] if matches else []
+            found = self._collect(frame.select("version", "json", *passed))
+            payloads = {r[0]: r[1] for r in found.iter_rows() if not matches or r[2]}
+            candidates = [v for v in payloads if include_prereleases or not is_prerelease(v)]
             if not candidates:
                 return None
-            # every row of the chosen version, passing or not: different copies refuse
             chosen = max(candidates, key=version_sort_key)
-            copies = found.filter(pl.col("version") == chosen).select(*_ROW_COLUMNS)
-            row = one_row(contract_id, chosen, [StoredRow(*r) for r in copies.iter_rows()])
-            assert row is not None and row.payload is not None
-            return chosen, row.payload
+            if (found["version"] == chosen).sum() > 1:  # copies: one content, or refuse
+                payload = self._one_copy(dt, contract_id, chosen)
+                assert payload is not None
+                return chosen, payload
+            return chosen, payloads[chosen]
 
         found = self._answer(as_of, query, compute)
         return None if found is None else decode_document(found[1], contract_id, found[0])
@@ -598,9 +605,10 @@ class DeltaContractStore:
             if dt is None:
                 return ()
             frame = scan_frame(dt).filter(lookup(contract_id, self._columns(dt)))
-            found = self._collect(frame.select("version", "fingerprint"))
-            if found["version"].is_duplicated().any():  # copies by other writers: same content?
-                found = self._collect(frame.select(*_ROW_COLUMNS))
+            versions = self._collect(frame.select("version"))["version"]
+            if not versions.is_duplicated().any():
+                return tuple(sort_versions(versions.to_list()))
+            found = self._collect(frame.select(*_ROW_COLUMNS))  # copies: one content, or refuse
             rows = [StoredRow(*row) for row in found.iter_rows()]
             return tuple(sort_versions(versions_of(contract_id, rows)))
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from deltalake import DeltaTable, write_deltalake
 
-from dc43_delta_store import DeltaContractStore
+from dc43_delta_store import DeltaContractStore, InvalidRequestError
 from dc43_delta_store.cli.commands import cli
 from dc43_delta_store.core.records import build_row
 from dc43_delta_store.core.table_schema import TABLE_SCHEMA, rows_to_table
@@ -123,6 +123,16 @@ def test_put_get_and_an_unchanged_re_put_on_a_dc43_table(dc43_store: DeltaContra
     dt = DeltaTable(dc43_store.location.uri)
     assert pa.schema(dt.schema().to_arrow()).names == DC43_SCHEMA.names  # no columns added
     assert dt.metadata().partition_columns == ["contract_id"]
+
+
+def test_setting_status_on_a_seven_column_table_points_to_adopt(
+    dc43_store: DeltaContractStore,
+) -> None:
+    with pytest.raises(InvalidRequestError, match="no status column .* adopt --apply"):
+        dc43_store.update_metadata("sales.orders", "1.0.0", {"status": "Validated"})
+    dc43_store.adopt(dry_run=False)
+    dc43_store.update_metadata("sales.orders", "1.0.0", {"status": "Validated"})
+    assert dc43_store.latest("sales.orders", status="Validated")["version"] == "1.0.0"
 
 
 def test_optimize_compacts_within_the_partitions(dc43_store: DeltaContractStore) -> None:
