@@ -128,7 +128,7 @@ def test_put_get_and_an_unchanged_re_put_on_a_dc43_table(dc43_store: DeltaContra
 def test_setting_status_on_a_seven_column_table_points_to_adopt(
     dc43_store: DeltaContractStore,
 ) -> None:
-    with pytest.raises(InvalidRequestError, match="no status column .* adopt --apply"):
+    with pytest.raises(InvalidRequestError, match=r"no status column .* adopt --apply"):
         dc43_store.update_metadata("sales.orders", "1.0.0", {"status": "Validated"})
     dc43_store.adopt(dry_run=False)
     dc43_store.update_metadata("sales.orders", "1.0.0", {"status": "Validated"})
