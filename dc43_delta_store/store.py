@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import polars as pl
 from deltalake import DeltaTable
@@ -26,7 +27,7 @@ from .core.metadata import check_declared, check_values, parse_columns
 from .core.records import check_identity, contract_key
 from .core.table_schema import TABLE_SCHEMA
 from .core.validation import ValidationMode
-from .core.versions import is_prerelease, sort_versions, version_sort_key
+from .core.versions import sort_versions
 from .errors import (
     BatchError,
     ContractNotFoundError,
@@ -35,6 +36,9 @@ from .errors import (
     TableBusyError,
     UpdateConflictError,
 )
+from .resolution.explain import Resolution, ResolveRequest
+from .resolution.ranges import parse_range
+from .resolution.reader import Resolver
 from .table.cache import ResultCache
 from .table.catalog import UnityCatalog
 from .table.delta_table import (
@@ -53,7 +57,7 @@ from .table.maintenance import (
     optimize,
     vacuum,
 )
-from .table.queries import FilterValue, decode_document, filter_expr, frozen_filters, lookup
+from .table.queries import FilterValue, decode_document, lookup
 from .table.sql import run_sql, views
 
 __all__ = ["DeltaContractStore"]
@@ -126,6 +130,7 @@ class DeltaContractStore:
         self._max_attempts = max_commit_attempts
         self._auto_compact = auto_compact
         self._cache = ResultCache()
+        self._resolver = Resolver(self._table, self._cache, self._columns, self._collect)
 
     @property
     def location(self) -> TableLocation:
@@ -417,26 +422,85 @@ class DeltaContractStore:
         >>> store.latest("sales.orders", status="active")["version"]
         '1.1.0'
         """
+        request = self._request(contract_id, None, include_prereleases, as_of, filters)
+        return self._resolved(contract_id, request)
+
+    @overload
+    def resolve(
+        self,
+        contract_id: str,
+        spec: str | None = None,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        explain: Literal[False] = False,
+        **filters: FilterValue,
+    ) -> dict[str, Any] | None: ...
+
+    @overload
+    def resolve(
+        self,
+        contract_id: str,
+        spec: str | None = None,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        explain: Literal[True],
+        **filters: FilterValue,
+    ) -> Resolution: ...
+
+    def resolve(
+        self,
+        contract_id: str,
+        spec: str | None = None,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        explain: bool = False,
+        **filters: FilterValue,
+    ) -> dict[str, Any] | Resolution | None:
+        """The highest version of ``contract_id`` in the range ``spec`` that passes the
+        filters, or None; ``latest`` is ``resolve`` without a range.
+
+        ``spec``: ``1.2.3``, ``^1.2``, ``~1.2``, ``1.x``, ``>=1.0,<2``, ``^1 || ^3`` (the
+        grammar is in :mod:`.resolution.ranges`; anything else raises
+        :class:`~.errors.InvalidRequestError` naming the position). Prereleases match when
+        ``include_prereleases`` or when the range names one of the same major.minor.patch.
+        With ``explain=True`` the answer is a :class:`~.resolution.explain.Resolution`:
+        the chosen version, its document, and every candidate with its verdict and reasons.
+        ``as_of`` a time keeps working after log cleanup and vacuum (see
+        :mod:`.resolution.reader`).
+
+        >>> for version in ("1.0.0", "1.1.0", "2.0.0"):
+        ...     _ = store.put(f"examples/contracts/sales/orders-{version}.odcs.yaml")
+        >>> store.resolve("sales.orders", "^1")["version"]
+        '1.1.0'
+        >>> store.resolve("sales.orders", ">=2", status="active") is None
+        True
+        """
+        request = self._request(contract_id, spec, include_prereleases, as_of, filters)
+        if not explain:
+            return self._resolved(contract_id, request)
+        resolution, payload = self._resolver.explain(contract_id, request)
+        if resolution.chosen is None or payload is None:
+            return resolution
+        document = decode_document(payload, contract_id, resolution.chosen)
+        return dataclasses.replace(resolution, document=document)
+
+    def _request(
+        self,
+        contract_id: str,
+        spec: str | None,
+        include_prereleases: bool,
+        as_of: AsOf | None,
+        filters: Mapping[str, FilterValue],
+    ) -> ResolveRequest:
         check_identity(contract_id, "contract_id")
-        query = ("latest", contract_id, bool(include_prereleases), frozen_filters(filters))
+        version_range = None if spec is None else parse_range(spec)
+        return ResolveRequest(version_range, dict(filters), bool(include_prereleases), as_of)
 
-        def compute(dt: DeltaTable | None) -> tuple[str, str] | None:
-            if dt is None:
-                return None
-            columns = self._columns(dt)
-            frame = pl.scan_delta(dt).filter(lookup(contract_id, columns))
-            for column, wanted in filters.items():
-                frame = frame.filter(filter_expr(column, wanted, columns))
-            candidates = [
-                (version, payload)
-                for version, payload in self._collect(frame.select("version", "json")).iter_rows()
-                if include_prereleases or not is_prerelease(version)
-            ]
-            if not candidates:
-                return None
-            return max(candidates, key=lambda pair: version_sort_key(pair[0]))
-
-        found = self._answer(as_of, query, compute)
+    def _resolved(self, contract_id: str, request: ResolveRequest) -> dict[str, Any] | None:
+        found = self._resolver.choose(contract_id, request)
         return None if found is None else decode_document(found[1], contract_id, found[0])
 
     def list_contracts(self, *, as_of: AsOf | None = None) -> list[str]:
