@@ -36,6 +36,8 @@ from .errors import (
     TableBusyError,
     UpdateConflictError,
 )
+from .feed.events import Changes
+from .feed.reader import read_changes
 from .resolution.explain import Resolution, ResolveRequest
 from .resolution.ranges import parse_range
 from .resolution.reader import Resolver
@@ -48,8 +50,9 @@ from .table.delta_table import (
     catalog_location,
     table_columns,
 )
-from .table.history import Commit, commit_metadata, commits_of, write_summary
+from .table.history import Commit, commit_metadata, commits_of, update_summary, write_summary
 from .table.location import TableLocation, describe, resolve_location
+from .table.log import DeltaLog
 from .table.maintenance import (
     DEFAULT_TARGET_FILE_SIZE,
     OptimizeResult,
@@ -130,7 +133,8 @@ class DeltaContractStore:
         self._max_attempts = max_commit_attempts
         self._auto_compact = auto_compact
         self._cache = ResultCache()
-        self._resolver = Resolver(self._table, self._cache, self._columns, self._collect)
+        self._log = DeltaLog(self._location)
+        self._resolver = Resolver(self._table, self._log, self._cache, self._columns, self._collect)
 
     @property
     def location(self) -> TableLocation:
@@ -299,7 +303,8 @@ class DeltaContractStore:
                     f"{label} no longer matches if_match: it holds {stale}; nothing was changed"
                 )
             if checked:
-                self._table.update_row(dt, (contract_id, version), checked, info)
+                summary = update_summary(contract_id, version, checked)
+                self._table.update_row(dt, (contract_id, version), checked, {**info, **summary})
             return int(dt.version())
 
         return self._retrying(f"updating {label}", attempt)
@@ -563,6 +568,31 @@ class DeltaContractStore:
             return []
         with self._table.errors("read the history of"):
             return commits_of(dt.history(limit))
+
+    def changes(self, since: int | None = None) -> Changes:
+        """What happened after table version ``since``, oldest first, and the cursor to pass
+        as ``since`` next time (None or -1: from the table's first commit).
+
+        Events: ``published``, ``metadata``, ``columns-added``, and ``unknown`` for data
+        changes by other writers; upkeep commits give none (see :mod:`.feed.events`). A
+        poll with nothing new costs one ``stat`` on a local table. Raises
+        :class:`~.errors.CursorExpiredError` when log cleanup removed commits after ``since``.
+
+        >>> cursor = store.changes().cursor
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml", who="ci")
+        >>> _ = store.update_metadata("sales.orders", "1.0.0", {"status": "Validated"})
+        >>> feed = store.changes(since=cursor)
+        >>> [(event.kind, event.version, event.who) for event in feed.events][0]
+        ('published', '1.0.0', 'ci')
+        >>> dict(feed.events[1].values), store.changes(since=feed.cursor).events
+        ({'status': 'Validated'}, ())
+        """
+        dt = self._table.current()
+        upto = -1 if dt is None else dt.version()
+        since = -1 if since is None else since
+        with self._table.errors("read the log of"):
+            events = read_changes(self._log, since, upto, str(self._location))
+        return Changes(tuple(events), upto)
 
     # -- upkeep --------------------------------------------------------------------------
 

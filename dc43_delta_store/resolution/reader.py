@@ -59,12 +59,13 @@ class Resolver:
     def __init__(
         self,
         table: ContractTable,
+        log: DeltaLog,
         cache: ResultCache,
         columns: Columns,
         collect: Collect,
     ) -> None:
         self._table = table
-        self._log = DeltaLog(table.location)
+        self._log = log
         self._cache = cache
         self._columns = columns
         self._collect = collect

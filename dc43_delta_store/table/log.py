@@ -53,7 +53,10 @@ class DeltaLog:
         for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
             if not line.strip():
                 continue
-            action = json.loads(line)
+            try:
+                action = json.loads(line)
+            except ValueError:
+                action = None
             if not isinstance(action, dict):
                 raise IncompatibleTableError(
                     f"table {self._location}: {path} line {number} is not a JSON object"
