@@ -19,6 +19,7 @@ from .errors import (
     ContractNotFoundError,
     ContractStoreError,
     ContractValidationError,
+    CursorExpiredError,
     IncompatibleTableError,
     InvalidContractError,
     InvalidLocationError,
@@ -29,6 +30,9 @@ from .errors import (
     ValidationIssue,
     VersionConflictError,
 )
+from .feed.events import ChangeEvent, Changes
+from .resolution.explain import Candidate, Resolution
+from .resolution.ranges import VersionRange, parse_range
 from .store import DeltaContractStore
 from .table.history import Commit
 from .table.maintenance import OptimizeResult, VacuumResult
@@ -37,11 +41,15 @@ __all__ = [
     "BatchError",
     "BatchProblem",
     "BatchResult",
+    "Candidate",
+    "ChangeEvent",
+    "Changes",
     "Commit",
     "ContractNotFoundError",
     "ContractStoreError",
     "ContractValidationError",
     "ContractValidationWarning",
+    "CursorExpiredError",
     "DeltaContractStore",
     "IncompatibleTableError",
     "InvalidContractError",
@@ -49,14 +57,17 @@ __all__ = [
     "InvalidRequestError",
     "OptimizeResult",
     "PutResult",
+    "Resolution",
     "StoreUnavailableError",
     "TableBusyError",
     "UpdateConflictError",
     "VacuumResult",
     "ValidationIssue",
     "VersionConflictError",
+    "VersionRange",
     "__version__",
     "is_prerelease",
+    "parse_range",
     "sort_versions",
     "version_sort_key",
 ]

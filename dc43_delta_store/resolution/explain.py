@@ -187,7 +187,8 @@ def _shown(value: Any) -> str:
 
 def _wanted(wanted: Any) -> str:
     if isinstance(wanted, (list, tuple, set, frozenset)):
-        return "one of " + ", ".join(_shown(item) for item in wanted)
+        items = [_shown(item) for item in wanted]
+        return items[0] if len(items) == 1 else "one of " + ", ".join(items)
     return _shown(wanted)
 
 

@@ -50,6 +50,7 @@ _ITEM = re.compile(
     r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)",
     re.ASCII,
 )
+_OPERATOR = re.compile(r"\^|~|>=|<=|>|<|=")
 _WILDCARD = ("x", "X", "*")
 _MAX_LENGTH = 1000
 
@@ -191,11 +192,11 @@ def parse_range(text: str) -> VersionRange:
             _refuse(text, position, "hyphen ranges are not supported; write '>=A <=B'")
         match = _ITEM.match(text, position)
         if match is None:
-            _refuse(
-                text,
-                position,
-                "expected a version, optionally after ^, ~, >=, <=, >, < or =",
-            )
+            operator = _OPERATOR.match(text, position)
+            if operator:
+                after = _skip_blanks(text, operator.end())
+                _refuse(text, after, f"expected a version after {operator[0]!r}")
+            _refuse(text, position, "expected a version, optionally after ^, ~, >=, <=, >, < or =")
         end = match.end()
         if text.startswith(".", end):
             _refuse(text, end, "a range takes at most three numbers (major.minor.patch)")
