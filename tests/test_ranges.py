@@ -160,10 +160,7 @@ def test_caret_admits_exactly_the_versions_up_to_the_next_breaking_one(
     version: str, major: int, minor: int
 ) -> None:
     low = (major, minor, 0)
-    if major > 0:
-        high = (major + 1, 0, 0)
-    else:
-        high = (0, minor + 1, 0)
+    high = (major + 1, 0, 0) if major > 0 else (0, minor + 1, 0)
     assert parse_range(f"^{major}.{minor}").contains(version) is (low <= key(version) < high)
 
 
