@@ -9,8 +9,9 @@ Ctrl-C, which stops it cleanly (exit 0, the cursor to resume from on stderr).
 
 from __future__ import annotations
 
+import signal
 import sys
-import time
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -154,18 +155,30 @@ def changes(
             emit(rows, EVENT_COLUMNS, fmt or "table", sys.stdout)
             click.echo(f"cursor {result.cursor} (pass --since {result.cursor} next time)", err=True)
         return
+    # Ctrl-C stops after the events of the current poll are printed, so the cursor shown
+    # covers exactly what was printed; a second Ctrl-C interrupts at once.
+    stop = threading.Event()
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
     cursor = since
     try:
-        while True:
+        while not stop.is_set():
             result = store.changes(since=cursor)
             for event in result.events:
                 row = _row(event, fmt)
                 line = to_json(row) if fmt else "  ".join(_text(row[c]) for c in EVENT_COLUMNS)
                 click.echo(line)
             cursor = result.cursor
-            time.sleep(interval)
+            stop.wait(interval)
     except KeyboardInterrupt:
-        click.echo(f"stopped; resume with --since {cursor}", err=True)
+        pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    click.echo(f"stopped; resume with --since {cursor}", err=True)
 
 
 def _row(event: ChangeEvent, fmt: Format | None) -> dict[str, Any]:

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from ..core.versions import is_prerelease, version_sort_key
-from .ranges import VersionRange
+from .ranges import VersionRange, place
 
 __all__ = ["Candidate", "CandidateRow", "Resolution", "ResolveRequest", "Verdict", "decide"]
 
@@ -137,7 +136,7 @@ def decide(
     ``values_now`` says the rows' metadata is today's, not the one at ``as_of``: a choice
     that depended on a filter is then ``approximate``.
     """
-    ordered = sorted(rows, key=lambda row: version_sort_key(row.version), reverse=True)
+    ordered = sorted(rows, key=lambda row: place(row.version).key, reverse=True)
     chosen: str | None = None
     candidates = []
     for row in ordered:
@@ -169,7 +168,7 @@ def _reasons(row: CandidateRow, request: ResolveRequest, values_now: bool) -> li
         )
         if mismatch:
             reasons.append(mismatch)
-    elif not request.include_prereleases and is_prerelease(row.version):
+    elif not request.include_prereleases and place(row.version).parsed.is_prerelease:
         reasons.append("prerelease: skipped unless include_prereleases")
     for column in row.failed_filters:
         held = _shown(row.values.get(column))

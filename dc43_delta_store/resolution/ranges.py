@@ -33,14 +33,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import re
 from dataclasses import dataclass
-from typing import Literal, NoReturn
+from typing import Literal, NamedTuple, NoReturn
 
-from ..core.versions import ParsedVersion, is_prerelease, parse_version, version_sort_key
+from ..core.versions import ParsedVersion, parse_version, version_sort_key
 from ..errors import InvalidRequestError
 
-__all__ = ["Comparator", "VersionRange", "parse_range"]
+__all__ = ["Comparator", "Place", "VersionRange", "parse_range", "place"]
 
 Operator = Literal[">", ">=", "<", "<=", "="]
 
@@ -55,27 +56,26 @@ _WILDCARD = ("x", "X", "*")
 _MAX_LENGTH = 1000
 
 
-@dataclass(frozen=True)
-class _Place:
-    """Where a version stands: its sort key and its precedence (text and build left out)."""
+# Every field of a parsed version but its text and build metadata: equal precedence.
+_precedence = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(ParsedVersion) if f.name not in ("text", "build"))
+)
+
+
+class Place(NamedTuple):
+    """Where a version stands: its sort key, its precedence and its parts."""
 
     key: str
-    precedence: ParsedVersion
-    prerelease: bool
-
-    @property
-    def ordered(self) -> bool:
-        return self.precedence.ordered
+    precedence: tuple[object, ...]
+    parsed: ParsedVersion
 
 
 @functools.lru_cache(maxsize=65536)
-def _place(version: str) -> _Place:
+def place(version: str) -> Place:
+    """The version's :func:`version_sort_key` and parse, remembered (resolutions compare the
+    same few thousand strings again and again)."""
     parsed = parse_version(version)
-    return _Place(
-        version_sort_key(version),
-        dataclasses.replace(parsed, text="", build=None),
-        is_prerelease(version),
-    )
+    return Place(version_sort_key(version), _precedence(parsed), parsed)
 
 
 @dataclass(frozen=True)
@@ -85,21 +85,20 @@ class Comparator:
     op: Operator
     bound: str
 
-    def holds(self, place: _Place) -> bool:
-        bound = _place(self.bound)
-        if place.precedence == bound.precedence:
+    def holds(self, spot: Place) -> bool:
+        bound = place(self.bound)
+        if spot.precedence == bound.precedence:
             return self.op in (">=", "<=", "=")
         if self.op == "=":
             return False
-        above = place.key > bound.key
+        above = spot.key > bound.key
         return above if self.op in (">", ">=") else not above
 
     def admits_prereleases_of(self, version: str) -> bool:
         """True if this comparator names a prerelease of ``version``'s major.minor.patch."""
-        bound = parse_version(self.bound)
+        bound, mine = place(self.bound).parsed, place(version).parsed
         if not bound.prerelease:
             return False
-        mine = parse_version(version)
         return (bound.major, bound.minor, bound.patch) == (mine.major, mine.minor, mine.patch)
 
     def __str__(self) -> str:
@@ -129,18 +128,18 @@ class VersionRange:
         >>> parse_range(">=1.0,<2").mismatch("2.1.0")
         "range: outside '>=1.0,<2' (>=1.0.0 <2.0.0-0)"
         """
-        place = _place(version)
-        if not place.ordered:
+        spot = place(version)
+        if not spot.parsed.ordered:
             return f"range: {version!r} is not a SemVer version, so no range can place it"
-        inside = [items for items in self.sets if all(c.holds(place) for c in items)]
+        inside = [items for items in self.sets if all(c.holds(spot) for c in items)]
         if not inside:
             return f"range: outside {self.text!r} ({self})"
-        if not place.prerelease or include_prereleases:
+        if not spot.parsed.is_prerelease or include_prereleases:
             return None
         if any(c.admits_prereleases_of(version) for items in inside for c in items):
             return None
-        precedence = place.precedence
-        release = f"{precedence.major}.{precedence.minor}.{precedence.patch}"
+        parsed = spot.parsed
+        release = f"{parsed.major}.{parsed.minor}.{parsed.patch}"
         return (
             f"prerelease: {self.text!r} names no prerelease of {release} "
             "(include_prereleases admits it)"

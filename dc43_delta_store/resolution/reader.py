@@ -132,22 +132,18 @@ class Resolver:
             .select("version", "created_at", "json", *shown, *checks)
         )
         data = self._collect(frame)
+        values = zip(*(data[column].to_list() for column in shown), strict=True)
+        passed = zip(*(data[f"\0{i}"].to_list() for i in range(len(checks))), strict=True)
         filters = list(request.filters)
         rows = []
-        for record in data.iter_rows(named=True):
-            created = record["created_at"]
-            later = view.cutoff is not None and created is not None and created > view.cutoff
-            rows.append(
-                CandidateRow(
-                    record["version"],
-                    created,
-                    {column: record[column] for column in shown},
-                    ()
-                    if later
-                    else tuple(c for i, c in enumerate(filters) if not record[f"\0{i}"]),
-                    later,
-                )
+        for version, when in zip(data["version"], data["created_at"], strict=True):
+            held = dict(zip(shown, next(values, ()), strict=True))
+            later = view.cutoff is not None and when is not None and when > view.cutoff
+            ok = next(passed, ())
+            failed = (
+                () if later else tuple(c for c, hit in zip(filters, ok, strict=True) if not hit)
             )
+            rows.append(CandidateRow(version, when, held, failed, later))
         return rows, dict(zip(data["version"], data["json"], strict=True))
 
     def _published_later(

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import pyarrow.fs as pafs
-from deltalake.fs import DeltaStorageHandler
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IncompatibleTableError
 from .location import TableLocation
+
+if TYPE_CHECKING:
+    from deltalake.fs import DeltaStorageHandler
 
 __all__ = ["DeltaLog", "LogEntry"]
 
@@ -66,11 +66,15 @@ class DeltaLog:
 
     def modified(self, version: int) -> datetime | None:
         """The time of commit ``version`` as time travel sees it, or None if its file is gone."""
+        import pyarrow.fs as pafs
+
         (info,) = self._storage().get_file_info([_commit_path(version)])
         return None if info.type == pafs.FileType.NotFound else info.mtime
 
     def earliest(self) -> int | None:
         """The oldest version whose commit file is still there, or None without a log."""
+        import pyarrow.fs as pafs
+
         selector = pafs.FileSelector(_LOG, allow_not_found=True)
         versions = [
             int(name[:-5])
@@ -80,6 +84,8 @@ class DeltaLog:
         return min(versions, default=None)
 
     def _storage(self) -> DeltaStorageHandler:
+        from deltalake.fs import DeltaStorageHandler  # imports pyarrow.fs: only when needed
+
         generation = self._location.credentials_generation
         if self._handler is None or generation != self._generation:
             self._handler = DeltaStorageHandler(self._location.uri, self._location.options())
