@@ -204,3 +204,26 @@ def test_as_of_before_the_table_existed_finds_nothing(tmp_path: Path) -> None:
     assert found.chosen is None and not found.approximate
     assert found.notes == (f"the table did not exist yet at {before.isoformat()}",)
     assert store.latest("sales.orders", as_of=before) is None
+
+
+def test_a_foreign_table_without_created_at_is_explained_too(tmp_path: Path) -> None:
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    path = tmp_path / "foreign"
+    rows = pa.table(
+        {
+            "contract_id": ["sales.orders"] * 2,
+            "version": ["1.0.0", "1.1.0"],
+            "json": [
+                '{"id": "sales.orders", "version": "1.0.0"}',
+                '{"id": "sales.orders", "version": "1.1.0"}',
+            ],
+            "fingerprint": ["a", "b"],
+        }
+    )
+    write_deltalake(str(path), rows)
+    store = DeltaContractStore(path=path)
+    found = store.resolve("sales.orders", "~1.0", explain=True)
+    assert found.chosen == "1.0.0" and found.candidates[0].created_at is None
+    assert found.document == {"id": "sales.orders", "version": "1.0.0"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import polars as pl
@@ -81,8 +82,9 @@ class Resolver:
             frame = pl.scan_delta(view.dt).filter(lookup(contract_id, columns))
             for column, wanted in request.filters.items():
                 frame = frame.filter(filter_expr(column, wanted, columns))
-            if view.cutoff is not None:
-                frame = frame.filter(pl.col("created_at") <= view.cutoff)
+            if view.cutoff is not None and "created_at" in columns:
+                created = pl.col("created_at")  # null: written by a tool that did not say
+                frame = frame.filter(created.is_null() | (created <= view.cutoff))
             found = self._collect(frame.select("version", "json"))
             payloads = dict(zip(found["version"], found["json"], strict=True))
             chosen = decide(contract_id, map(CandidateRow, payloads), request).chosen
@@ -129,7 +131,7 @@ class Resolver:
         frame = (
             pl.scan_delta(view.dt)
             .filter(lookup(contract_id, columns))
-            .select("version", "created_at", "json", *shown, *checks)
+            .select("version", _created(columns), "json", *shown, *checks)
         )
         data = self._collect(frame)
         values = zip(*(data[column].to_list() for column in shown), strict=True)
@@ -137,7 +139,7 @@ class Resolver:
         filters = list(request.filters)
         rows = []
         for version, when in zip(data["version"], data["created_at"], strict=True):
-            held = dict(zip(shown, next(values, ()), strict=True))
+            held = MappingProxyType(dict(zip(shown, next(values, ()), strict=True)))
             later = view.cutoff is not None and when is not None and when > view.cutoff
             ok = next(passed, ())
             failed = (
@@ -150,8 +152,9 @@ class Resolver:
         self, contract_id: str, current: DeltaTable, known: set[str]
     ) -> list[CandidateRow]:
         """Versions in the current table that the ``as_of`` snapshot does not have yet."""
-        frame = pl.scan_delta(current).filter(lookup(contract_id, self._columns(current)))
-        data = self._collect(frame.select("version", "created_at"))
+        columns = self._columns(current)
+        frame = pl.scan_delta(current).filter(lookup(contract_id, columns))
+        data = self._collect(frame.select("version", _created(columns)))
         return [
             CandidateRow(version, created, published_after_as_of=True)
             for version, created in data.iter_rows()
@@ -251,6 +254,14 @@ class Resolver:
             "now, not as it was then",
             True,
         )
+
+
+def _created(columns: Mapping[str, Any]) -> pl.Expr:
+    """``created_at``; null in a foreign table without it (every version then counts as
+    published before any ``as_of``)."""
+    if "created_at" in columns:
+        return pl.col("created_at")
+    return pl.lit(None, pl.Datetime("us", "UTC")).alias("created_at")
 
 
 def _request_key(request: ResolveRequest) -> tuple[Hashable, ...]:
