@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import polars as pl
 from deltalake import DeltaTable
 
-from ..errors import InvalidRequestError, StoreUnavailableError
+from ..errors import StoreUnavailableError
 from ..table.cache import ResultCache
 from ..table.delta_table import AsOf, ContractTable
 from ..table.log import DeltaLog
@@ -174,29 +174,19 @@ class Resolver:
             return self._cache.get_or_compute(
                 as_of, query, lambda: compute(_View(self._table.at(as_of)))
             )
-        gone: _Gone | None
-        try:
-            snapshot = self._table.at(as_of)
-        except InvalidRequestError:
-            # A time before the oldest commit file left, where time travel refuses.
-            instant = _instant(as_of)
-            earliest = None if instant is None else self._log_call(self._log.earliest)
-            if instant is None or not earliest or self._committed(earliest, instant):
-                raise
-            gone = self._cleaned(earliest, instant)
-        else:
-            instant = _instant(as_of)
-            assert instant is not None  # at() took it as a time
-            gone = self._not_reached(snapshot, instant)
-            if gone is None:
-                try:
-                    return self._cache.get_or_compute(
-                        snapshot.version(), query, lambda: compute(_View(snapshot))
-                    )
-                except StoreUnavailableError:
-                    gone = self._vacuumed(snapshot, instant)
-                    if gone is None:
-                        raise
+        snapshot = self._table.at(as_of)
+        instant = _instant(as_of)
+        gone = None if instant is None else self._not_reached(snapshot, instant)
+        if gone is None:
+            try:
+                return self._cache.get_or_compute(
+                    snapshot.version(), query, lambda: compute(_View(snapshot))
+                )
+            except StoreUnavailableError:
+                gone = None if instant is None else self._vacuumed(snapshot, instant)
+                if gone is None:
+                    raise
+        assert instant is not None
         dt = self._table.current()
         view = _View(dt, instant, gone.values_now, (gone.note,))
         if dt is None:
@@ -205,29 +195,19 @@ class Resolver:
             dt.version(), (query, "created_at <=", instant), lambda: compute(view)
         )
 
-    def _log_call(self, read: Callable[[], T]) -> T:
-        with self._table.errors("read the log of"):
-            return read()
-
-    def _committed(self, version: int, instant: datetime) -> bool:
-        """True if commit ``version`` (still in the log) was made at or before ``instant``."""
-        committed = self._log_call(lambda: self._log.modified(version))
-        return committed is not None and committed <= instant
-
     def _not_reached(self, snapshot: DeltaTable, instant: datetime) -> _Gone | None:
-        """Why ``snapshot`` (time travel's answer for ``instant``) is not the table then."""
+        """Why ``snapshot`` (time travel's answer for ``instant``) is not the table then: time
+        travel answers a time before the oldest commit left with the oldest snapshot left."""
         version = snapshot.version()
-        if self._committed(version, instant):
+        with self._table.errors("read the log of"):
+            committed = self._log.modified(version)
+        if committed is not None and committed <= instant:
             return None
         if version == 0:
             return _Gone(f"the table did not exist yet at {instant.isoformat()}", False)
-        return self._cleaned(version, instant)
-
-    def _cleaned(self, earliest: int, instant: datetime) -> _Gone:
-        committed = self._log_call(lambda: self._log.modified(earliest))
         since = "" if committed is None else f" ({committed.isoformat()})"
         return _Gone(
-            f"the log before table version {earliest}{since} has been cleaned up: which "
+            f"the log before table version {version}{since} has been cleaned up: which "
             f"versions existed at {instant.isoformat()} follows from created_at, and metadata "
             "is as it is now, not as it was then",
             True,
