@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = ["suite.py", "store_ops.py", "upkeep.py", "service.py"]
+SCRIPTS = ["suite.py", "store_ops.py", "upkeep.py", "service.py", "consumers.py"]
 
 if __name__ == "__main__":
     for script in SCRIPTS:
