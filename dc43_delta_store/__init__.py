@@ -23,6 +23,7 @@ from .errors import (
     ContractNotFoundError,
     ContractStoreError,
     ContractValidationError,
+    CursorExpiredError,
     IncompatibleTableError,
     InvalidContractError,
     InvalidLocationError,
@@ -33,6 +34,9 @@ from .errors import (
     ValidationIssue,
     VersionConflictError,
 )
+from .feed.events import ChangeEvent, Changes
+from .resolution.explain import Candidate, Resolution
+from .resolution.ranges import VersionRange, parse_range
 from .store import DeltaContractStore
 from .table.history import Commit
 from .table.maintenance import OptimizeResult, VacuumResult
@@ -44,6 +48,9 @@ __all__ = [
     "BatchError",
     "BatchProblem",
     "BatchResult",
+    "Candidate",
+    "ChangeEvent",
+    "Changes",
     "Commit",
     "CompatibilityError",
     "CompatibilitySettings",
@@ -51,6 +58,7 @@ __all__ = [
     "ContractStoreError",
     "ContractValidationError",
     "ContractValidationWarning",
+    "CursorExpiredError",
     "Dc43ContractStore",
     "DeltaContractStore",
     "DiffResult",
@@ -62,15 +70,18 @@ __all__ = [
     "Override",
     "Policy",
     "PutResult",
+    "Resolution",
     "StoreUnavailableError",
     "TableBusyError",
     "UpdateConflictError",
     "VacuumResult",
     "ValidationIssue",
     "VersionConflictError",
+    "VersionRange",
     "__version__",
     "diff",
     "is_prerelease",
+    "parse_range",
     "sort_versions",
     "version_sort_key",
 ]
