@@ -13,6 +13,7 @@ SCRIPTS = {
     "upkeep.py": [],
     "service.py": [],
     "diff_corpus.py": ["--out", str(HERE / "results" / "diff_corpus.json")],
+    "consumers.py": [],
 }
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from .errors import (
     ContractNotFoundError,
     ContractStoreError,
     ContractValidationError,
+    CursorExpiredError,
     DuplicateVersionError,
     IncompatibleTableError,
     InvalidContractError,
@@ -35,6 +36,9 @@ from .errors import (
     ValidationIssue,
     VersionConflictError,
 )
+from .feed.events import ChangeEvent, Changes
+from .resolution.explain import Candidate, Resolution
+from .resolution.ranges import VersionRange, parse_range
 from .store import DeltaContractStore
 from .table.adopt import AdoptionResult
 from .table.history import Commit
@@ -48,6 +52,9 @@ __all__ = [
     "BatchError",
     "BatchProblem",
     "BatchResult",
+    "Candidate",
+    "ChangeEvent",
+    "Changes",
     "Commit",
     "CompatibilityError",
     "CompatibilitySettings",
@@ -55,6 +62,7 @@ __all__ = [
     "ContractStoreError",
     "ContractValidationError",
     "ContractValidationWarning",
+    "CursorExpiredError",
     "Dc43ContractStore",
     "DeltaContractStore",
     "DiffResult",
@@ -68,15 +76,18 @@ __all__ = [
     "Override",
     "Policy",
     "PutResult",
+    "Resolution",
     "StoreUnavailableError",
     "TableBusyError",
     "UpdateConflictError",
     "VacuumResult",
     "ValidationIssue",
     "VersionConflictError",
+    "VersionRange",
     "__version__",
     "diff",
     "is_prerelease",
+    "parse_range",
     "sort_versions",
     "version_sort_key",
 ]

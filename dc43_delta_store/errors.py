@@ -18,6 +18,7 @@ Every error derives from one base and, where one fits, from a builtin too::
     │                                          with different content
     ├── InvalidLocationError (ValueError)      a table name or path that cannot be used
     ├── InvalidRequestError (ValueError)       an unknown column, a bad as_of, a refused SQL
+    │   └── CursorExpiredError                 the change feed's log before a cursor is gone
     └── StoreUnavailableError (OSError)        the location cannot be read or written
 
 Messages name the contract, version, field, file or table involved, and never
@@ -38,6 +39,7 @@ __all__ = [
     "ContractNotFoundError",
     "ContractStoreError",
     "ContractValidationError",
+    "CursorExpiredError",
     "DuplicateVersionError",
     "IncompatibleTableError",
     "InvalidContractError",
@@ -264,6 +266,19 @@ class InvalidLocationError(ContractStoreError, ValueError):
 
 class InvalidRequestError(ContractStoreError, ValueError):
     """A request that cannot be carried out as asked: unknown column, bad ``as_of``, refused SQL."""
+
+
+class CursorExpiredError(InvalidRequestError):
+    """``changes(since=...)``: the commits after ``since`` are no longer in the log.
+
+    ``earliest`` is the oldest table version the log still holds (None: no log at all).
+    Publishes stay recoverable from the rows' ``created_at`` (versions are never deleted).
+    """
+
+    def __init__(self, message: str, *, since: int, earliest: int | None) -> None:
+        super().__init__(message)
+        self.since = since
+        self.earliest = earliest
 
 
 class StoreUnavailableError(ContractStoreError, OSError):

@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import polars as pl
 from deltalake import DeltaTable
@@ -28,13 +28,13 @@ from .core.batch import (
     prepare,
 )
 from .core.documents import load_document
-from .core.duplicates import StoredRow, fingerprints_by_key, one_row, versions_of
+from .core.duplicates import StoredRow, fingerprints_by_key, versions_of
 from .core.health import HealthReport
 from .core.metadata import check_declared, check_values, parse_columns
 from .core.records import check_identity, contract_key
 from .core.table_schema import TABLE_SCHEMA
 from .core.validation import ValidationMode
-from .core.versions import is_prerelease, sort_versions, version_sort_key
+from .core.versions import sort_versions
 from .errors import (
     BatchError,
     ContractNotFoundError,
@@ -44,6 +44,11 @@ from .errors import (
     TableBusyError,
     UpdateConflictError,
 )
+from .feed.events import Changes
+from .feed.reader import read_changes
+from .resolution.explain import Resolution, ResolveRequest
+from .resolution.ranges import parse_range
+from .resolution.reader import Resolver
 from .table.adopt import AdoptionResult, adopt
 from .table.cache import ResultCache
 from .table.catalog import UnityCatalog
@@ -62,8 +67,9 @@ from .table.delta_table import (
     table_columns,
 )
 from .table.health import check_table
-from .table.history import Commit, commit_metadata, commits_of, write_summary
+from .table.history import Commit, commit_metadata, commits_of, update_summary, write_summary
 from .table.location import TableLocation, describe, resolve_location
+from .table.log import DeltaLog
 from .table.maintenance import (
     DEFAULT_TARGET_FILE_SIZE,
     OptimizeResult,
@@ -71,7 +77,7 @@ from .table.maintenance import (
     optimize,
     vacuum,
 )
-from .table.queries import FilterValue, decode_document, filter_expr, frozen_filters, lookup
+from .table.queries import FilterValue, decode_document, lookup, one_copy
 from .table.scanning import scan_frame
 from .table.sql import run_sql, views
 
@@ -150,6 +156,8 @@ class DeltaContractStore:
         self._max_attempts = max_commit_attempts
         self._auto_compact = auto_compact
         self._cache = ResultCache()
+        self._log = DeltaLog(self._location)
+        self._resolver = Resolver(self._table, self._log, self._cache, self._columns, self._collect)
 
     @property
     def location(self) -> TableLocation:
@@ -368,7 +376,7 @@ class DeltaContractStore:
         >>> result.required_bump, [change.path for change in result.changes]
         ('major', ['schema.orders.properties.currency'])
         """
-        before, after = self._resolved(old, as_of), self._resolved(new, as_of)
+        before, after = self._document_of(old, as_of), self._document_of(new, as_of)
         settings = read_settings(self._snapshot(as_of))
         contract_id = str(after.get("id") or after.get("uuid") or "")
         policy = self._compatibility or settings.policy_for(contract_id)
@@ -376,7 +384,7 @@ class DeltaContractStore:
         overrides = settings.ordered_overrides()
         return diff_documents(before, after, mode=chosen, overrides=overrides)
 
-    def _resolved(self, value: Any, as_of: AsOf | None) -> dict[str, Any]:
+    def _document_of(self, value: Any, as_of: AsOf | None) -> dict[str, Any]:
         reference = split_reference(value)
         return load_document(value) if reference is None else self.get(*reference, as_of=as_of)
 
@@ -426,7 +434,8 @@ class DeltaContractStore:
                     f"{label} no longer matches if_match: it holds {stale}; nothing was changed"
                 )
             if checked:
-                self._table.update_row(dt, (contract_id, version), checked, info)
+                summary = update_summary(contract_id, version, checked)
+                self._table.update_row(dt, (contract_id, version), checked, {**info, **summary})
             return int(dt.version())
 
         return self._retrying(f"updating {label}", attempt)
@@ -496,14 +505,6 @@ class DeltaContractStore:
         found = self._collect(frame.select("contract_id", "version", "fingerprint", "json"))
         return dict(fingerprints_by_key(found.iter_rows()))  # several rows: a DuplicateKey
 
-    def _one_copy(self, dt: DeltaTable, contract_id: str, version: str) -> str | None:
-        """The payload of a key held by several rows, if they hold one content; else
-        :class:`~.errors.DuplicateVersionError` (see :mod:`.core.duplicates`)."""
-        match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
-        found = self._collect(scan_frame(dt).filter(match).select(*_ROW_COLUMNS))
-        row = one_row(contract_id, version, [StoredRow(*r) for r in found.iter_rows()])
-        return None if row is None else row.payload
-
     def _row(
         self, dt: DeltaTable, contract_id: str, version: str, columns: list[str]
     ) -> dict[str, Any] | None:
@@ -531,7 +532,7 @@ class DeltaContractStore:
             match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
             found = self._collect(scan_frame(dt).filter(match).select("json"))["json"]
             if len(found) > 1:  # copies another writer made: one content, or refuse
-                return self._one_copy(dt, contract_id, version)
+                return one_copy(dt, contract_id, version, self._columns(dt), self._collect)
             return found[0] if len(found) else None
 
         payload = self._answer(as_of, ("get", contract_id, version), compute)
@@ -560,30 +561,85 @@ class DeltaContractStore:
         >>> store.latest("sales.orders", status="active")["version"]
         '1.1.0'
         """
+        request = self._request(contract_id, None, include_prereleases, as_of, filters)
+        return self._resolved(contract_id, request)
+
+    @overload
+    def resolve(
+        self,
+        contract_id: str,
+        spec: str | None = None,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        explain: Literal[False] = False,
+        **filters: FilterValue,
+    ) -> dict[str, Any] | None: ...
+
+    @overload
+    def resolve(
+        self,
+        contract_id: str,
+        spec: str | None = None,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        explain: Literal[True],
+        **filters: FilterValue,
+    ) -> Resolution: ...
+
+    def resolve(
+        self,
+        contract_id: str,
+        spec: str | None = None,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        explain: bool = False,
+        **filters: FilterValue,
+    ) -> dict[str, Any] | Resolution | None:
+        """The highest version of ``contract_id`` in the range ``spec`` that passes the
+        filters, or None; ``latest`` is ``resolve`` without a range.
+
+        ``spec``: ``1.2.3``, ``^1.2``, ``~1.2``, ``1.x``, ``>=1.0,<2``, ``^1 || ^3`` (the
+        grammar is in :mod:`.resolution.ranges`; anything else raises
+        :class:`~.errors.InvalidRequestError` naming the position). Prereleases match when
+        ``include_prereleases`` or when the range names one of the same major.minor.patch.
+        With ``explain=True`` the answer is a :class:`~.resolution.explain.Resolution`:
+        the chosen version, its document, and every candidate with its verdict and reasons.
+        ``as_of`` a time keeps working after log cleanup and vacuum (see
+        :mod:`.resolution.reader`).
+
+        >>> for version in ("1.0.0", "1.1.0", "2.0.0"):
+        ...     _ = store.put(f"examples/contracts/sales/orders-{version}.odcs.yaml")
+        >>> store.resolve("sales.orders", "^1")["version"]
+        '1.1.0'
+        >>> store.resolve("sales.orders", ">=2", status="active") is None
+        True
+        """
+        request = self._request(contract_id, spec, include_prereleases, as_of, filters)
+        if not explain:
+            return self._resolved(contract_id, request)
+        resolution, payload = self._resolver.explain(contract_id, request)
+        if resolution.chosen is None or payload is None:
+            return resolution
+        document = decode_document(payload, contract_id, resolution.chosen)
+        return replace(resolution, document=document)
+
+    def _request(
+        self,
+        contract_id: str,
+        spec: str | None,
+        include_prereleases: bool,
+        as_of: AsOf | None,
+        filters: Mapping[str, FilterValue],
+    ) -> ResolveRequest:
         check_identity(contract_id, "contract_id")
-        query = ("latest", contract_id, bool(include_prereleases), frozen_filters(filters))
+        version_range = None if spec is None else parse_range(spec)
+        return ResolveRequest(version_range, dict(filters), bool(include_prereleases), as_of)
 
-        def compute(dt: DeltaTable | None) -> tuple[str, str] | None:
-            if dt is None:
-                return None
-            columns = self._columns(dt)
-            frame = scan_frame(dt).filter(lookup(contract_id, columns))
-            # filters as a column, not a scan filter: copies of a version they skip still count
-            matches = [filter_expr(c, w, columns).fill_null(False) for c, w in filters.items()]
-            passed = [pl.all_horizontal(matches).alias("passed")] if matches else []
-            found = self._collect(frame.select("version", "json", *passed))
-            payloads = {r[0]: r[1] for r in found.iter_rows() if not matches or r[2]}
-            candidates = [v for v in payloads if include_prereleases or not is_prerelease(v)]
-            if not candidates:
-                return None
-            chosen = max(candidates, key=version_sort_key)
-            if (found["version"] == chosen).sum() > 1:  # copies: one content, or refuse
-                payload = self._one_copy(dt, contract_id, chosen)
-                assert payload is not None
-                return chosen, payload
-            return chosen, payloads[chosen]
-
-        found = self._answer(as_of, query, compute)
+    def _resolved(self, contract_id: str, request: ResolveRequest) -> dict[str, Any] | None:
+        found = self._resolver.choose(contract_id, request)
         return None if found is None else decode_document(found[1], contract_id, found[0])
 
     def list_contracts(self, *, as_of: AsOf | None = None) -> list[str]:
@@ -651,6 +707,31 @@ class DeltaContractStore:
             return []
         with self._table.errors("read the history of"):
             return commits_of(dt.history(limit))
+
+    def changes(self, since: int | None = None) -> Changes:
+        """What happened after table version ``since``, oldest first, and the cursor to pass
+        as ``since`` next time (None or -1: from the table's first commit).
+
+        Events: ``published``, ``metadata``, ``columns-added``, and ``unknown`` for data
+        changes by other writers; upkeep commits give none (see :mod:`.feed.events`). A
+        poll with nothing new costs one ``stat`` on a local table. Raises
+        :class:`~.errors.CursorExpiredError` when log cleanup removed commits after ``since``.
+
+        >>> cursor = store.changes().cursor
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml", who="ci")
+        >>> _ = store.update_metadata("sales.orders", "1.0.0", {"status": "Validated"})
+        >>> feed = store.changes(since=cursor)
+        >>> [(event.kind, event.version, event.who) for event in feed.events][0]
+        ('published', '1.0.0', 'ci')
+        >>> dict(feed.events[1].values), store.changes(since=feed.cursor).events
+        ({'status': 'Validated'}, ())
+        """
+        dt = self._table.current()
+        upto = -1 if dt is None else dt.version()
+        since = -1 if since is None else since
+        with self._table.errors("read the log of"):
+            events = read_changes(self._log, since, upto, str(self._location))
+        return Changes(tuple(events), upto)
 
     # -- upkeep --------------------------------------------------------------------------
 

@@ -69,6 +69,11 @@ def test_different_copies_refuse_every_read_of_the_key(path: Path) -> None:
         store.latest("sales.orders", status="active")
     with pytest.raises(DuplicateVersionError):
         store.list_versions("sales.orders")
+    with pytest.raises(DuplicateVersionError):
+        store.resolve("sales.orders", "^1")
+    with pytest.raises(DuplicateVersionError):
+        store.resolve("sales.orders", explain=True)
+    assert store.resolve("sales.orders", "<1")["version"] == "0.9.0"
     assert store.get("sales.orders", "0.9.0")["version"] == "0.9.0"
 
 

@@ -81,6 +81,13 @@ def test_status_filters_read_the_document(dc43_store: DeltaContractStore) -> Non
     assert active["version"] == "1.1.0rc1"
 
 
+def test_resolve_explains_with_the_documents_status(dc43_store: DeltaContractStore) -> None:
+    resolution = dc43_store.resolve("sales.orders", "<1", status="active", explain=True)
+    assert resolution.chosen == "0.10.0.0"
+    statuses = {c.version: c.metadata.get("status") for c in resolution.candidates}
+    assert statuses["1.0.0"] == "draft" and statuses["0.9.0.0"] == "active"
+
+
 def test_the_contracts_views_carry_status_domain_and_data_product(
     dc43_store: DeltaContractStore,
 ) -> None:

@@ -24,6 +24,7 @@ from ..core.validation import ContractValidationWarning
 from ..core.versions import version_sort_key
 from ..errors import BatchError, ContractNotFoundError
 from ..table.sql import views
+from .consumers import changes, print_explanation, resolve
 from .diff import compatibility, diff_command, gate_column
 from .folders import Verdict, contract_files, git_state
 from .folders import junit_xml as junit_report
@@ -259,6 +260,7 @@ def get(context: Context, contract_id: str, version: str, as_of: str | None, as_
 )
 @click.option("--include-prereleases", is_flag=True, help="Consider 1.2.0-rc.1 and the like.")
 @as_of_option
+@click.option("--explain", is_flag=True, help="Print every candidate's verdict and reasons.")
 @click.option("--json", "as_json", is_flag=True, help="The document as JSON (default: YAML).")
 @pass_context
 @guarded
@@ -269,12 +271,22 @@ def latest(
     filters: tuple[str, ...],
     include_prereleases: bool,
     as_of: str | None,
+    explain: bool,
     as_json: bool,
 ) -> None:
     """Print the latest version of a contract (version order, as `versions` lists)."""
     wanted: dict[str, Any] = dict(pairs(filters, "--filter"))
     if status:
         wanted["status"] = list(status)
+    if explain:
+        resolution = context.store().resolve(
+            contract_id,
+            include_prereleases=include_prereleases,
+            as_of=parse_as_of(as_of),
+            explain=True,
+            **wanted,
+        )
+        return print_explanation(resolution, as_json)
     document = context.store().latest(
         contract_id, include_prereleases=include_prereleases, as_of=parse_as_of(as_of), **wanted
     )
@@ -547,6 +559,8 @@ def adopt(context: Context, apply: bool, who: str | None, why: str | None, as_js
 
 cli.add_command(diff_command)
 cli.add_command(compatibility)
+cli.add_command(resolve)
+cli.add_command(changes)
 
 
 def main() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import getpass
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from .. import __version__
 from ..core.records import ContractRow
 
-__all__ = ["Commit", "commit_metadata", "commits_of", "write_summary"]
+__all__ = ["Commit", "commit_metadata", "commits_of", "update_summary", "write_summary"]
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,33 @@ def commits_of(raw: list[dict[str, Any]]) -> list[Commit]:
 
 
 def write_summary(rows: list[ContractRow]) -> dict[str, Any]:
-    """What the commit says about a write (the first 100 keys, and the count)."""
+    """What the commit says about a write: the first 100 keys and the count, for people;
+    every ``[contract_id, version, fingerprint]`` for the change feed (``published``)."""
     return {
         "contract_count": len(rows),
         "contracts": ", ".join(f"{row.contract_id}@{row.version}" for row in rows[:100]),
+        "published": [[row.contract_id, row.version, row.fingerprint] for row in rows],
     }
+
+
+def update_summary(contract_id: str, version: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """What the commit of a metadata update says: the row, and the values it set (as JSON)."""
+    return {
+        "contracts": f"{contract_id}@{version}",
+        "metadata_update": {
+            "contract_id": contract_id,
+            "version": version,
+            "values": {name: _json_value(value) for name, value in values.items()},
+        },
+    }
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
 
 
 def commit_metadata(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
+from deltalake import DeltaTable
 
+from ..core.duplicates import StoredRow, one_row
 from ..core.records import contract_key
 from ..errors import IncompatibleTableError, InvalidRequestError
+from .scanning import scan_frame
 
 __all__ = [
     "DOCUMENT_FIELDS",
@@ -19,6 +22,7 @@ __all__ = [
     "filter_expr",
     "frozen_filters",
     "lookup",
+    "one_copy",
 ]
 
 FilterValue = str | bool | int | float | None | Sequence[Any]
@@ -42,6 +46,22 @@ def lookup(contract_id: str, columns: Mapping[str, Any]) -> pl.Expr:
         return match
     key = pl.col("contract_key")
     return (key.is_null() | (key == contract_key(contract_id))) & match
+
+
+def one_copy(
+    dt: DeltaTable,
+    contract_id: str,
+    version: str,
+    columns: Mapping[str, Any],
+    collect: Callable[[pl.LazyFrame], pl.DataFrame],
+) -> str | None:
+    """The payload of a key other writers stored several times, if every copy holds the same
+    content; else :class:`~..errors.DuplicateVersionError` (see :mod:`..core.duplicates`).
+    Lookups call it only when they found more than one row for the key."""
+    match = lookup(contract_id, columns) & (pl.col("version") == version)
+    found = collect(scan_frame(dt).filter(match).select("version", "fingerprint", "json"))
+    row = one_row(contract_id, version, [StoredRow(*r) for r in found.iter_rows()])
+    return None if row is None else row.payload
 
 
 def filter_expr(column: str, wanted: FilterValue, columns: Mapping[str, Any]) -> pl.Expr:

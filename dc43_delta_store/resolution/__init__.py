@@ -1,0 +1,1 @@
+"""Which version a consumer gets: version ranges and explained choices."""
