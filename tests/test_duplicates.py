@@ -155,3 +155,14 @@ def test_a_row_without_fingerprint_counts_by_its_json() -> None:
     assert one_row(
         "a", "1.0.0", [StoredRow("1.0.0", build_row(ORIGINAL).fingerprint, payload), twin]
     )
+
+
+def test_dc43s_web_app_gets_a_409_for_a_duplicated_key(path: Path) -> None:
+    starlette = pytest.importorskip("starlette.exceptions")
+    from dc43_delta_store import Dc43ContractStore
+
+    append(path, dc43_rows([CHANGED]))
+    with pytest.raises(DuplicateVersionError) as caught:
+        Dc43ContractStore(path=path, validation="off").get("sales.orders", "1.0.0")
+    assert isinstance(caught.value, starlette.HTTPException)
+    assert caught.value.status_code == 409
