@@ -28,6 +28,8 @@ from .core.batch import (
     prepare,
 )
 from .core.documents import load_document
+from .core.duplicates import StoredRow, fingerprints_by_key, versions_of
+from .core.health import HealthReport
 from .core.metadata import check_declared, check_values, parse_columns
 from .core.records import check_identity, contract_key
 from .core.table_schema import TABLE_SCHEMA
@@ -37,6 +39,7 @@ from .errors import (
     BatchError,
     ContractNotFoundError,
     ContractStoreError,
+    InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
     UpdateConflictError,
@@ -46,6 +49,7 @@ from .feed.reader import read_changes
 from .resolution.explain import Resolution, ResolveRequest
 from .resolution.ranges import parse_range
 from .resolution.reader import Resolver
+from .table.adopt import AdoptionResult, adopt
 from .table.cache import ResultCache
 from .table.catalog import UnityCatalog
 from .table.compatibility import (
@@ -62,6 +66,7 @@ from .table.delta_table import (
     catalog_location,
     table_columns,
 )
+from .table.health import check_table
 from .table.history import Commit, commit_metadata, commits_of, update_summary, write_summary
 from .table.location import TableLocation, describe, resolve_location
 from .table.log import DeltaLog
@@ -72,7 +77,8 @@ from .table.maintenance import (
     optimize,
     vacuum,
 )
-from .table.queries import FilterValue, decode_document, lookup
+from .table.queries import FilterValue, decode_document, lookup, one_copy
+from .table.scanning import scan_frame
 from .table.sql import run_sql, views
 
 __all__ = ["DeltaContractStore"]
@@ -483,7 +489,7 @@ class DeltaContractStore:
 
     def _stored_fingerprints(
         self, dt: DeltaTable | None, prepared: list[Prepared]
-    ) -> dict[tuple[str, str], str]:
+    ) -> dict[tuple[str, str], Any]:
         if dt is None or not prepared:
             return {}
         ids = sorted({item.row.contract_id for item in prepared})
@@ -495,14 +501,15 @@ class DeltaContractStore:
             if "contract_key" in self._columns(dt):
                 keys = pl.col("contract_key")
                 condition &= keys.is_null() | keys.is_in([contract_key(i) for i in ids])
-        frame = pl.scan_delta(dt).filter(condition).select("contract_id", "version", "fingerprint")
-        return {(cid, ver): fp for cid, ver, fp in self._collect(frame).iter_rows()}
+        frame = scan_frame(dt).filter(condition)
+        found = self._collect(frame.select("contract_id", "version", "fingerprint", "json"))
+        return dict(fingerprints_by_key(found.iter_rows()))  # several rows: a DuplicateKey
 
     def _row(
         self, dt: DeltaTable, contract_id: str, version: str, columns: list[str]
     ) -> dict[str, Any] | None:
         match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
-        rows = self._collect(pl.scan_delta(dt).filter(match).select("version", *columns)).to_dicts()
+        rows = self._collect(scan_frame(dt).filter(match).select("version", *columns)).to_dicts()
         return rows[0] if rows else None
 
     # -- reading -------------------------------------------------------------------------
@@ -523,7 +530,9 @@ class DeltaContractStore:
             if dt is None:
                 return None
             match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
-            found = self._collect(pl.scan_delta(dt).filter(match).select("json"))["json"]
+            found = self._collect(scan_frame(dt).filter(match).select("json"))["json"]
+            if len(found) > 1:  # copies another writer made: one content, or refuse
+                return one_copy(dt, contract_id, version, self._columns(dt), self._collect)
             return found[0] if len(found) else None
 
         payload = self._answer(as_of, ("get", contract_id, version), compute)
@@ -639,7 +648,7 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> tuple[str, ...]:
             if dt is None:
                 return ()
-            ids = self._collect(pl.scan_delta(dt).select("contract_id").unique())
+            ids = self._collect(scan_frame(dt).select("contract_id").unique().drop_nulls())
             return tuple(sorted(ids["contract_id"].to_list()))
 
         return list(self._answer(as_of, ("contracts",), compute))
@@ -651,8 +660,13 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> tuple[str, ...]:
             if dt is None:
                 return ()
-            frame = pl.scan_delta(dt).filter(lookup(contract_id, self._columns(dt)))
-            return tuple(sort_versions(self._collect(frame.select("version"))["version"].to_list()))
+            frame = scan_frame(dt).filter(lookup(contract_id, self._columns(dt)))
+            versions = self._collect(frame.select("version"))["version"]
+            if not versions.is_duplicated().any():
+                return tuple(sort_versions(versions.to_list()))
+            found = self._collect(frame.select(*_ROW_COLUMNS))  # copies: one content, or refuse
+            rows = [StoredRow(*row) for row in found.iter_rows()]
+            return tuple(sort_versions(versions_of(contract_id, rows)))
 
         return list(self._answer(as_of, ("versions", contract_id), compute))
 
@@ -673,7 +687,7 @@ class DeltaContractStore:
         dt = self._snapshot(as_of)
         if dt is None:
             return pl.LazyFrame(pl.from_arrow(TABLE_SCHEMA.empty_table()))
-        return pl.scan_delta(dt)
+        return scan_frame(dt)
 
     def sql(self, query: str, *, as_of: AsOf | None = None) -> pl.DataFrame:
         """Run a read-only SQL query over the ``contracts`` and ``contracts_latest`` views.
@@ -767,6 +781,56 @@ class DeltaContractStore:
                 commit_info=commit_metadata(who, why, None),
             )
 
+    def check(self) -> HealthReport:
+        """The table's health: duplicated keys, Delta features the store cannot read or write,
+        column mapping, rows without identity or derived columns, stale version keys, a
+        missing checkpoint, small files. ``report.healthy``, or ``report.findings`` with the
+        fix for each (see :mod:`.core.health`). A table that does not exist yet is healthy.
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.check().healthy
+        True
+        """
+        dt = self._table.current()
+        if dt is None:
+            return HealthReport.missing(str(self._location))
+        with self._reading(), self._table.errors("check"):
+            return check_table(dt, str(self._location), self._location.options())
+
+    def adopt(
+        self, *, dry_run: bool = True, who: str | None = None, why: str | None = None
+    ) -> AdoptionResult:
+        """Upgrade a table other tools wrote (dc43's Spark store: seven columns) in place:
+        add the derived columns and fill them — and correct stale ``version_sort_key`` and
+        ``prerelease`` values — in one commit (see :mod:`.table.adopt`). ``dry_run`` (the
+        default) only plans: ``result.plan.describe()`` says what would change.
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.adopt().plan.needed
+        False
+        """
+        info = commit_metadata(who, why, {"adopt": True})
+        name = str(self._location)
+
+        def attempt() -> AdoptionResult:
+            dt = self._table.current()
+            if dt is None:
+                raise InvalidRequestError(f"table {name} does not exist: nothing to adopt")
+            if not dry_run:
+                dt = self._table.writable(dt, {})
+            with self._reading(), self._table.errors("adopt"):
+                return adopt(dt, name, dry_run=dry_run, commit_info=info)
+
+        if dry_run:
+            return attempt()
+        with self._table.errors("adopt"), self._table.maintenance() as held:
+            if not held:
+                raise TableBusyError(
+                    f"table {self._location} is being optimized by another process; "
+                    "nothing was done (try again once it is finished)"
+                )
+            return self._retrying("adopting", attempt)
+
     # -- helpers -------------------------------------------------------------------------
 
     def _snapshot(self, as_of: AsOf | None) -> DeltaTable | None:
@@ -796,11 +860,14 @@ class DeltaContractStore:
         """Polars raises its own exceptions for I/O failures: make them store errors."""
         try:
             yield
-        except ContractStoreError:
+        except (ContractStoreError, CommitFailedError):
             raise
         except Exception as exc:
             message = describe(exc, self._location)
             raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
+
+
+_ROW_COLUMNS = ("version", "fingerprint", "json")
 
 
 def _where(as_of: AsOf | None) -> str:

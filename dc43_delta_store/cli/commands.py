@@ -2,8 +2,10 @@
 
 Data goes to stdout (a table, or ``--json`` / ``--nl`` for scripts), messages to stderr.
 Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 not found, 4 version conflict,
-5 invalid contract, 6 store unavailable (unreachable, busy, or a table it cannot use),
-7 incompatible (a version bump too small for its changes).
+5 invalid contract, 6 store unavailable (unreachable or busy), 7 incompatible (a version
+bump too small for its changes), 8 the table needs attention (a Delta feature or schema
+the store cannot use, a version stored twice with different content, or problems ``check``
+found).
 """
 
 from __future__ import annotations
@@ -312,9 +314,7 @@ def list_(context: Context, as_of: str | None, fmt: Format | None) -> None:
     frames = views(scan, columns)  # "latest" as latest() picks it: prereleases skipped
     counts = frames["contracts"].group_by("contract_id").agg(pl.len().alias("versions"))
     latest = frames["contracts_latest"].select(
-        "contract_id",
-        pl.col("version").alias("latest"),
-        *(["status"] if "status" in columns else []),
+        "contract_id", pl.col("version").alias("latest"), "status"
     )
     listed = counts.join(latest, on="contract_id", how="left").sort("contract_id").collect()
     emit(
@@ -335,9 +335,9 @@ def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format 
     """List the versions of a contract, lowest to highest."""
     import polars as pl
 
-    frame = (
-        context.store().scan(as_of=parse_as_of(as_of)).filter(pl.col("contract_id") == contract_id)
-    )
+    scan = context.store().scan(as_of=parse_as_of(as_of))
+    frame = views(scan, scan.collect_schema())["contracts"]  # status from the JSON if need be
+    frame = frame.filter(pl.col("contract_id") == contract_id)
     columns = [
         c for c in ("version", "status", "created_at", "fingerprint") if c in frame.collect_schema()
     ]
@@ -452,8 +452,13 @@ def add_columns(
 def optimize(context: Context, target_file_size: int, who: str | None, why: str | None) -> None:
     """Compact and cluster the table, write a checkpoint, drop expired logs."""
     result = context.store().optimize(target_file_size=target_file_size, who=who, why=why)
+    how = (
+        f"clustered by {', '.join(result.clustered_by)}"
+        if result.clustered_by
+        else f"compacted within partitions of {', '.join(result.partitioned_by)}"
+    )
     click.echo(
-        f"{result.files_before} files -> {result.files_after}; "
+        f"{result.files_before} files -> {result.files_after} ({how}); "
         f"table version {result.table_version}",
         err=True,
     )
@@ -483,6 +488,73 @@ def vacuum(
     emit([{"file": file} for file in result.files], ["file"], fmt or "table", sys.stdout)
     verb = "deleted" if apply else "would delete (dry run; --apply deletes)"
     click.echo(f"{len(result.files)} files {verb}", err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
+@pass_context
+@guarded
+def check(context: Context, as_json: bool) -> None:
+    """Report the table's health; exit 8 when it found problems (0 when healthy)."""
+    report = context.store().check()
+    if as_json:
+        click.echo(to_json(report.to_dict(), indent=2))
+    else:
+        facts = report.facts
+        click.echo(
+            f"table {facts.table}, version {facts.version}: {facts.rows} rows in {facts.files} "
+            f"files, protocol {facts.reader_version}/{facts.writer_version}"
+            + (
+                f", partitioned by {', '.join(facts.partition_columns)}"
+                if facts.partition_columns
+                else ""
+            )
+        )
+        for finding in report.findings:
+            click.echo(f"{finding.severity}: {finding.check}: {finding.message}")
+            if finding.fix:
+                click.echo(f"  fix: {finding.fix}")
+        if report.healthy:
+            click.echo("healthy: no problems found")
+    if not report.healthy:
+        sys.exit(EXIT_CODES["table"])
+
+
+@cli.command()
+@click.option(
+    "--apply", is_flag=True, help="Rewrite the table (default: only say what would change)."
+)
+@who_why
+@click.option("--json", "as_json", is_flag=True, help="The plan and outcome as JSON.")
+@pass_context
+@guarded
+def adopt(context: Context, apply: bool, who: str | None, why: str | None, as_json: bool) -> None:
+    """Add and fill the derived columns of a table other tools wrote, in one commit."""
+    result = context.store().adopt(dry_run=not apply, who=who, why=why)
+    plan = result.plan
+    if as_json:
+        click.echo(
+            to_json(
+                {
+                    "table": plan.table,
+                    "table_version": plan.table_version,
+                    "rows": plan.rows,
+                    "add_columns": list(plan.add_columns),
+                    "changes": dict(plan.changes),
+                    "needed": plan.needed,
+                    "applied": result.applied,
+                    "new_table_version": result.table_version,
+                },
+                indent=2,
+            )
+        )
+    else:
+        for line in plan.describe():
+            click.echo(line)
+    if result.applied:
+        click.echo(f"adopted in one commit: table version {result.table_version}", err=True)
+    elif plan.needed:
+        click.echo("dry run: nothing written (--apply writes it)", err=True)
 
 
 cli.add_command(diff_command)

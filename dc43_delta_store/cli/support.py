@@ -16,6 +16,7 @@ from ..errors import (
     CompatibilityError,
     ContractNotFoundError,
     ContractStoreError,
+    DuplicateVersionError,
     IncompatibleTableError,
     InvalidContractError,
     InvalidLocationError,
@@ -51,6 +52,7 @@ EXIT_CODES = {
     "invalid": 5,
     "unavailable": 6,
     "incompatible": 7,
+    "table": 8,
 }
 
 
@@ -61,7 +63,7 @@ def exit_code(error: BaseException) -> int:
     """The documented exit code for an error."""
     if isinstance(error, BatchError):
         codes = [exit_code(problem.error) for problem in error.problems]
-        for kind in ("conflict", "incompatible"):
+        for kind in ("conflict", "incompatible", "table"):
             if EXIT_CODES[kind] in codes:
                 return EXIT_CODES[kind]
         return EXIT_CODES["invalid"]
@@ -70,7 +72,8 @@ def exit_code(error: BaseException) -> int:
         ((CompatibilityError,), "incompatible"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),
-        ((StoreUnavailableError, TableBusyError, IncompatibleTableError), "unavailable"),
+        ((IncompatibleTableError, DuplicateVersionError), "table"),
+        ((StoreUnavailableError, TableBusyError), "unavailable"),
         ((InvalidLocationError, InvalidRequestError), "usage"),
     ]:
         if isinstance(error, kinds):

@@ -108,6 +108,11 @@ def check_values(
             raise InvalidRequestError(
                 f"{what}: {name!r} comes from the contract document and cannot be set"
             )
+        if name == "status" and name not in table:
+            raise InvalidRequestError(
+                f"{what}: the table has no status column (a table other tools wrote, such as "
+                "dc43's seven columns); `dc43-delta-store adopt --apply` adds it"
+            )
         if name not in table:
             metadata = sorted(set(table) - DERIVED)
             raise InvalidRequestError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,14 @@ from ..errors import InvalidContractError
 from .canonical import canonical_json, fingerprint
 from .versions import is_prerelease, version_sort_key
 
-__all__ = ["MAX_IDENTITY_LENGTH", "ContractRow", "build_row", "check_identity", "contract_key"]
+__all__ = [
+    "MAX_IDENTITY_LENGTH",
+    "ContractRow",
+    "build_row",
+    "check_identity",
+    "contract_key",
+    "document_fields",
+]
 
 MAX_IDENTITY_LENGTH = 1000
 
@@ -107,6 +115,28 @@ def build_row(document: dict[str, Any], *, label: str | None = None) -> Contract
         version_sort_key=version_sort_key(version),
         prerelease=is_prerelease(version),
     )
+
+
+def document_fields(payload: str | None) -> dict[str, str | None]:
+    """``status``, ``api_version``, ``domain`` and ``data_product`` of a stored JSON payload,
+    as :func:`build_row` lifts them, for rows other writers stored without them: text
+    values only, None where absent, not text, or the payload is not a JSON object.
+
+    >>> document_fields('{"apiVersion": "3.0.2", "status": "active", "domain": 1}')
+    {'status': 'active', 'api_version': '3.0.2', 'domain': None, 'data_product': None}
+    """
+    try:
+        document = json.loads(payload) if payload is not None else None
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        document = {}
+    return {
+        "status": _text_or_none(document.get("status")),
+        "api_version": _text_or_none(document.get("apiVersion")),
+        "domain": _text_or_none(document.get("domain")),
+        "data_product": _text_or_none(document.get("dataProduct")),
+    }
 
 
 def _optional_text(

@@ -24,7 +24,8 @@ from ..errors import StoreUnavailableError
 from ..table.cache import ResultCache
 from ..table.delta_table import AsOf, ContractTable
 from ..table.log import DeltaLog
-from ..table.queries import filter_expr, frozen_filters, lookup
+from ..table.queries import document_column, filter_expr, frozen_filters, lookup, one_copy
+from ..table.scanning import scan_frame
 from .explain import CandidateRow, Resolution, ResolveRequest, decide
 
 __all__ = ["Resolver"]
@@ -72,23 +73,28 @@ class Resolver:
         self._collect = collect
 
     def choose(self, contract_id: str, request: ResolveRequest) -> tuple[str, str] | None:
-        """``(version, json)`` of the chosen version, or None; filters pushed into the scan."""
+        """``(version, json)`` of the chosen version, or None. Filters are a column, not a
+        scan filter: copies of the chosen version they skip still count (a version other
+        writers stored twice with different content raises DuplicateVersionError)."""
         query = ("resolve", contract_id, *_request_key(request))
 
         def compute(view: _View) -> tuple[str, str] | None:
             if view.dt is None:
                 return None
             columns = self._columns(view.dt)
-            frame = pl.scan_delta(view.dt).filter(lookup(contract_id, columns))
-            for column, wanted in request.filters.items():
-                frame = frame.filter(filter_expr(column, wanted, columns))
+            frame = scan_frame(view.dt).filter(lookup(contract_id, columns))
             if view.cutoff is not None and "created_at" in columns:
                 created = pl.col("created_at")  # null: written by a tool that did not say
                 frame = frame.filter(created.is_null() | (created <= view.cutoff))
-            found = self._collect(frame.select("version", "json"))
-            payloads = dict(zip(found["version"], found["json"], strict=True))
+            filters = request.filters.items()
+            matches = [filter_expr(c, w, columns).fill_null(False) for c, w in filters]
+            passed = [pl.all_horizontal(matches).alias("\0passed")] if matches else []
+            found = self._collect(frame.select("version", "json", *passed))
+            payloads = {r[0]: r[1] for r in found.iter_rows() if not matches or r[2]}
             chosen = decide(contract_id, map(CandidateRow, payloads), request).chosen
-            return None if chosen is None else (chosen, payloads[chosen])
+            if chosen is None:
+                return None
+            return chosen, self._payload(view.dt, contract_id, chosen, found, payloads)
 
         return self._answer(request.as_of, query, compute)
 
@@ -112,7 +118,10 @@ class Resolver:
                 contract_id, rows, request, values_now=view.values_now, notes=view.notes
             )
             chosen = resolution.chosen
-            return resolution, None if chosen is None else payloads[chosen]
+            if chosen is None:
+                return resolution, None
+            versions = pl.DataFrame({"version": [r.version for r in rows]})
+            return resolution, self._payload(view.dt, contract_id, chosen, versions, payloads)
 
         return self._answer(request.as_of, query, compute)
 
@@ -123,15 +132,17 @@ class Resolver:
     ) -> tuple[list[CandidateRow], dict[str, str]]:
         assert view.dt is not None
         columns = self._columns(view.dt)
-        shown = [c for c in dict.fromkeys([*request.filters, "status"]) if c in columns]
+        wanted = dict.fromkeys([*request.filters, "status"])
+        lifted = {c: document_column(c, columns) for c in wanted}  # dc43's tables: from JSON
+        shown = [c for c, expr in lifted.items() if expr is not None]
         checks = [
             filter_expr(column, wanted, columns).fill_null(False).alias(f"\0{index}")
             for index, (column, wanted) in enumerate(request.filters.items())
         ]
         frame = (
-            pl.scan_delta(view.dt)
+            scan_frame(view.dt)
             .filter(lookup(contract_id, columns))
-            .select("version", _created(columns), "json", *shown, *checks)
+            .select("version", _created(columns), "json", *(lifted[c] for c in shown), *checks)
         )
         data = self._collect(frame)
         values = zip(*(data[column].to_list() for column in shown), strict=True)
@@ -153,13 +164,29 @@ class Resolver:
     ) -> list[CandidateRow]:
         """Versions in the current table that the ``as_of`` snapshot does not have yet."""
         columns = self._columns(current)
-        frame = pl.scan_delta(current).filter(lookup(contract_id, columns))
+        frame = scan_frame(current).filter(lookup(contract_id, columns))
         data = self._collect(frame.select("version", _created(columns)))
         return [
             CandidateRow(version, created, published_after_as_of=True)
             for version, created in data.iter_rows()
             if version not in known
         ]
+
+    def _payload(
+        self,
+        dt: DeltaTable,
+        contract_id: str,
+        chosen: str,
+        found: pl.DataFrame,
+        payloads: Mapping[str, str],
+    ) -> str:
+        """The chosen version's json; where ``found`` holds it more than once (copies other
+        writers made), the one content they share, else DuplicateVersionError."""
+        if (found["version"] == chosen).sum() > 1:
+            payload = one_copy(dt, contract_id, chosen, self._columns(dt), self._collect)
+            assert payload is not None
+            return payload
+        return payloads[chosen]
 
     # -- snapshots -----------------------------------------------------------------------
 

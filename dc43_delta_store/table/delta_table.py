@@ -45,11 +45,13 @@ from deltalake.exceptions import (
 from deltalake.schema import PrimitiveType
 from deltalake.table import TableMerger
 
+from ..core.health import DELTA_RS_READER_FEATURES, implied_features
 from ..core.key_filter import key_predicate
 from ..core.metadata import type_name
 from ..core.records import ContractRow
 from ..core.table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, catalog_columns, rows_to_table
 from ..errors import (
+    ContractStoreError,
     IncompatibleTableError,
     InvalidLocationError,
     InvalidRequestError,
@@ -58,6 +60,8 @@ from ..errors import (
 from .catalog import UnityCatalog, resolve_catalog_table
 from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
+from .maintenance import compactable
+from .scanning import column_mapping
 
 __all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable"]
 
@@ -223,15 +227,35 @@ class ContractTable:
                 f"table {self.location} is not a contract table: it lacks string columns "
                 + ", ".join(missing)
             )
-        if writable:
-            protocol = dt.protocol()
-            blocked = sorted(set(protocol.writer_features or ()) - WRITABLE_FEATURES)
-            if blocked:
-                raise IncompatibleTableError(
-                    f"table {self.location} uses Delta writer features {', '.join(blocked)} "
-                    f"(protocol {protocol.min_reader_version}/{protocol.min_writer_version}), "
-                    "which this store cannot write safely; nothing was written"
-                )
+        protocol = dt.protocol()
+        described = f"protocol {protocol.min_reader_version}/{protocol.min_writer_version}"
+        readers, writers = implied_features(
+            protocol.min_reader_version,
+            protocol.min_writer_version,
+            protocol.reader_features,
+            protocol.writer_features,
+        )
+        unreadable = sorted(readers - DELTA_RS_READER_FEATURES)
+        if unreadable or protocol.min_reader_version > 3:
+            raise IncompatibleTableError(
+                f"table {self.location} needs Delta reader features "
+                f"{', '.join(unreadable) or '(unknown)'} ({described}), which neither Polars "
+                "nor deltalake reads"
+            )
+        mapping = column_mapping(dt)
+        if writable and mapping:
+            raise IncompatibleTableError(
+                f"table {self.location} uses the Delta feature columnMapping "
+                f"(delta.columnMapping.mode={mapping}, {described}): this store reads it but "
+                "does not write it (delta-rs cannot add columns to it, and the store's writes "
+                "are not tested on it); nothing was written"
+            )
+        blocked = sorted(writers - WRITABLE_FEATURES - {"columnMapping"})
+        if writable and blocked:
+            raise IncompatibleTableError(
+                f"table {self.location} uses Delta writer features {', '.join(blocked)} "
+                f"({described}), which this store cannot write safely; nothing was written"
+            )
         self._checked = (version, writable)
 
     # -- writing -------------------------------------------------------------------------
@@ -275,8 +299,7 @@ class ContractTable:
         Every put adds a one-row file and every file costs each later write and lookup;
         this keeps their number bounded. A lost race with another writer just skips it.
         """
-        sizes = pa.table(dt.get_add_actions()).column("size_bytes").to_pylist()
-        if sum(size < target_size // 8 for size in sizes) < threshold:
+        if compactable(file_sizes(dt), target_size // 8) < threshold:
             return False
         try:
             with self.maintenance() as held:
@@ -346,7 +369,7 @@ class ContractTable:
         """
         try:
             yield
-        except CommitFailedError:
+        except (CommitFailedError, ContractStoreError):  # ours already name the table
             raise
         except (SchemaMismatchError, DeltaProtocolError) as exc:
             raise IncompatibleTableError(
@@ -486,6 +509,15 @@ def key_match(schema: pa.Schema) -> str:
 def table_schema(dt: DeltaTable) -> pa.Schema:
     """The Arrow schema of snapshot ``dt``."""
     return pa.schema(dt.schema().to_arrow())
+
+
+def file_sizes(dt: DeltaTable) -> list[tuple[tuple[Any, ...], int]]:
+    """(partition values, size in bytes) of every data file of snapshot ``dt``."""
+    actions = pa.table(dt.get_add_actions(flatten=True))
+    sizes = actions.column("size_bytes").to_pylist()
+    columns = [f"partition.{name}" for name in dt.metadata().partition_columns]
+    values = [actions.column(c).to_pylist() for c in columns if c in actions.column_names]
+    return list(zip(zip(*values, strict=True) if values else [()] * len(sizes), sizes, strict=True))
 
 
 def table_columns(dt: DeltaTable) -> dict[str, pa.DataType]:

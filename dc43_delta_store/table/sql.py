@@ -3,8 +3,9 @@
 Two views:
 
 - ``contracts``: one row per contract version — every table column, plus ``tenant`` and
-  ``kind`` read from the document's JSON (and ``domain``, ``data_product`` on tables written
-  before those became columns);
+  ``kind`` read from the document's JSON (and ``status``, ``api_version``, ``domain``,
+  ``data_product`` where the table lacks them, as dc43's seven-column tables do, or rows
+  other tools wrote left them unset);
 - ``contracts_latest``: one row per contract, its latest version as :meth:`latest` picks it
   (the version order of ``core.versions``, prereleases skipped).
 
@@ -20,15 +21,10 @@ import polars as pl
 
 from ..core.versions import is_prerelease, version_sort_key
 from ..errors import InvalidRequestError
+from .queries import DOCUMENT_FIELDS, document_column
 
-__all__ = ["JSON_FIELDS", "check_read_only", "run_sql", "views"]
+__all__ = ["check_read_only", "run_sql", "views"]
 
-JSON_FIELDS = {
-    "domain": "$.domain",
-    "data_product": "$.dataProduct",
-    "tenant": "$.tenant",
-    "kind": "$.kind",
-}
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 
@@ -97,12 +93,10 @@ def _refreshed(batch: pl.Series, column: str, compute: Callable[[str], object]) 
 
 
 def _lifted(columns: Mapping[str, object]) -> list[pl.Expr]:
-    """JSON fields the table lacks as columns, read from the payload when a query needs them."""
-    return [
-        pl.col("json").str.json_path_match(path).alias(name)
-        for name, path in JSON_FIELDS.items()
-        if name not in columns
-    ]
+    """Document fields the table lacks as columns (or that rows other tools wrote leave
+    unset), read from the payload when a query needs them."""
+    lifted = (document_column(name, columns) for name in DOCUMENT_FIELDS)
+    return [expr for expr in lifted if expr is not None]
 
 
 def run_sql(query: str, frames: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
