@@ -8,20 +8,21 @@ Two views:
 - ``contracts_latest``: one row per contract, its latest version as :meth:`latest` picks it
   (SemVer precedence, prereleases skipped).
 
-Only ``SELECT`` (and ``WITH ... SELECT``) statements run; anything else is refused.
+What may run is decided by :mod:`..core.sql_guard` (one query over these views, allowed
+functions only); Polars runs the SQL it regenerates.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import polars as pl
 
+from ..core.sql_guard import sandboxed
 from ..core.versions import is_prerelease, version_sort_key
 from ..errors import InvalidRequestError
 
-__all__ = ["JSON_FIELDS", "check_read_only", "run_sql", "views"]
+__all__ = ["JSON_FIELDS", "SQL_ONLY_FIELDS", "run_sql", "views"]
 
 JSON_FIELDS = {
     "domain": "$.domain",
@@ -29,20 +30,8 @@ JSON_FIELDS = {
     "tenant": "$.tenant",
     "kind": "$.kind",
 }
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
-_STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
-
-
-def check_read_only(query: str) -> None:
-    """Refuse anything but one SELECT statement (comments and string literals aside)."""
-    code = _STRINGS.sub("''", _COMMENTS.sub(" ", query)).strip().rstrip(";").strip()
-    first = code.split(None, 1)[0].upper() if code else ""
-    if ";" in code:
-        raise InvalidRequestError("store.sql runs one statement at a time")
-    if first not in ("SELECT", "WITH"):
-        raise InvalidRequestError(
-            f"store.sql is read-only: only SELECT queries run, not {first or 'an empty query'}"
-        )
+SQL_ONLY_FIELDS = ("tenant", "kind")
+"""View columns read from the payload only: reserved names for metadata columns."""
 
 
 def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.LazyFrame]:
@@ -57,37 +46,63 @@ def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.Laz
         if "prerelease" in columns
         else pl.col("version").map_elements(is_prerelease, return_dtype=pl.Boolean)
     )
-    order = sort_key.alias("_order")
-    released = scan.filter(~prerelease.fill_null(False)).with_columns(order)
-    latest = released.filter(pl.col("_order") == pl.col("_order").max().over("contract_id"))
+    helper = "_order"
+    while helper in columns:  # a column of the table by that name must survive
+        helper = "_" + helper
+    released = scan.filter(~prerelease.fill_null(False)).with_columns(sort_key.alias(helper))
+    latest = released.filter(pl.col(helper) == pl.col(helper).max().over("contract_id"))
     # JSON fields are read after the latest row is picked: one parse per contract, not version
     lifted = _lifted(columns)
     return {
         "contracts": scan.with_columns(lifted),
-        "contracts_latest": latest.drop("_order").with_columns(lifted),
+        "contracts_latest": latest.drop(helper).with_columns(lifted),
     }
 
 
 def _lifted(columns: Mapping[str, object]) -> list[pl.Expr]:
-    """JSON fields the table lacks as columns, read from the payload when a query needs them."""
-    return [
-        pl.col("json").str.json_path_match(path).alias(name)
-        for name, path in JSON_FIELDS.items()
-        if name not in columns
-    ]
+    """JSON fields the table lacks as columns, read from the payload when a query needs them.
+
+    ``domain`` and ``data_product`` are columns of tables this package creates. A ``tenant``
+    or ``kind`` column another tool added keeps its values, and the payload fills its nulls.
+    """
+    lifted = []
+    for name, path in JSON_FIELDS.items():
+        found = pl.col("json").str.json_path_match(path)
+        if name in SQL_ONLY_FIELDS and name in columns:
+            lifted.append(pl.coalesce(pl.col(name).cast(pl.String), found).alias(name))
+        elif name not in columns:
+            lifted.append(found.alias(name))
+    return lifted
 
 
 def run_sql(query: str, frames: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
-    """Run a read-only ``query`` over ``frames``; Polars' SQL errors become clear errors."""
-    check_read_only(query)
+    """Run ``query`` over ``frames`` if the sandbox allows it; errors in the query itself
+    (syntax, unknown column, a failed cast) become :class:`InvalidRequestError`."""
+    checked = sandboxed(query, frames)
     context = pl.SQLContext(frames=dict(frames))
     try:
-        return context.execute(query, eager=False).collect()
+        return context.execute(checked, eager=False).collect()
     except (
         pl.exceptions.SQLInterfaceError,
         pl.exceptions.SQLSyntaxError,
         pl.exceptions.ColumnNotFoundError,
         pl.exceptions.InvalidOperationError,
         pl.exceptions.SchemaError,
+        pl.exceptions.DuplicateError,
+        pl.exceptions.StructFieldNotFoundError,
+        pl.exceptions.OutOfBoundsError,
     ) as exc:
-        raise InvalidRequestError(f"cannot run the query: {exc}") from exc
+        raise InvalidRequestError(f"cannot run the query: {_one_line(exc)}") from None
+    except pl.exceptions.ComputeError as exc:
+        if _looks_like_io(exc):
+            raise
+        raise InvalidRequestError(f"cannot run the query: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())[:2000]
+
+
+def _looks_like_io(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("os error", "object store", "io error", "timed out"))
