@@ -14,11 +14,11 @@ from typing import Any
 
 import click
 import polars as pl
-import yaml
 
 from .. import __version__
 from ..core.validation import ContractValidationWarning
 from ..core.versions import version_sort_key
+from ..core.yaml12 import dump_yaml
 from ..errors import BatchError, ContractNotFoundError
 from ..table.sql import views
 from .folders import Verdict, contract_files, git_state
@@ -283,7 +283,7 @@ def _print_document(document: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(to_json(document))
     else:
-        click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+        click.echo(dump_yaml(document), nl=False)
 
 
 @cli.command(name="list")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidContractError
-from .canonical import canonical_json, fingerprint
+from .canonical import payload_and_fingerprint
 from .versions import is_prerelease, version_sort_key
 
 __all__ = ["MAX_IDENTITY_LENGTH", "ContractRow", "build_row", "check_identity", "contract_key"]
@@ -92,14 +92,15 @@ def build_row(document: dict[str, Any], *, label: str | None = None) -> Contract
     )
     where = f"contract {contract_id!r} version {version!r}"
     name = _optional_text(document, "name", where, label)
+    payload, digest = payload_and_fingerprint(document)
     return ContractRow(
         contract_id=contract_id,
         contract_key=contract_key(contract_id),
         version=version,
         name=name or contract_id,
         description=_description(document.get("description"), where, label),
-        json=canonical_json(document),
-        fingerprint=fingerprint(document),
+        json=payload,
+        fingerprint=digest,
         status=_optional_text(document, "status", where, label),
         api_version=_optional_text(document, "apiVersion", where, label),
         domain=_text_or_none(document.get("domain")),
