@@ -8,7 +8,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import polars as pl
 from deltalake import DeltaTable
@@ -31,6 +31,7 @@ from .errors import (
     BatchError,
     ContractNotFoundError,
     ContractStoreError,
+    InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
     UpdateConflictError,
@@ -38,10 +39,12 @@ from .errors import (
 from .table.cache import ResultCache
 from .table.catalog import UnityCatalog
 from .table.delta_table import (
+    FORKED,
     AsOf,
     CommitFailedError,
     ContractTable,
     catalog_location,
+    table_arrow_schema,
     table_columns,
 )
 from .table.history import Commit, commit_metadata, commits_of, write_summary
@@ -53,7 +56,14 @@ from .table.maintenance import (
     optimize,
     vacuum,
 )
-from .table.queries import FilterValue, decode_document, filter_expr, frozen_filters, lookup
+from .table.queries import (
+    FilterValue,
+    checked_filters,
+    decode_document,
+    filter_expr,
+    frozen_filters,
+    lookup,
+)
 from .table.sql import run_sql, views
 
 __all__ = ["DeltaContractStore"]
@@ -106,11 +116,11 @@ class DeltaContractStore:
         catalog: UnityCatalog | None = None,
         catalog_storage_root: str | None = None,
     ) -> None:
-        if validation not in ("strict", "warn", "off"):
-            raise ValueError(f"validation must be 'strict', 'warn' or 'off', not {validation!r}")
-        if max_commit_attempts < 1:
-            raise ValueError("max_commit_attempts must be at least 1")
-        self._validation: ValidationMode = validation
+        self._validation: ValidationMode = _validation_mode(validation)
+        _check_number("max_commit_attempts", max_commit_attempts, low=1, whole=True)
+        _check_number("max_staleness", max_staleness, low=0)
+        if auto_compact is not None:
+            _check_number("auto_compact", auto_compact, low=1, whole=True)
         self._declared = parse_columns(metadata_columns or {})
         if table is not None and catalog is None and warehouse is None:
             catalog = UnityCatalog.from_env()
@@ -208,9 +218,14 @@ class DeltaContractStore:
         (6, 0, 0)
         """
         if on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-        prepared, problems, total = prepare(contracts, validation or self._validation)
+            raise InvalidRequestError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        mode = self._validation if validation is None else _validation_mode(validation)
         info = commit_metadata(who, why, commit_info)
+        # metadata is checked before anything is read: nothing given is silently ignored
+        current = self._table.current()
+        columns = self._columns(current) if current is not None else self._new_table_columns()
+        check_values(metadata or {}, columns, what="put metadata")
+        prepared, problems, total = prepare(_iterate(contracts), mode)
 
         def insert(dt: DeltaTable | None, items: list[Prepared]) -> tuple[DeltaTable, int]:
             dt = self._table.writable(dt, self._declared)
@@ -241,6 +256,9 @@ class DeltaContractStore:
             return batch_result(plan.new, plan.unchanged, refused, "inserted", dt.version())
 
         return self._retrying(f"writing {describe_keys(prepared)}", attempt)
+
+    def _new_table_columns(self) -> dict[str, Any]:
+        return {field.name: field.type for field in table_arrow_schema(self._declared)}
 
     def _after_write(self, dt: DeltaTable, info: Mapping[str, Any]) -> None:
         if self._auto_compact:
@@ -302,23 +320,40 @@ class DeltaContractStore:
     def add_metadata_columns(
         self, columns: Mapping[str, str], *, who: str | None = None, why: str | None = None
     ) -> None:
-        """Declare governance columns and add them to the table now (old rows read null)."""
-        self._declared = {**self._declared, **parse_columns(columns)}
-        info = commit_metadata(who, why, None)
-        self._retrying(
-            "adding metadata columns",
-            lambda: self._table.writable(
-                self._evolved(self._table.current(), info), self._declared
-            ),
-        )
+        """Declare governance columns and add them to the table now (old rows read null).
 
-    def _evolved(self, dt: DeltaTable | None, info: Mapping[str, Any]) -> DeltaTable | None:
+        A name that is reserved, or differs from an existing column only in case, or a type
+        other than the table holds, is refused before anything is written; the store keeps
+        working with the columns it had.
+        """
+        info = commit_metadata(who, why, None)
+
+        def attempt() -> None:
+            dt = self._table.current()
+            present = self._columns(dt) if dt is not None else self._new_table_columns()
+            declared = {
+                **self._declared,
+                **parse_columns(columns, {k: v for k, v in present.items() if k not in columns}),
+            }
+            check_declared(declared, present)
+            self._table.writable(self._evolved(dt, info, declared), declared)
+            self._declared = declared  # only once the table holds them
+
+        self._retrying("adding metadata columns", attempt)
+
+    def _evolved(
+        self,
+        dt: DeltaTable | None,
+        info: Mapping[str, Any],
+        declared: Mapping[str, Any] | None = None,
+    ) -> DeltaTable | None:
         """``dt``, after adding the declared columns it lacks (a commit of its own)."""
-        if dt is None or not self._declared:
+        declared = self._declared if declared is None else declared
+        if dt is None or not declared:
             return dt
         present = self._columns(dt)
-        check_declared(self._declared, present)
-        missing = {n: t for n, t in self._declared.items() if n not in present}
+        check_declared(declared, present)
+        missing = {n: t for n, t in declared.items() if n not in present}
         if not missing:
             return dt
         self._table.add_columns(dt, missing, info)
@@ -418,15 +453,22 @@ class DeltaContractStore:
         '1.1.0'
         """
         check_identity(contract_id, "contract_id")
-        query = ("latest", contract_id, bool(include_prereleases), frozen_filters(filters))
+        if not isinstance(include_prereleases, bool):
+            raise InvalidRequestError(
+                f"include_prereleases must be True or False, not {include_prereleases!r}"
+            )
+        dt = self._snapshot(as_of)
+        columns = self._columns(dt) if dt is not None else self._new_table_columns()
+        wanted = checked_filters(filters, columns)
+        query = ("latest", contract_id, include_prereleases, frozen_filters(wanted))
 
         def compute(dt: DeltaTable | None) -> tuple[str, str] | None:
             if dt is None:
                 return None
             columns = self._columns(dt)
             frame = pl.scan_delta(dt).filter(lookup(contract_id, columns))
-            for column, wanted in filters.items():
-                frame = frame.filter(filter_expr(column, wanted, columns))
+            for column, value in wanted.items():
+                frame = frame.filter(filter_expr(column, value))
             candidates = [
                 (version, payload)
                 for version, payload in self._collect(frame.select("version", "json")).iter_rows()
@@ -436,7 +478,7 @@ class DeltaContractStore:
                 return None
             return max(candidates, key=lambda pair: version_sort_key(pair[0]))
 
-        found = self._answer(as_of, query, compute)
+        found = self._answer_on(dt, query, compute)
         return None if found is None else decode_document(found[1], contract_id, found[0])
 
     def list_contracts(self, *, as_of: AsOf | None = None) -> list[str]:
@@ -493,7 +535,10 @@ class DeltaContractStore:
             return run_sql(query, views(scan, scan.collect_schema()))
 
     def history(self, *, limit: int | None = None) -> list[Commit]:
-        """The table's commits, newest first: version, time, operation, who and why."""
+        """The table's commits, newest first: version, time, operation, who and why, and for
+        an ingest the folder, Git commit and source files (``Commit.ingested_from``...)."""
+        if limit is not None:
+            _check_number("limit", limit, low=1, whole=True)
         dt = self._table.current()
         if dt is None:
             return []
@@ -511,6 +556,7 @@ class DeltaContractStore:
     ) -> OptimizeResult:
         """Compact small files into ~``target_file_size`` files clustered by contract id,
         write a checkpoint and drop expired log files; a lookup then reads one file."""
+        _check_number("target_file_size", target_file_size, low=1, high=2**40, whole=True)
         info = commit_metadata(who, why, None)
 
         def attempt() -> OptimizeResult:
@@ -536,6 +582,10 @@ class DeltaContractStore:
     ) -> VacuumResult:
         """List (``dry_run=True``, the default) or delete data files no longer referenced by
         any version within the retention period (the table's, 7 days by default)."""
+        if retention_hours is not None:
+            _check_number("retention_hours", retention_hours, low=0, high=1_000_000, whole=True)
+        if not isinstance(dry_run, bool):
+            raise InvalidRequestError(f"dry_run must be True or False, not {dry_run!r}")
         dt = self._table.current()
         if dt is None:
             return VacuumResult((), dry_run)
@@ -557,9 +607,16 @@ class DeltaContractStore:
         self, as_of: AsOf | None, query: tuple[Any, ...], compute: Callable[[DeltaTable | None], T]
     ) -> T:
         """``compute`` on the right snapshot, remembered per table version."""
-        if isinstance(as_of, int) and not isinstance(as_of, bool):
+        if isinstance(as_of, int) and not isinstance(as_of, bool):  # checked by at() on a miss
             return self._cache.get_or_compute(as_of, query, lambda: compute(self._table.at(as_of)))
-        dt = self._snapshot(as_of)
+        return self._answer_on(self._snapshot(as_of), query, compute)
+
+    def _answer_on(
+        self,
+        dt: DeltaTable | None,
+        query: tuple[Any, ...],
+        compute: Callable[[DeltaTable | None], T],
+    ) -> T:
         if dt is None:
             return compute(None)
         return self._cache.get_or_compute(dt.version(), query, lambda: compute(dt))
@@ -582,7 +639,47 @@ class DeltaContractStore:
         except Exception as exc:
             message = describe(exc, self._location)
             raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
+        except BaseException as exc:  # deltalake panics (a BaseException) in a forked child
+            if type(exc).__name__ == "PanicException" and "Forked process" in str(exc):
+                raise StoreUnavailableError(
+                    f"cannot read table {self._location}: "
+                    + FORKED.format(parent="another process")
+                ) from None
+            raise
 
 
 def _where(as_of: AsOf | None) -> str:
     return "" if as_of is None else f" (as of {as_of!r})"
+
+
+def _validation_mode(value: Any) -> ValidationMode:
+    if value not in ("strict", "warn", "off"):
+        raise InvalidRequestError(f"validation must be 'strict', 'warn' or 'off', not {value!r}")
+    return cast(ValidationMode, value)
+
+
+def _check_number(
+    name: str, value: Any, *, low: float, high: float | None = None, whole: bool = False
+) -> None:
+    ceiling = float("inf") if high is None else high
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (whole and not isinstance(value, int))
+        or not low <= value <= ceiling  # NaN fails too
+    ):
+        what = "a whole number" if whole else "a number"
+        upper = f" and at most {high:g}" if high is not None else ""
+        raise InvalidRequestError(
+            f"{name} must be {what} of at least {low:g}{upper}, not {value!r}"
+        )
+
+
+def _iterate(contracts: Iterable[Any]) -> Iterable[Any]:
+    """``contracts``, refusing a single contract or text passed where a list is wanted."""
+    if isinstance(contracts, (str, bytes, Mapping)) or not isinstance(contracts, Iterable):
+        raise InvalidRequestError(
+            "put_many takes an iterable of contracts (a list of paths, mappings, texts...), "
+            f"not a single {type(contracts).__name__}; use put() for one"
+        )
+    return contracts

@@ -336,7 +336,7 @@ class _Dumper(yaml.SafeDumper):
     (``1e3``, ``1.5e3``: YAML 1.1 wants a dot and a signed exponent in a float)."""
 
 
-_Dumper.add_implicit_resolver(FLOAT, _FLOAT, list("-+.0123456789"))
+_Dumper.add_implicit_resolver(FLOAT, re.compile(f"^(?:{_FLOAT.pattern})$"), list("-+.0123456789"))
 
 
 def dump_yaml(document: Any) -> str:

@@ -8,10 +8,19 @@ from typing import Any
 
 import polars as pl
 
+from ..core.metadata import type_name
 from ..core.records import contract_key
+from ..core.values import filter_value
 from ..errors import IncompatibleTableError, InvalidRequestError
 
-__all__ = ["FilterValue", "decode_document", "filter_expr", "frozen_filters", "lookup"]
+__all__ = [
+    "FilterValue",
+    "checked_filters",
+    "decode_document",
+    "filter_expr",
+    "frozen_filters",
+    "lookup",
+]
 
 FilterValue = str | bool | int | float | None | Sequence[Any]
 
@@ -25,16 +34,36 @@ def lookup(contract_id: str, columns: Mapping[str, Any]) -> pl.Expr:
     return (key.is_null() | (key == contract_key(contract_id))) & match
 
 
-def filter_expr(column: str, wanted: FilterValue, columns: Mapping[str, Any]) -> pl.Expr:
-    if column not in columns:
-        raise InvalidRequestError(
-            f"unknown filter column {column!r}; the table has " + ", ".join(sorted(columns))
-        )
+def checked_filters(filters: Mapping[str, Any], columns: Mapping[str, Any]) -> dict[str, Any]:
+    """Filter values as the columns' types: text converted by the documented spellings
+    (``"5"`` for a long, ``"true"`` for a boolean), anything ambiguous refused before a scan.
+    """
+    checked: dict[str, Any] = {}
+    for column, wanted in filters.items():
+        if column not in columns:
+            raise InvalidRequestError(
+                f"unknown filter column {column!r}; the table has " + ", ".join(sorted(columns))
+            )
+        kind = type_name(columns[column])
+        if kind is None:
+            raise InvalidRequestError(
+                f"filter on {column!r}: its type {columns[column]} cannot be filtered on"
+            )
+        try:
+            checked[column] = filter_value(kind, wanted)
+        except ValueError as exc:
+            raise InvalidRequestError(f"filter on {column!r} (a {kind} column): {exc}") from None
+    return checked
+
+
+def filter_expr(column: str, wanted: Any) -> pl.Expr:
+    """Rows whose ``column`` equals ``wanted`` (a value from :func:`checked_filters`), is one
+    of a list of them, or is null for None."""
     if wanted is None:
         return pl.col(column).is_null()
-    if isinstance(wanted, (str, bool, int, float)):
-        return pl.col(column) == wanted
-    return pl.col(column).is_in(list(wanted))
+    if isinstance(wanted, list):
+        return pl.col(column).is_in(wanted)
+    return pl.col(column) == pl.lit(wanted)
 
 
 def frozen_filters(filters: Mapping[str, FilterValue]) -> tuple[tuple[str, Any], ...]:
