@@ -137,7 +137,7 @@ def test_status_sync_leaves_payload_and_fingerprint_and_records_who_and_why(
             InvalidRequestError,
             "unknown metadata column 'reviewer'; the table has owner, status",
         ),
-        ({"owner": 5}, InvalidRequestError, "'owner' is a string column, got int 5"),
+        ({"owner": 5}, InvalidRequestError, "'owner' is a string column: got int 5"),
     ],
 )
 def test_bad_updates_change_nothing(

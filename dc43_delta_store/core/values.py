@@ -115,7 +115,7 @@ def check_value(kind: str, value: Any) -> Any:
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"{value.isoformat()} has no time zone: give an aware datetime")
         return value.astimezone(_dt.UTC)
-    raise ValueError(f"a {kind} column cannot hold {type(value).__name__} {_short(value)}")
+    raise ValueError(f"got {type(value).__name__} {_short(value)}")
 
 
 def filter_value(kind: str, wanted: Any) -> Any:
