@@ -1,8 +1,9 @@
 """``dc43-delta-store``: the contract store from the command line, for CI jobs and people.
 
 Data goes to stdout (a table, or ``--json`` / ``--nl`` for scripts), messages to stderr.
-Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 not found, 4 version conflict,
-5 invalid contract, 6 store unavailable (unreachable, busy, or a table it cannot use).
+Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 not found (a contract, or the
+table itself on a read), 4 version conflict, 5 invalid contract, 6 store unavailable
+(unreachable, busy, or a table it cannot use). Nothing prints a traceback unless ``--debug``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from ..core.versions import version_sort_key
 from ..core.yaml12 import dump_yaml
 from ..errors import BatchError, ContractNotFoundError
 from ..table.sql import views
-from .folders import Verdict, contract_files, git_state
+from .folders import Verdict, find_contract_files, git_state
 from .folders import junit_xml as junit_report
 from .output import Format, emit, to_json
 from .support import (
     EXIT_CODES,
     REFUSED,
     Context,
+    StoreGroup,
     as_of_option,
     exit_code,
     fail,
@@ -48,7 +50,7 @@ from .support import (
 __all__ = ["EXIT_CODES", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=StoreGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dc43-delta-store")
 @click.option(
     "--table",
@@ -73,6 +75,7 @@ __all__ = ["EXIT_CODES", "main"]
     help="deltalake storage option, repeatable (credentials also come from the "
     "usual environment variables).",
 )
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -80,9 +83,14 @@ def cli(
     path: str | None,
     warehouse: str | None,
     storage_option: tuple[str, ...],
+    debug: bool,
 ) -> None:
-    """ODCS data contracts in a Delta Lake table, without Spark."""
-    ctx.obj = Context(table, path, warehouse, pairs(storage_option, "--storage-option"))
+    """ODCS data contracts in a Delta Lake table, without Spark.
+
+    --table, --path and --warehouse on the command line beat the DC43_DELTA_STORE_*
+    variables (a warning names the one set aside).
+    """
+    ctx.obj = Context.from_options(ctx, pairs(storage_option, "--storage-option"))
 
 
 # -- validating and writing ------------------------------------------------------------------
@@ -110,18 +118,24 @@ def validate(
     """Validate contract files or folders (no table needed)."""
     from ..core.batch import prepare
 
-    files = contract_files(list(paths))
+    files, skipped = find_contract_files(list(paths))
     verdicts: list[Verdict] = []
     for file in progress(files, "validating"):
         prepared, problems, _ = prepare([file], "warn")
         if problems:
-            verdicts.append(Verdict(str(file), "invalid", [str(problems[0].error)]))
+            verdicts.append(Verdict(str(file), "invalid", _messages(problems[0].error)))
             continue
         issues = [str(issue) for issue in prepared[0].issues]
         outcome = "valid" if not issues else ("invalid" if policy == "strict" else "warning")
         verdicts.append(Verdict(str(file), outcome, issues))
+    verdicts += [Verdict(entry.path, "skipped", [entry.reason]) for entry in skipped]
     if junit_path:
-        junit_path.write_text(junit_report(verdicts), encoding="utf-8")
+        try:
+            junit_path.write_text(junit_report(verdicts), encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot write {junit_path}: {exc.strerror or exc}", param_hint="--junit-xml"
+            ) from None
     rows = [{"file": v.file, "outcome": v.outcome, "messages": v.messages} for v in verdicts]
     if fmt:
         emit(rows, ["file", "outcome", "messages"], fmt, sys.stdout)
@@ -130,11 +144,23 @@ def validate(
             first = f"  {verdict.messages[0]}" if verdict.messages else ""
             click.echo(f"{verdict.outcome:<8} {verdict.file}{first}")
     counts = {
-        kind: sum(v.outcome == kind for v in verdicts) for kind in ("valid", "warning", "invalid")
+        kind: sum(v.outcome == kind for v in verdicts)
+        for kind in ("valid", "warning", "invalid", "skipped")
     }
-    click.echo(", ".join(f"{n} {kind}" for kind, n in counts.items()), err=True)
+    click.echo(
+        ", ".join(f"{n} {kind}" for kind, n in counts.items() if n or kind != "skipped"), err=True
+    )
     if counts["invalid"]:
         sys.exit(EXIT_CODES["invalid"])
+
+
+def _messages(error: BaseException) -> list[str]:
+    """Every message of an error, whole: each schema issue of a validation error."""
+    issues = getattr(error, "issues", None)
+    if issues:
+        label = str(error).split(" breaks the ODCS JSON Schema")[0]
+        return [f"{label} breaks the ODCS JSON Schema: {issue}" for issue in issues]
+    return [str(error)]
 
 
 @cli.command()
@@ -144,7 +170,7 @@ def validate(
     "--metadata",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Set a string metadata column on the new rows, repeatable.",
+    help="Set a metadata column (status too) on the new rows, repeatable.",
 )
 @who_why
 @output_options
@@ -161,7 +187,9 @@ def put(
 ) -> None:
     """Store contract files, all in one commit (or none, if one is refused)."""
     store = context.store(validation=validation)
-    result = store.put_many(list(files), metadata=pairs(metadata, "--metadata"), who=who, why=why)
+    columns = store.scan().collect_schema()
+    values = typed_values(pairs(metadata, "--metadata"), columns, "--metadata")
+    result = store.put_many(list(files), metadata=values, who=who, why=why)
     rows = [put_row(r) for r in result.results]
     emit(rows, ["outcome", "contract_id", "version", "source"], fmt or "table", sys.stdout)
 
@@ -189,7 +217,7 @@ def ingest(
 ) -> None:
     """Publish a folder tree of *.yaml, *.yml and *.json contracts (a Git checkout)."""
     store = context.store(validation=validation)
-    files = contract_files(list(folders))
+    files, skipped = find_contract_files(list(folders))
     plan = store.put_many(progress(files, "reading"), on_error="skip", dry_run=True)
     refused = bool(plan.problems) and not skip_bad
     result = plan
@@ -203,8 +231,17 @@ def ingest(
         }
         result = store.put_many(files, on_error="skip", who=who, why=why, commit_info=info)
     rows = [put_row(r) for r in result.results] + [
-        {"outcome": problem_kind(p.error), "source": p.source, "message": str(p.error)}
+        {
+            "outcome": problem_kind(p.error),
+            "source": p.source,
+            "message": str(p.error),
+            "messages": _messages(p.error),
+        }
         for p in result.problems
+    ]
+    rows += [
+        {"outcome": "skipped", "source": s.path, "message": s.reason, "messages": [s.reason]}
+        for s in skipped
     ]
     rows.sort(key=lambda row: str(row.get("source")))
     emit(
@@ -214,7 +251,9 @@ def ingest(
     for row in rows:
         counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
-    flagged = sum(bool(row["message"]) for row in rows if row["outcome"] not in REFUSED)
+    flagged = sum(
+        bool(row["message"]) for row in rows if row["outcome"] not in (*REFUSED, "skipped")
+    )
     if flagged:
         summary += f" ({flagged} with schema issues: see the message column)"
     written = (
@@ -239,7 +278,7 @@ def ingest(
 @guarded
 def get(context: Context, contract_id: str, version: str, as_of: str | None, as_json: bool) -> None:
     """Print one stored contract version."""
-    document = context.store().get(contract_id, version, as_of=parse_as_of(as_of))
+    document = context.reader().get(contract_id, version, as_of=parse_as_of(as_of))
     _print_document(document, as_json)
 
 
@@ -271,7 +310,7 @@ def latest(
     wanted: dict[str, Any] = dict(pairs(filters, "--filter"))
     if status:
         wanted["status"] = list(status)
-    document = context.store().latest(
+    document = context.reader().latest(
         contract_id, include_prereleases=include_prereleases, as_of=parse_as_of(as_of), **wanted
     )
     if document is None:
@@ -293,7 +332,7 @@ def _print_document(document: dict[str, Any], as_json: bool) -> None:
 @guarded
 def list_(context: Context, as_of: str | None, fmt: Format | None) -> None:
     """List contracts with their version count and latest version."""
-    scan = context.store().scan(as_of=parse_as_of(as_of))
+    scan = context.reader().scan(as_of=parse_as_of(as_of))
     columns = scan.collect_schema()
     frames = views(scan, columns)  # "latest" as latest() picks it: prereleases skipped
     counts = frames["contracts"].group_by("contract_id").agg(pl.len().alias("versions"))
@@ -322,7 +361,7 @@ def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format 
     import polars as pl
 
     frame = (
-        context.store().scan(as_of=parse_as_of(as_of)).filter(pl.col("contract_id") == contract_id)
+        context.reader().scan(as_of=parse_as_of(as_of)).filter(pl.col("contract_id") == contract_id)
     )
     columns = [
         c for c in ("version", "status", "created_at", "fingerprint") if c in frame.collect_schema()
@@ -335,12 +374,13 @@ def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format 
 
 
 @cli.command()
-@click.option("--limit", type=int, help="Only the newest N commits.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N commits.")
 @output_options
 @pass_context
 @guarded
 def history(context: Context, limit: int | None, fmt: Format | None) -> None:
-    """List the table's commits: version, time, operation, who, why, contracts."""
+    """List the table's commits: version, time, operation, who, why, contracts, and for an
+    ingest the folder, Git commit and (with --json, --nl) each contract's source file."""
     rows = [
         {
             "version": c.version,
@@ -349,15 +389,17 @@ def history(context: Context, limit: int | None, fmt: Format | None) -> None:
             "user": c.user,
             "reason": c.reason,
             "contracts": c.contracts,
+            "ingested_from": c.ingested_from,
+            "git_commit": c.git_commit,
+            "git_dirty": c.git_dirty,
+            "sources": c.sources,
         }
-        for c in context.store().history(limit=limit)
+        for c in context.reader().history(limit=limit)
     ]
-    emit(
-        rows,
-        ["version", "timestamp", "operation", "user", "reason", "contracts"],
-        fmt or "table",
-        sys.stdout,
-    )
+    shown = ["version", "timestamp", "operation", "user", "reason", "contracts"]
+    if any(row["ingested_from"] for row in rows):
+        shown += ["ingested_from", "git_commit", "git_dirty"]
+    emit(rows, shown, fmt or "table", sys.stdout)
 
 
 @cli.command()
@@ -368,7 +410,7 @@ def history(context: Context, limit: int | None, fmt: Format | None) -> None:
 @guarded
 def sql(context: Context, query: str, as_of: str | None, fmt: Format | None) -> None:
     """Run a read-only SQL query over the contracts and contracts_latest views."""
-    frame = context.store().sql(query, as_of=parse_as_of(as_of))
+    frame = context.reader().sql(query, as_of=parse_as_of(as_of))
     emit(frame.to_dicts(), frame.columns, fmt or "table", sys.stdout)
 
 
@@ -398,13 +440,13 @@ def set_metadata(
     why: str | None,
 ) -> None:
     """Set metadata columns (status, owner...) of a stored version; payload untouched."""
-    store = context.store()
+    store = context.reader()
     columns = store.scan().collect_schema()
     table_version = store.update_metadata(
         contract_id,
         version,
-        typed_values(pairs(values, "COLUMN=VALUE"), columns),
-        if_match=typed_values(pairs(if_match, "--if-match"), columns) or None,
+        typed_values(pairs(values, "COLUMN=VALUE"), columns, "COLUMN=VALUE"),
+        if_match=typed_values(pairs(if_match, "--if-match"), columns, "--if-match") or None,
         who=who,
         why=why,
     )
@@ -427,7 +469,7 @@ def add_columns(
 @cli.command()
 @click.option(
     "--target-file-size",
-    type=int,
+    type=click.IntRange(min=1, max=2**40),
     default=2 * 1024 * 1024,
     show_default=True,
     help="Bytes per data file after compaction.",
@@ -447,7 +489,9 @@ def optimize(context: Context, target_file_size: int, who: str | None, why: str 
 
 @cli.command()
 @click.option(
-    "--retention-hours", type=int, help="Keep files newer than this (default: the table's, 168)."
+    "--retention-hours",
+    type=click.IntRange(min=0, max=1_000_000),
+    help="Keep files newer than this (default: the table's, 168).",
 )
 @click.option("--apply", is_flag=True, help="Delete the files (default: only list them).")
 @who_why

@@ -16,7 +16,13 @@ __all__ = ["Commit", "commit_metadata", "commits_of", "write_summary"]
 
 @dataclass(frozen=True)
 class Commit:
-    """One Delta commit. ``user`` and ``reason`` are Delta's ``userName`` and ``userMetadata``."""
+    """One Delta commit. ``user`` and ``reason`` are Delta's ``userName`` and ``userMetadata``.
+
+    A commit of ``dc43-delta-store ingest`` also says where its contracts came from: the
+    folder (``ingested_from``), its Git commit (``git_commit``, and ``git_dirty`` when the
+    work tree had uncommitted changes) and each contract's file (``sources``:
+    ``{"id@version": "relative/path.yaml"}``). ``info`` holds everything the commit carries.
+    """
 
     version: int
     timestamp: datetime
@@ -25,6 +31,10 @@ class Commit:
     reason: str | None = None
     contracts: str | None = None
     info: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    ingested_from: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    sources: Mapping[str, str] | None = field(default=None, repr=False)
 
 
 def commits_of(raw: list[dict[str, Any]]) -> list[Commit]:
@@ -38,6 +48,10 @@ def commits_of(raw: list[dict[str, Any]]) -> list[Commit]:
             reason=entry.get("userMetadata"),
             contracts=entry.get("contracts"),
             info=entry,
+            ingested_from=entry.get("ingested_from"),
+            git_commit=entry.get("git_commit"),
+            git_dirty=entry.get("git_dirty"),
+            sources=entry.get("sources"),
         )
         for entry in raw
     ]
