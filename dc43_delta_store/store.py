@@ -669,9 +669,9 @@ def _check_number(
         or not low <= value <= ceiling  # NaN fails too
     ):
         what = "a whole number" if whole else "a number"
-        upper = f" and at most {high:g}" if high is not None else ""
+        upper = f" and at most {high:,.0f}" if high is not None else ""
         raise InvalidRequestError(
-            f"{name} must be {what} of at least {low:g}{upper}, not {value!r}"
+            f"{name} must be {what} of at least {low:,.0f}{upper}, not {value!r}"
         )
 
 

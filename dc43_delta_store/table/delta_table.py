@@ -154,6 +154,13 @@ class ContractTable:
                     f"{' (' + point.isoformat() + ')' if not isinstance(point, int) else ''}: "
                     f"{self._redact(exc)}"
                 ) from None
+            if not isinstance(point, int) and dt.version() == 0:
+                created = datetime.fromtimestamp(dt.history(1)[0]["timestamp"] / 1000, UTC)
+                if created > point:
+                    raise InvalidRequestError(
+                        f"table {self.location} did not exist yet at {point.isoformat()}: it "
+                        f"was created at {created.isoformat()}"
+                    )
         self._verify(dt, writable=False)
         return dt
 

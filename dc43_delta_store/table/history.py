@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from .. import __version__
 from ..core.records import ContractRow
+from ..errors import InvalidRequestError
 
 __all__ = ["Commit", "commit_metadata", "commits_of", "write_summary"]
 
@@ -68,7 +70,25 @@ def write_summary(rows: list[ContractRow]) -> dict[str, Any]:
 def commit_metadata(
     who: str | None, why: str | None, extra: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """Commit info: Delta's ``userName`` (``who``, else the OS user) and ``userMetadata``."""
+    """Commit info: Delta's ``userName`` (``who``, else the OS user) and ``userMetadata``.
+
+    ``who`` and ``why`` are text; ``extra`` maps text to JSON values: anything else is an
+    :class:`~.errors.InvalidRequestError`, before any commit.
+    """
+    for name, value in (("who", who), ("why", why)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidRequestError(f"{name} must be text, not {type(value).__name__}")
+    if extra is not None and not isinstance(extra, Mapping):
+        raise InvalidRequestError(f"commit_info must be a mapping, not {type(extra).__name__}")
+    for key, value in {**(extra or {}), "who": who, "why": why}.items():
+        try:
+            if not isinstance(key, str):
+                raise TypeError(f"key {key!r} is not text")
+            json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+            key.encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            label = key if key in ("who", "why") else f"commit_info {key!r}"
+            raise InvalidRequestError(f"{label} cannot be recorded in a commit: {exc}") from None
     info: dict[str, Any] = {**(extra or {}), "dc43_delta_store": __version__}
     user = who or os_user()
     if user:

@@ -126,6 +126,8 @@ def _split_name(table: str) -> list[str]:
 def _normalise(location: str, what: str) -> str:
     if not location.strip():
         raise InvalidLocationError(f"the {what} is empty")
+    if "\x00" in location:
+        raise InvalidLocationError(f"the {what} {location!r} contains a NUL character")
     if "://" in location:
         scheme = location.split("://", 1)[0].lower()
         if scheme not in _SCHEMES:
