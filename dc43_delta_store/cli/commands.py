@@ -29,6 +29,7 @@ from .support import (
     EXIT_CODES,
     REFUSED,
     Context,
+    SafePath,
     StoreGroup,
     as_of_option,
     exit_code,
@@ -97,7 +98,7 @@ def cli(
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=SafePath(path_type=Path))
 @click.option(
     "--policy",
     type=click.Choice(["strict", "warn"]),
@@ -108,7 +109,7 @@ def cli(
 @click.option(
     "--junit-xml",
     "junit_path",
-    type=click.Path(path_type=Path),
+    type=SafePath(path_type=Path),
     help="Write a JUnit XML report here.",
 )
 @output_options
@@ -164,7 +165,7 @@ def _messages(error: BaseException) -> list[str]:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=SafePath(path_type=Path))
 @validation_option
 @click.option(
     "--metadata",
@@ -195,7 +196,7 @@ def put(
 
 
 @cli.command()
-@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("folders", nargs=-1, required=True, type=SafePath(exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Plan only: report, write nothing.")
 @validation_option
 @click.option(

@@ -45,7 +45,7 @@ def find_contract_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
     found: list[Path] = []
     skipped: list[Skipped] = []
     for path in paths:
-        if not path.is_dir():
+        if "\x00" in str(path) or not path.is_dir():  # reading it says what is wrong
             found.append(path)
             continue
         for candidate in sorted(path.rglob("*")):

@@ -33,6 +33,7 @@ __all__ = [
     "ENVIRONMENT",
     "EXIT_CODES",
     "Context",
+    "SafePath",
     "StoreGroup",
     "as_of_option",
     "exit_code",
@@ -126,6 +127,16 @@ def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
             raise click.UsageError(f"{what} must be KEY=VALUE, got {item!r}")
         parsed[key] = value
     return parsed
+
+
+class SafePath(click.Path):
+    """``click.Path`` that refuses a NUL character as a usage error (click's own check
+    raises a bare ``ValueError`` on it)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if "\x00" in str(value):
+            self.fail(f"{str(value)!r} contains a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 ENVIRONMENT = {

@@ -131,6 +131,14 @@ def _from_text(text: str, label: str | None, max_bytes: int) -> dict[str, Any]:
     text = text.lstrip("\ufeff")
     if "\x00" in text:
         raise InvalidContractError("contains NUL characters: not a text document", source=label)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidContractError(
+            f"holds an unpaired surrogate (\\u{ord(text[exc.start]):04x}) at character "
+            f"{exc.start + 1}, not valid Unicode",
+            source=label,
+        ) from None
     if text.lstrip()[:1] in ("{", "["):
         return _as_document(_parse_json(text, label), label, max_bytes)
     value, plain = load_yaml(text, label, max_depth=MAX_DEPTH, max_values=MAX_VALUES)
