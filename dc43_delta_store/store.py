@@ -223,7 +223,10 @@ class DeltaContractStore:
         info = commit_metadata(who, why, commit_info)
         # metadata is checked before anything is read: nothing given is silently ignored
         current = self._table.current()
-        columns = self._columns(current) if current is not None else self._new_table_columns()
+        columns = {  # the table's, and the declared ones the write will add
+            **self._new_table_columns(),
+            **(self._columns(current) if current is not None else {}),
+        }
         check_values(metadata or {}, columns, what="put metadata")
         prepared, problems, total = prepare(_iterate(contracts), mode)
 

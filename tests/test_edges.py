@@ -334,3 +334,12 @@ def test_spawned_workers_use_the_table(tmp_path: Path) -> None:
     child.start()
     assert queue.get(timeout=120) == "1.0.0"
     child.join(timeout=60)
+
+
+def test_metadata_for_a_declared_column_is_accepted_before_the_table_has_it(
+    tmp_path: Path,
+) -> None:
+    DeltaContractStore(path=tmp_path / "t").put(minimal())
+    store = DeltaContractStore(path=tmp_path / "t", metadata_columns={"team": "string"})
+    store.put(minimal(version="2.0.0"), metadata={"team": "core"})
+    assert store.latest("sales.orders", team="core")["version"] == "2.0.0"
