@@ -8,11 +8,12 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 from deltalake import DeltaTable
 
+from .core.arguments import check_number, contracts_iterable, validation_mode
 from .core.batch import (
     BatchResult,
     Prepared,
@@ -116,11 +117,11 @@ class DeltaContractStore:
         catalog: UnityCatalog | None = None,
         catalog_storage_root: str | None = None,
     ) -> None:
-        self._validation: ValidationMode = _validation_mode(validation)
-        _check_number("max_commit_attempts", max_commit_attempts, low=1, whole=True)
-        _check_number("max_staleness", max_staleness, low=0)
+        self._validation: ValidationMode = validation_mode(validation)
+        check_number("max_commit_attempts", max_commit_attempts, low=1, whole=True)
+        check_number("max_staleness", max_staleness, low=0)
         if auto_compact is not None:
-            _check_number("auto_compact", auto_compact, low=1, whole=True)
+            check_number("auto_compact", auto_compact, low=1, whole=True)
         self._declared = parse_columns(metadata_columns or {})
         if table is not None and catalog is None and warehouse is None:
             catalog = UnityCatalog.from_env()
@@ -219,7 +220,7 @@ class DeltaContractStore:
         """
         if on_error not in ("raise", "skip"):
             raise InvalidRequestError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-        mode = self._validation if validation is None else _validation_mode(validation)
+        mode = self._validation if validation is None else validation_mode(validation)
         info = commit_metadata(who, why, commit_info)
         # metadata is checked before anything is read: nothing given is silently ignored
         current = self._table.current()
@@ -228,7 +229,7 @@ class DeltaContractStore:
             **(self._columns(current) if current is not None else {}),
         }
         check_values(metadata or {}, columns, what="put metadata")
-        prepared, problems, total = prepare(_iterate(contracts), mode)
+        prepared, problems, total = prepare(contracts_iterable(contracts), mode)
 
         def insert(dt: DeltaTable | None, items: list[Prepared]) -> tuple[DeltaTable, int]:
             dt = self._table.writable(dt, self._declared)
@@ -541,7 +542,7 @@ class DeltaContractStore:
         """The table's commits, newest first: version, time, operation, who and why, and for
         an ingest the folder, Git commit and source files (``Commit.ingested_from``...)."""
         if limit is not None:
-            _check_number("limit", limit, low=1, whole=True)
+            check_number("limit", limit, low=1, whole=True)
         dt = self._table.current()
         if dt is None:
             return []
@@ -559,7 +560,7 @@ class DeltaContractStore:
     ) -> OptimizeResult:
         """Compact small files into ~``target_file_size`` files clustered by contract id,
         write a checkpoint and drop expired log files; a lookup then reads one file."""
-        _check_number("target_file_size", target_file_size, low=1, high=2**40, whole=True)
+        check_number("target_file_size", target_file_size, low=1, high=2**40, whole=True)
         info = commit_metadata(who, why, None)
 
         def attempt() -> OptimizeResult:
@@ -586,7 +587,7 @@ class DeltaContractStore:
         """List (``dry_run=True``, the default) or delete data files no longer referenced by
         any version within the retention period (the table's, 7 days by default)."""
         if retention_hours is not None:
-            _check_number("retention_hours", retention_hours, low=0, high=1_000_000, whole=True)
+            check_number("retention_hours", retention_hours, low=0, high=1_000_000, whole=True)
         if not isinstance(dry_run, bool):
             raise InvalidRequestError(f"dry_run must be True or False, not {dry_run!r}")
         dt = self._table.current()
@@ -653,36 +654,3 @@ class DeltaContractStore:
 
 def _where(as_of: AsOf | None) -> str:
     return "" if as_of is None else f" (as of {as_of!r})"
-
-
-def _validation_mode(value: Any) -> ValidationMode:
-    if value not in ("strict", "warn", "off"):
-        raise InvalidRequestError(f"validation must be 'strict', 'warn' or 'off', not {value!r}")
-    return cast(ValidationMode, value)
-
-
-def _check_number(
-    name: str, value: Any, *, low: float, high: float | None = None, whole: bool = False
-) -> None:
-    ceiling = float("inf") if high is None else high
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or (whole and not isinstance(value, int))
-        or not low <= value <= ceiling  # NaN fails too
-    ):
-        what = "a whole number" if whole else "a number"
-        upper = f" and at most {high:,.0f}" if high is not None else ""
-        raise InvalidRequestError(
-            f"{name} must be {what} of at least {low:,.0f}{upper}, not {value!r}"
-        )
-
-
-def _iterate(contracts: Iterable[Any]) -> Iterable[Any]:
-    """``contracts``, refusing a single contract or text passed where a list is wanted."""
-    if isinstance(contracts, (str, bytes, Mapping)) or not isinstance(contracts, Iterable):
-        raise InvalidRequestError(
-            "put_many takes an iterable of contracts (a list of paths, mappings, texts...), "
-            f"not a single {type(contracts).__name__}; use put() for one"
-        )
-    return contracts
