@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -236,6 +237,10 @@ class StoreGroup(click.Group):
             if ctx.params.get("debug"):
                 raise
             fail(error)
+        except BrokenPipeError:  # `... | head`: the reader has what it wanted
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_CODES["success"])
         except Exception as error:
             if ctx.params.get("debug"):
                 raise
