@@ -32,6 +32,7 @@ from .errors import (
     BatchError,
     ContractNotFoundError,
     ContractStoreError,
+    InvalidLocationError,
     InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
@@ -49,7 +50,7 @@ from .table.delta_table import (
     table_columns,
 )
 from .table.history import Commit, commit_metadata, commits_of, write_summary
-from .table.location import TableLocation, describe, resolve_location
+from .table.location import TableLocation, checked_options, describe, resolve_location
 from .table.maintenance import (
     DEFAULT_TARGET_FILE_SIZE,
     OptimizeResult,
@@ -123,11 +124,21 @@ class DeltaContractStore:
         if auto_compact is not None:
             check_number("auto_compact", auto_compact, low=1, whole=True)
         self._declared = parse_columns(metadata_columns or {})
+        if catalog is not None and not isinstance(catalog, UnityCatalog):
+            raise InvalidRequestError(
+                f"catalog must be a UnityCatalog, not {type(catalog).__name__}"
+            )
         if table is not None and catalog is None and warehouse is None:
             catalog = UnityCatalog.from_env()
         if table is not None and catalog is not None:
+            if not isinstance(table, str):
+                raise InvalidLocationError(f"table must be text, not {type(table).__name__}")
             self._location = catalog_location(
-                catalog, table, storage_options or {}, catalog_storage_root, self._declared
+                catalog,
+                table,
+                checked_options(storage_options),
+                catalog_storage_root,
+                self._declared,
             )
         else:
             self._location = resolve_location(
@@ -512,6 +523,8 @@ class DeltaContractStore:
         self, contract_id: str, version: str | None = None, *, as_of: AsOf | None = None
     ) -> bool:
         """True if the contract (at ``version``, when given) is in the table."""
+        if version is not None:
+            check_identity(version, "version")
         versions = self.list_versions(contract_id, as_of=as_of)
         return bool(versions) if version is None else version in versions
 

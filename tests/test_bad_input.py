@@ -894,6 +894,30 @@ REQUEST_CASES: list[tuple[str, Callable[[DeltaContractStore], Any], type[Excepti
         "max_staleness must be a number of at least 0",
     ),
     (
+        "table name not text",
+        lambda s: DeltaContractStore(table=5),
+        InvalidLocationError,
+        "table must be text, not int",
+    ),
+    (
+        "storage option values not text",
+        lambda s: DeltaContractStore(path="x", storage_options={"timeout": 5}),
+        InvalidRequestError,
+        "storage_options must map option names to text values",
+    ),
+    (
+        "catalog not a UnityCatalog",
+        lambda s: DeltaContractStore(table="a.b.c", catalog="https://uc"),
+        InvalidRequestError,
+        "catalog must be a UnityCatalog, not str",
+    ),
+    (
+        "exists with a number for a version",
+        lambda s: s.exists("sales.orders", 1),
+        InvalidContractError,
+        "version must be a string, got int 1",
+    ),
+    (
         "metadata_columns a list",
         lambda s: DeltaContractStore(path="x", metadata_columns=["owner"]),
         InvalidRequestError,
