@@ -343,3 +343,17 @@ def test_metadata_for_a_declared_column_is_accepted_before_the_table_has_it(
     store = DeltaContractStore(path=tmp_path / "t", metadata_columns={"team": "string"})
     store.put(minimal(version="2.0.0"), metadata={"team": "core"})
     assert store.latest("sales.orders", team="core")["version"] == "2.0.0"
+
+
+def test_sql_answers_of_any_type_print_as_json(tmp_path: Path) -> None:
+    DeltaContractStore(path=tmp_path / "t", validation="off").put({"id": "a", "version": "1"})
+    query = (
+        "SELECT CAST(1.5 AS DECIMAL(10,2)) AS d, INTERVAL '1 day' AS i, "
+        "CAST('12:00:00' AS TIME) AS t, CAST('nan' AS DOUBLE) AS n, "
+        "CAST(version AS BLOB) AS b, ARRAY_AGG(version) AS a FROM contracts"
+    )
+    result = CliRunner().invoke(cli, ["--path", str(tmp_path / "t"), "sql", query, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [
+        {"d": "1.50", "i": "P1DT0S", "t": "12:00:00", "n": "nan", "b": "MQ==", "a": ["1"]}
+    ]

@@ -351,6 +351,9 @@ TOKENS = [
     "99999999999999999999", "1e20", "2024-01-01", "2024-01-01T00:00:00Z", "yesterday",
     "{contract}", "{folder}", "{missing}", "/proc/x.xml", "strict", "bogus",
     "SELECT * FROM contracts", "SELECT * FROM read_csv('{secret}')", "", "\x00", "caf\u00e9",
+    "SELECT CAST(1.5 AS DECIMAL(10,2)) AS d, INTERVAL '1 day' AS i FROM contracts",
+    "SELECT CAST(json AS BLOB) AS b, CAST('nan' AS DOUBLE) AS n, ARRAY_AGG(version) AS a "
+    "FROM contracts",
 ]  # fmt: skip
 argv = st.tuples(
     st.lists(st.sampled_from(["--table", "--path", "--warehouse", "--debug", "x.y"]), max_size=2),
