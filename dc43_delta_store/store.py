@@ -18,6 +18,7 @@ from .compatibility import CompatibilitySettings, DiffResult, Mode, Override, Po
 from .compatibility import diff as diff_documents
 from .compatibility.policy import parse_overrides
 from .compatibility.result import split_reference
+from .core.arguments import check_number, contracts_iterable, validation_mode
 from .core.batch import (
     BatchResult,
     Prepared,
@@ -39,6 +40,7 @@ from .errors import (
     BatchError,
     ContractNotFoundError,
     ContractStoreError,
+    InvalidLocationError,
     InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
@@ -60,15 +62,17 @@ from .table.compatibility import (
     write_settings,
 )
 from .table.delta_table import (
+    FORKED,
     AsOf,
     CommitFailedError,
     ContractTable,
     catalog_location,
+    table_arrow_schema,
     table_columns,
 )
 from .table.health import check_table
 from .table.history import Commit, commit_metadata, commits_of, update_summary, write_summary
-from .table.location import TableLocation, describe, resolve_location
+from .table.location import TableLocation, checked_options, describe, resolve_location
 from .table.log import DeltaLog
 from .table.maintenance import (
     DEFAULT_TARGET_FILE_SIZE,
@@ -77,7 +81,7 @@ from .table.maintenance import (
     optimize,
     vacuum,
 )
-from .table.queries import FilterValue, decode_document, lookup, one_copy
+from .table.queries import FilterValue, checked_filters, decode_document, lookup, one_copy
 from .table.scanning import scan_frame
 from .table.sql import run_sql, views
 
@@ -135,18 +139,28 @@ class DeltaContractStore:
         catalog_storage_root: str | None = None,
         compatibility: str | Policy | None = None,
     ) -> None:
-        if validation not in ("strict", "warn", "off"):
-            raise ValueError(f"validation must be 'strict', 'warn' or 'off', not {validation!r}")
-        if max_commit_attempts < 1:
-            raise ValueError("max_commit_attempts must be at least 1")
-        self._validation: ValidationMode = validation
+        self._validation: ValidationMode = validation_mode(validation)
+        check_number("max_commit_attempts", max_commit_attempts, low=1, whole=True)
+        check_number("max_staleness", max_staleness, low=0)
+        if auto_compact is not None:
+            check_number("auto_compact", auto_compact, low=1, whole=True)
         self._compatibility = None if compatibility is None else Policy.parse(compatibility)
         self._declared = parse_columns(metadata_columns or {})
+        if catalog is not None and not isinstance(catalog, UnityCatalog):
+            raise InvalidRequestError(
+                f"catalog must be a UnityCatalog, not {type(catalog).__name__}"
+            )
         if table is not None and catalog is None and warehouse is None:
             catalog = UnityCatalog.from_env()
         if table is not None and catalog is not None:
+            if not isinstance(table, str):
+                raise InvalidLocationError(f"table must be text, not {type(table).__name__}")
             self._location = catalog_location(
-                catalog, table, storage_options or {}, catalog_storage_root, self._declared
+                catalog,
+                table,
+                checked_options(storage_options),
+                catalog_storage_root,
+                self._declared,
             )
         else:
             self._location = resolve_location(
@@ -240,9 +254,17 @@ class DeltaContractStore:
         (6, 0, 0)
         """
         if on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-        prepared, problems, total = prepare(contracts, validation or self._validation)
+            raise InvalidRequestError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        mode = self._validation if validation is None else validation_mode(validation)
         info = commit_metadata(who, why, commit_info)
+        # metadata is checked before anything is read: nothing given is silently ignored
+        current = self._table.current()
+        columns = {  # the table's, and the declared ones the write will add
+            **self._new_table_columns(),
+            **(self._columns(current) if current is not None else {}),
+        }
+        check_values(metadata or {}, columns, what="put metadata")
+        prepared, problems, total = prepare(contracts_iterable(contracts), mode)
 
         def insert(
             dt: DeltaTable | None, items: list[Prepared], gated_ids: list[str]
@@ -283,6 +305,9 @@ class DeltaContractStore:
             return batch_result(plan.new, plan.unchanged, refused, "inserted", dt.version(), notes)
 
         return self._retrying(f"writing {describe_keys(prepared)}", attempt)
+
+    def _new_table_columns(self) -> dict[str, Any]:
+        return {field.name: field.type for field in table_arrow_schema(self._declared)}
 
     def _after_write(self, dt: DeltaTable, info: Mapping[str, Any]) -> None:
         if self._auto_compact:
@@ -443,23 +468,40 @@ class DeltaContractStore:
     def add_metadata_columns(
         self, columns: Mapping[str, str], *, who: str | None = None, why: str | None = None
     ) -> None:
-        """Declare governance columns and add them to the table now (old rows read null)."""
-        self._declared = {**self._declared, **parse_columns(columns)}
-        info = commit_metadata(who, why, None)
-        self._retrying(
-            "adding metadata columns",
-            lambda: self._table.writable(
-                self._evolved(self._table.current(), info), self._declared
-            ),
-        )
+        """Declare governance columns and add them to the table now (old rows read null).
 
-    def _evolved(self, dt: DeltaTable | None, info: Mapping[str, Any]) -> DeltaTable | None:
+        A name that is reserved, or differs from an existing column only in case, or a type
+        other than the table holds, is refused before anything is written; the store keeps
+        working with the columns it had.
+        """
+        info = commit_metadata(who, why, None)
+
+        def attempt() -> None:
+            dt = self._table.current()
+            present = self._columns(dt) if dt is not None else self._new_table_columns()
+            declared = {
+                **self._declared,
+                **parse_columns(columns, {k: v for k, v in present.items() if k not in columns}),
+            }
+            check_declared(declared, present)
+            self._table.writable(self._evolved(dt, info, declared), declared)
+            self._declared = declared  # only once the table holds them
+
+        self._retrying("adding metadata columns", attempt)
+
+    def _evolved(
+        self,
+        dt: DeltaTable | None,
+        info: Mapping[str, Any],
+        declared: Mapping[str, Any] | None = None,
+    ) -> DeltaTable | None:
         """``dt``, after adding the declared columns it lacks (a commit of its own)."""
-        if dt is None or not self._declared:
+        declared = self._declared if declared is None else declared
+        if dt is None or not declared:
             return dt
         present = self._columns(dt)
-        check_declared(self._declared, present)
-        missing = {n: t for n, t in self._declared.items() if n not in present}
+        check_declared(declared, present)
+        missing = {n: t for n, t in declared.items() if n not in present}
         if not missing:
             return dt
         self._table.add_columns(dt, missing, info)
@@ -635,8 +677,15 @@ class DeltaContractStore:
         filters: Mapping[str, FilterValue],
     ) -> ResolveRequest:
         check_identity(contract_id, "contract_id")
+        if not isinstance(include_prereleases, bool):
+            raise InvalidRequestError(
+                f"include_prereleases must be True or False, not {include_prereleases!r}"
+            )
         version_range = None if spec is None else parse_range(spec)
-        return ResolveRequest(version_range, dict(filters), bool(include_prereleases), as_of)
+        current = self._table.current()
+        columns = self._columns(current) if current is not None else self._new_table_columns()
+        wanted = checked_filters(filters, columns)  # converted, or refused before any scan
+        return ResolveRequest(version_range, wanted, include_prereleases, as_of)
 
     def _resolved(self, contract_id: str, request: ResolveRequest) -> dict[str, Any] | None:
         found = self._resolver.choose(contract_id, request)
@@ -674,6 +723,8 @@ class DeltaContractStore:
         self, contract_id: str, version: str | None = None, *, as_of: AsOf | None = None
     ) -> bool:
         """True if the contract (at ``version``, when given) is in the table."""
+        if version is not None:
+            check_identity(version, "version")
         versions = self.list_versions(contract_id, as_of=as_of)
         return bool(versions) if version is None else version in versions
 
@@ -701,7 +752,10 @@ class DeltaContractStore:
             return run_sql(query, views(scan, scan.collect_schema()))
 
     def history(self, *, limit: int | None = None) -> list[Commit]:
-        """The table's commits, newest first: version, time, operation, who and why."""
+        """The table's commits, newest first: version, time, operation, who and why, and for
+        an ingest the folder, Git commit and source files (``Commit.ingested_from``...)."""
+        if limit is not None:
+            check_number("limit", limit, low=1, whole=True)
         dt = self._table.current()
         if dt is None:
             return []
@@ -744,6 +798,7 @@ class DeltaContractStore:
     ) -> OptimizeResult:
         """Compact small files into ~``target_file_size`` files clustered by contract id,
         write a checkpoint and drop expired log files; a lookup then reads one file."""
+        check_number("target_file_size", target_file_size, low=1, high=2**40, whole=True)
         info = commit_metadata(who, why, None)
 
         def attempt() -> OptimizeResult:
@@ -769,6 +824,10 @@ class DeltaContractStore:
     ) -> VacuumResult:
         """List (``dry_run=True``, the default) or delete data files no longer referenced by
         any version within the retention period (the table's, 7 days by default)."""
+        if retention_hours is not None:
+            check_number("retention_hours", retention_hours, low=0, high=1_000_000, whole=True)
+        if not isinstance(dry_run, bool):
+            raise InvalidRequestError(f"dry_run must be True or False, not {dry_run!r}")
         dt = self._table.current()
         if dt is None:
             return VacuumResult((), dry_run)
@@ -840,9 +899,16 @@ class DeltaContractStore:
         self, as_of: AsOf | None, query: tuple[Any, ...], compute: Callable[[DeltaTable | None], T]
     ) -> T:
         """``compute`` on the right snapshot, remembered per table version."""
-        if isinstance(as_of, int) and not isinstance(as_of, bool):
+        if isinstance(as_of, int) and not isinstance(as_of, bool):  # checked by at() on a miss
             return self._cache.get_or_compute(as_of, query, lambda: compute(self._table.at(as_of)))
-        dt = self._snapshot(as_of)
+        return self._answer_on(self._snapshot(as_of), query, compute)
+
+    def _answer_on(
+        self,
+        dt: DeltaTable | None,
+        query: tuple[Any, ...],
+        compute: Callable[[DeltaTable | None], T],
+    ) -> T:
         if dt is None:
             return compute(None)
         return self._cache.get_or_compute(dt.version(), query, lambda: compute(dt))
@@ -865,6 +931,13 @@ class DeltaContractStore:
         except Exception as exc:
             message = describe(exc, self._location)
             raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
+        except BaseException as exc:  # deltalake panics (a BaseException) in a forked child
+            if type(exc).__name__ == "PanicException" and "Forked process" in str(exc):
+                raise StoreUnavailableError(
+                    f"cannot read table {self._location}: "
+                    + FORKED.format(parent="another process")
+                ) from None
+            raise
 
 
 _ROW_COLUMNS = ("version", "fingerprint", "json")

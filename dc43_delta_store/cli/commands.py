@@ -1,11 +1,12 @@
 """``dc43-delta-store``: the contract store from the command line, for CI jobs and people.
 
 Data goes to stdout (a table, or ``--json`` / ``--nl`` for scripts), messages to stderr.
-Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 not found, 4 version conflict,
-5 invalid contract, 6 store unavailable (unreachable or busy), 7 incompatible (a version
-bump too small for its changes), 8 the table needs attention (a Delta feature or schema
-the store cannot use, a version stored twice with different content, or problems ``check``
-found).
+Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 not found (a contract, or the
+table itself on a read), 4 version conflict, 5 invalid contract, 6 store unavailable
+(unreachable or busy), 7 incompatible (a version bump too small for its changes), 8 the
+table needs attention (a Delta feature or schema the store cannot use, a version stored
+twice with different content, or problems ``check`` found). Nothing prints a traceback
+unless ``--debug``.
 """
 
 from __future__ import annotations
@@ -17,22 +18,24 @@ from typing import Any
 
 import click
 import polars as pl
-import yaml
 
 from .. import __version__
 from ..core.validation import ContractValidationWarning
 from ..core.versions import version_sort_key
+from ..core.yaml12 import dump_yaml
 from ..errors import BatchError, ContractNotFoundError
 from ..table.sql import views
 from .consumers import changes, print_explanation, resolve
 from .diff import compatibility, diff_command, gate_column
-from .folders import Verdict, contract_files, git_state
+from .folders import Verdict, find_contract_files, git_state
 from .folders import junit_xml as junit_report
 from .output import Format, emit, to_json
 from .support import (
     EXIT_CODES,
     REFUSED,
     Context,
+    SafePath,
+    StoreGroup,
     as_of_option,
     exit_code,
     fail,
@@ -53,7 +56,7 @@ from .support import (
 __all__ = ["EXIT_CODES", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=StoreGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dc43-delta-store")
 @click.option(
     "--table",
@@ -78,6 +81,7 @@ __all__ = ["EXIT_CODES", "main"]
     help="deltalake storage option, repeatable (credentials also come from the "
     "usual environment variables).",
 )
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -85,16 +89,21 @@ def cli(
     path: str | None,
     warehouse: str | None,
     storage_option: tuple[str, ...],
+    debug: bool,
 ) -> None:
-    """ODCS data contracts in a Delta Lake table, without Spark."""
-    ctx.obj = Context(table, path, warehouse, pairs(storage_option, "--storage-option"))
+    """ODCS data contracts in a Delta Lake table, without Spark.
+
+    --table, --path and --warehouse on the command line beat the DC43_DELTA_STORE_*
+    variables (a warning names the one set aside).
+    """
+    ctx.obj = Context.from_options(ctx, pairs(storage_option, "--storage-option"))
 
 
 # -- validating and writing ------------------------------------------------------------------
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=SafePath(path_type=Path))
 @click.option(
     "--policy",
     type=click.Choice(["strict", "warn"]),
@@ -105,7 +114,7 @@ def cli(
 @click.option(
     "--junit-xml",
     "junit_path",
-    type=click.Path(path_type=Path),
+    type=SafePath(path_type=Path),
     help="Write a JUnit XML report here.",
 )
 @output_options
@@ -115,18 +124,24 @@ def validate(
     """Validate contract files or folders (no table needed)."""
     from ..core.batch import prepare
 
-    files = contract_files(list(paths))
+    files, skipped = find_contract_files(list(paths))
     verdicts: list[Verdict] = []
     for file in progress(files, "validating"):
         prepared, problems, _ = prepare([file], "warn")
         if problems:
-            verdicts.append(Verdict(str(file), "invalid", [str(problems[0].error)]))
+            verdicts.append(Verdict(str(file), "invalid", _messages(problems[0].error)))
             continue
         issues = [str(issue) for issue in prepared[0].issues]
         outcome = "valid" if not issues else ("invalid" if policy == "strict" else "warning")
         verdicts.append(Verdict(str(file), outcome, issues))
+    verdicts += [Verdict(entry.path, "skipped", [entry.reason]) for entry in skipped]
     if junit_path:
-        junit_path.write_text(junit_report(verdicts), encoding="utf-8")
+        try:
+            junit_path.write_text(junit_report(verdicts), encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot write {junit_path}: {exc.strerror or exc}", param_hint="--junit-xml"
+            ) from None
     rows = [{"file": v.file, "outcome": v.outcome, "messages": v.messages} for v in verdicts]
     if fmt:
         emit(rows, ["file", "outcome", "messages"], fmt, sys.stdout)
@@ -135,21 +150,33 @@ def validate(
             first = f"  {verdict.messages[0]}" if verdict.messages else ""
             click.echo(f"{verdict.outcome:<8} {verdict.file}{first}")
     counts = {
-        kind: sum(v.outcome == kind for v in verdicts) for kind in ("valid", "warning", "invalid")
+        kind: sum(v.outcome == kind for v in verdicts)
+        for kind in ("valid", "warning", "invalid", "skipped")
     }
-    click.echo(", ".join(f"{n} {kind}" for kind, n in counts.items()), err=True)
+    click.echo(
+        ", ".join(f"{n} {kind}" for kind, n in counts.items() if n or kind != "skipped"), err=True
+    )
     if counts["invalid"]:
         sys.exit(EXIT_CODES["invalid"])
 
 
+def _messages(error: BaseException) -> list[str]:
+    """Every message of an error, whole: each schema issue of a validation error."""
+    issues = getattr(error, "issues", None)
+    if issues:
+        label = str(error).split(" breaks the ODCS JSON Schema")[0]
+        return [f"{label} breaks the ODCS JSON Schema: {issue}" for issue in issues]
+    return [str(error)]
+
+
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=SafePath(path_type=Path))
 @validation_option
 @click.option(
     "--metadata",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Set a string metadata column on the new rows, repeatable.",
+    help="Set a metadata column (status too) on the new rows, repeatable.",
 )
 @who_why
 @output_options
@@ -166,14 +193,16 @@ def put(
 ) -> None:
     """Store contract files, all in one commit (or none, if one is refused)."""
     store = context.store(validation=validation)
-    result = store.put_many(list(files), metadata=pairs(metadata, "--metadata"), who=who, why=why)
+    columns = store.scan().collect_schema()
+    values = typed_values(pairs(metadata, "--metadata"), columns, "--metadata")
+    result = store.put_many(list(files), metadata=values, who=who, why=why)
     rows = [put_row(r) for r in result.results]
-    columns = ["outcome", "contract_id", "version", "source"]
-    emit(rows, columns + gate_column(rows), fmt or "table", sys.stdout)
+    shown = ["outcome", "contract_id", "version", "source"]
+    emit(rows, shown + gate_column(rows), fmt or "table", sys.stdout)
 
 
 @cli.command()
-@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("folders", nargs=-1, required=True, type=SafePath(exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Plan only: report, write nothing.")
 @validation_option
 @click.option(
@@ -195,7 +224,7 @@ def ingest(
 ) -> None:
     """Publish a folder tree of *.yaml, *.yml and *.json contracts (a Git checkout)."""
     store = context.store(validation=validation)
-    files = contract_files(list(folders))
+    files, skipped = find_contract_files(list(folders))
     plan = store.put_many(progress(files, "reading"), on_error="skip", dry_run=True)
     refused = bool(plan.problems) and not skip_bad
     result = plan
@@ -209,8 +238,17 @@ def ingest(
         }
         result = store.put_many(files, on_error="skip", who=who, why=why, commit_info=info)
     rows = [put_row(r) for r in result.results] + [
-        {"outcome": problem_kind(p.error), "source": p.source, "message": str(p.error)}
+        {
+            "outcome": problem_kind(p.error),
+            "source": p.source,
+            "message": str(p.error),
+            "messages": _messages(p.error),
+        }
         for p in result.problems
+    ]
+    rows += [
+        {"outcome": "skipped", "source": s.path, "message": s.reason, "messages": [s.reason]}
+        for s in skipped
     ]
     rows.sort(key=lambda row: str(row.get("source")))
     columns = ["outcome", "contract_id", "version", "source", "message", *gate_column(rows)]
@@ -219,7 +257,9 @@ def ingest(
     for row in rows:
         counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
-    flagged = sum(bool(row["message"]) for row in rows if row["outcome"] not in REFUSED)
+    flagged = sum(
+        bool(row["message"]) for row in rows if row["outcome"] not in (*REFUSED, "skipped")
+    )
     if flagged:
         summary += f" ({flagged} with schema issues: see the message column)"
     written = (
@@ -244,7 +284,7 @@ def ingest(
 @guarded
 def get(context: Context, contract_id: str, version: str, as_of: str | None, as_json: bool) -> None:
     """Print one stored contract version."""
-    document = context.store().get(contract_id, version, as_of=parse_as_of(as_of))
+    document = context.reader().get(contract_id, version, as_of=parse_as_of(as_of))
     _print_document(document, as_json)
 
 
@@ -279,7 +319,7 @@ def latest(
     if status:
         wanted["status"] = list(status)
     if explain:
-        resolution = context.store().resolve(
+        resolution = context.reader().resolve(
             contract_id,
             include_prereleases=include_prereleases,
             as_of=parse_as_of(as_of),
@@ -287,7 +327,7 @@ def latest(
             **wanted,
         )
         return print_explanation(resolution, as_json)
-    document = context.store().latest(
+    document = context.reader().latest(
         contract_id, include_prereleases=include_prereleases, as_of=parse_as_of(as_of), **wanted
     )
     if document is None:
@@ -299,7 +339,7 @@ def _print_document(document: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(to_json(document))
     else:
-        click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+        click.echo(dump_yaml(document), nl=False)
 
 
 @cli.command(name="list")
@@ -309,7 +349,7 @@ def _print_document(document: dict[str, Any], as_json: bool) -> None:
 @guarded
 def list_(context: Context, as_of: str | None, fmt: Format | None) -> None:
     """List contracts with their version count and latest version."""
-    scan = context.store().scan(as_of=parse_as_of(as_of))
+    scan = context.reader().scan(as_of=parse_as_of(as_of))
     columns = scan.collect_schema()
     frames = views(scan, columns)  # "latest" as latest() picks it: prereleases skipped
     counts = frames["contracts"].group_by("contract_id").agg(pl.len().alias("versions"))
@@ -335,7 +375,7 @@ def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format 
     """List the versions of a contract, lowest to highest."""
     import polars as pl
 
-    scan = context.store().scan(as_of=parse_as_of(as_of))
+    scan = context.reader().scan(as_of=parse_as_of(as_of))
     frame = views(scan, scan.collect_schema())["contracts"]  # status from the JSON if need be
     frame = frame.filter(pl.col("contract_id") == contract_id)
     columns = [
@@ -349,12 +389,13 @@ def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format 
 
 
 @cli.command()
-@click.option("--limit", type=int, help="Only the newest N commits.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N commits.")
 @output_options
 @pass_context
 @guarded
 def history(context: Context, limit: int | None, fmt: Format | None) -> None:
-    """List the table's commits: version, time, operation, who, why, contracts."""
+    """List the table's commits: version, time, operation, who, why, contracts, and for an
+    ingest the folder, Git commit and (with --json, --nl) each contract's source file."""
     rows = [
         {
             "version": c.version,
@@ -363,15 +404,17 @@ def history(context: Context, limit: int | None, fmt: Format | None) -> None:
             "user": c.user,
             "reason": c.reason,
             "contracts": c.contracts,
+            "ingested_from": c.ingested_from,
+            "git_commit": c.git_commit,
+            "git_dirty": c.git_dirty,
+            "sources": c.sources,
         }
-        for c in context.store().history(limit=limit)
+        for c in context.reader().history(limit=limit)
     ]
-    emit(
-        rows,
-        ["version", "timestamp", "operation", "user", "reason", "contracts"],
-        fmt or "table",
-        sys.stdout,
-    )
+    shown = ["version", "timestamp", "operation", "user", "reason", "contracts"]
+    if any(row["ingested_from"] for row in rows):
+        shown += ["ingested_from", "git_commit", "git_dirty"]
+    emit(rows, shown, fmt or "table", sys.stdout)
 
 
 @cli.command()
@@ -382,7 +425,7 @@ def history(context: Context, limit: int | None, fmt: Format | None) -> None:
 @guarded
 def sql(context: Context, query: str, as_of: str | None, fmt: Format | None) -> None:
     """Run a read-only SQL query over the contracts and contracts_latest views."""
-    frame = context.store().sql(query, as_of=parse_as_of(as_of))
+    frame = context.reader().sql(query, as_of=parse_as_of(as_of))
     emit(frame.to_dicts(), frame.columns, fmt or "table", sys.stdout)
 
 
@@ -412,13 +455,13 @@ def set_metadata(
     why: str | None,
 ) -> None:
     """Set metadata columns (status, owner...) of a stored version; payload untouched."""
-    store = context.store()
+    store = context.reader()
     columns = store.scan().collect_schema()
     table_version = store.update_metadata(
         contract_id,
         version,
-        typed_values(pairs(values, "COLUMN=VALUE"), columns),
-        if_match=typed_values(pairs(if_match, "--if-match"), columns) or None,
+        typed_values(pairs(values, "COLUMN=VALUE"), columns, "COLUMN=VALUE"),
+        if_match=typed_values(pairs(if_match, "--if-match"), columns, "--if-match") or None,
         who=who,
         why=why,
     )
@@ -441,7 +484,7 @@ def add_columns(
 @cli.command()
 @click.option(
     "--target-file-size",
-    type=int,
+    type=click.IntRange(min=1, max=2**40),
     default=2 * 1024 * 1024,
     show_default=True,
     help="Bytes per data file after compaction.",
@@ -466,7 +509,9 @@ def optimize(context: Context, target_file_size: int, who: str | None, why: str 
 
 @cli.command()
 @click.option(
-    "--retention-hours", type=int, help="Keep files newer than this (default: the table's, 168)."
+    "--retention-hours",
+    type=click.IntRange(min=0, max=1_000_000),
+    help="Keep files newer than this (default: the table's, 168).",
 )
 @click.option("--apply", is_flag=True, help="Delete the files (default: only list them).")
 @who_why

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ from ..core.key_filter import key_predicate
 from ..core.metadata import type_name
 from ..core.records import ContractRow
 from ..core.table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, catalog_columns, rows_to_table
+from ..core.values import as_of_value
 from ..errors import (
     ContractStoreError,
     IncompatibleTableError,
@@ -88,6 +90,14 @@ _HASHED_KEY_MATCH = _KEY_MATCH + " AND (t.contract_key = s.contract_key OR t.con
 # grows with every put, so it runs in optimize() rather than after each commit.
 POST_COMMIT = PostCommitHookProperties(create_checkpoint=True, cleanup_expired_logs=False)
 logger = logging.getLogger("dc43_delta_store")
+_deltalake_pid: int | None = None
+"""The process whose deltalake runtime the store has used (inherited by forked children)."""
+FORKED = (
+    "this process was forked from one that had already used deltalake (pid {parent}), and "
+    "deltalake's runtime cannot run in a forked child; start workers with multiprocessing's "
+    "'spawn' or 'forkserver' method (multiprocessing.get_context('spawn')), or fork before "
+    "the first store call"
+)
 TABLE_CONFIGURATION = {
     # Stats only where lookups and conflict checks use them; keeps checkpoints small.
     "delta.dataSkippingStatsColumns": (
@@ -116,6 +126,7 @@ class ContractTable:
         on an object store, an incremental log listing (one round trip), skipped for
         ``max_staleness`` seconds after the last one.
         """
+        check_process()
         with self.errors("read"):
             generation = self.location.credentials_generation
             if self._dt is None or generation != self._generation:
@@ -136,22 +147,42 @@ class ContractTable:
         return time.monotonic() - self._refreshed_at >= self._max_staleness
 
     def at(self, as_of: AsOf) -> DeltaTable:
-        """A snapshot as the table stood at a version number or a point in time."""
-        if isinstance(as_of, bool) or not isinstance(as_of, (int, datetime, str)):
+        """A snapshot as the table stood at a version number or a point in time.
+
+        A naive ``datetime`` (or time text without an offset) is local time, as Python's
+        ``datetime.now()`` gives it.
+        """
+        try:
+            point = as_of_value(as_of)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        head = self.current()
+        if head is None:
+            raise InvalidRequestError(f"table {self.location} does not exist, at any version")
+        if isinstance(point, int) and point > head.version():
             raise InvalidRequestError(
-                f"as_of must be a table version (int) or a time (datetime or RFC 3339 text), "
-                f"not {type(as_of).__name__}"
+                f"as_of={point} is past the newest version of table {self.location}, "
+                f"{head.version()}"
             )
         with self.errors("read"):
             dt = self._open()
             if dt is None:
                 raise InvalidRequestError(f"table {self.location} does not exist, at any version")
             try:
-                dt.load_as_version(as_of)
-            except (DeltaError, ValueError) as exc:
+                dt.load_as_version(point)
+            except (DeltaError, ValueError, OverflowError) as exc:
                 raise InvalidRequestError(
-                    f"table {self.location} has no state at as_of={as_of!r}: {self._redact(exc)}"
+                    f"table {self.location} has no state at as_of={as_of!r}"
+                    f"{' (' + point.isoformat() + ')' if not isinstance(point, int) else ''}: "
+                    f"{self._redact(exc)}"
                 ) from None
+            if not isinstance(point, int) and dt.version() == 0:
+                created = datetime.fromtimestamp(dt.history(1)[0]["timestamp"] / 1000, UTC)
+                if created > point:
+                    raise InvalidRequestError(
+                        f"table {self.location} did not exist yet at {point.isoformat()}: it "
+                        f"was created at {created.isoformat()}"
+                    )
         self._verify(dt, writable=False)
         return dt
 
@@ -184,12 +215,14 @@ class ContractTable:
         if path is not None and not (path / "_delta_log").is_dir():
             self._check_local_folder(path)
             return None
+        check_process(using=True)
         try:
             return DeltaTable(self.location.uri, storage_options=self._options())
         except TableNotFoundError:
             return None
 
     def _create(self, metadata_columns: Mapping[str, pa.DataType]) -> DeltaTable:
+        check_process(using=True)
         path = self.location.local_path
         if path is not None:
             with self.errors("create"):
@@ -227,6 +260,19 @@ class ContractTable:
                 f"table {self.location} is not a contract table: it lacks string columns "
                 + ", ".join(missing)
             )
+        if writable:
+            foreign = [
+                f"{field.name} ({columns[field.name]}, not {type_name(field.type)})"
+                for field in TABLE_SCHEMA
+                if field.name in columns
+                and field.name != "created_at"
+                and type_name(columns[field.name]) != type_name(field.type)
+            ]
+            if foreign:
+                raise IncompatibleTableError(
+                    f"table {self.location} holds columns of other types than this store "
+                    f"writes: {', '.join(foreign)}; nothing was written"
+                )
         protocol = dt.protocol()
         described = f"protocol {protocol.min_reader_version}/{protocol.min_writer_version}"
         readers, writers = implied_features(
@@ -379,6 +425,24 @@ class ContractTable:
             raise StoreUnavailableError(
                 f"cannot {action} table {self.location}: {self._redact(exc)}"
             ) from None
+        except BaseException as exc:  # deltalake panics (a BaseException) in a forked child
+            if type(exc).__name__ == "PanicException" and "Forked process" in str(exc):
+                raise StoreUnavailableError(
+                    f"cannot {action} table {self.location}: "
+                    + FORKED.format(parent=_deltalake_pid or "another process")
+                ) from None
+            raise
+
+
+def check_process(*, using: bool = False) -> None:
+    """Refuse to run in a child forked after this process used deltalake (its tokio runtime
+    panics there); ``using`` records that this process is about to use it."""
+    global _deltalake_pid
+    pid = os.getpid()
+    if _deltalake_pid is not None and _deltalake_pid != pid:
+        raise StoreUnavailableError(FORKED.format(parent=_deltalake_pid))
+    if using:
+        _deltalake_pid = pid
 
 
 def create_table(

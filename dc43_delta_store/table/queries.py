@@ -10,13 +10,16 @@ import polars as pl
 from deltalake import DeltaTable
 
 from ..core.duplicates import StoredRow, one_row
+from ..core.metadata import type_name
 from ..core.records import contract_key
+from ..core.values import filter_value
 from ..errors import IncompatibleTableError, InvalidRequestError
 from .scanning import scan_frame
 
 __all__ = [
     "DOCUMENT_FIELDS",
     "FilterValue",
+    "checked_filters",
     "decode_document",
     "document_column",
     "filter_expr",
@@ -64,9 +67,32 @@ def one_copy(
     return None if row is None else row.payload
 
 
-def filter_expr(column: str, wanted: FilterValue, columns: Mapping[str, Any]) -> pl.Expr:
-    """Rows whose ``column`` is ``wanted``; document fields the table lacks are read from the
-    JSON (see :func:`document_column`)."""
+def checked_filters(filters: Mapping[str, Any], columns: Mapping[str, Any]) -> dict[str, Any]:
+    """Filter values as the columns' types: text converted by the documented spellings
+    (``"5"`` for a long, ``"true"`` for a boolean), anything ambiguous refused before a scan.
+    """
+    checked: dict[str, Any] = {}
+    for column, wanted in filters.items():
+        if column not in columns and column not in DOCUMENT_FIELDS:
+            raise InvalidRequestError(
+                f"unknown filter column {column!r}; the table has " + ", ".join(sorted(columns))
+            )
+        kind = type_name(columns[column]) if column in columns else "string"
+        if kind is None:
+            raise InvalidRequestError(
+                f"filter on {column!r}: its type {columns[column]} cannot be filtered on"
+            )
+        try:
+            checked[column] = filter_value(kind, wanted)
+        except ValueError as exc:
+            raise InvalidRequestError(f"filter on {column!r} (a {kind} column): {exc}") from None
+    return checked
+
+
+def filter_expr(column: str, wanted: Any, columns: Mapping[str, Any]) -> pl.Expr:
+    """Rows whose ``column`` equals ``wanted`` (a value from :func:`checked_filters`), is one
+    of a list of them, or is null for None; document fields the table lacks are read from
+    the JSON (see :func:`document_column`)."""
     values = document_column(column, columns)
     if values is None:
         raise InvalidRequestError(
@@ -74,9 +100,9 @@ def filter_expr(column: str, wanted: FilterValue, columns: Mapping[str, Any]) ->
         )
     if wanted is None:
         return values.is_null()
-    if isinstance(wanted, (str, bool, int, float)):
-        return values == wanted
-    return values.is_in(list(wanted))
+    if isinstance(wanted, list):
+        return values.is_in(wanted)
+    return values == pl.lit(wanted)
 
 
 def document_column(column: str, columns: Mapping[str, Any]) -> pl.Expr | None:

@@ -9,7 +9,8 @@ Two views:
 - ``contracts_latest``: one row per contract, its latest version as :meth:`latest` picks it
   (the version order of ``core.versions``, prereleases skipped).
 
-Only ``SELECT`` (and ``WITH ... SELECT``) statements run; anything else is refused.
+What may run is decided by :mod:`..core.sql_guard` (one query over these views, allowed
+functions only); Polars runs the SQL it regenerates.
 """
 
 from __future__ import annotations
@@ -41,17 +42,44 @@ def check_read_only(query: str) -> None:
         )
 
 
+__all__ = ["JSON_FIELDS", "SQL_ONLY_FIELDS", "run_sql", "views"]
+
+JSON_FIELDS = {
+    "domain": "$.domain",
+    "data_product": "$.dataProduct",
+    "tenant": "$.tenant",
+    "kind": "$.kind",
+}
+SQL_ONLY_FIELDS = ("tenant", "kind")
+"""View columns read from the payload only: reserved names for metadata columns."""
+
+
 def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.LazyFrame]:
     """The ``contracts`` and ``contracts_latest`` views over a lazy scan of the table."""
     sort_key, prerelease = _version_order(columns)
     order = sort_key.alias("_order")
     released = scan.filter(~prerelease.fill_null(False)).with_columns(order)
     latest = released.filter(pl.col("_order") == pl.col("_order").max().over("contract_id"))
+    sort_key = (
+        pl.col("version_sort_key")
+        if "version_sort_key" in columns
+        else pl.col("version").map_elements(version_sort_key, return_dtype=pl.String)
+    )
+    prerelease = (
+        pl.col("prerelease")
+        if "prerelease" in columns
+        else pl.col("version").map_elements(is_prerelease, return_dtype=pl.Boolean)
+    )
+    helper = "_order"
+    while helper in columns:  # a column of the table by that name must survive
+        helper = "_" + helper
+    released = scan.filter(~prerelease.fill_null(False)).with_columns(sort_key.alias(helper))
+    latest = released.filter(pl.col(helper) == pl.col(helper).max().over("contract_id"))
     # JSON fields are read after the latest row is picked: one parse per contract, not version
     lifted = _lifted(columns)
     return {
         "contracts": scan.with_columns(lifted),
-        "contracts_latest": latest.drop("_order").with_columns(lifted),
+        "contracts_latest": latest.drop(helper).with_columns(lifted),
     }
 
 
@@ -97,19 +125,51 @@ def _lifted(columns: Mapping[str, object]) -> list[pl.Expr]:
     unset), read from the payload when a query needs them."""
     lifted = (document_column(name, columns) for name in DOCUMENT_FIELDS)
     return [expr for expr in lifted if expr is not None]
+    """JSON fields the table lacks as columns, read from the payload when a query needs them.
+
+    ``domain`` and ``data_product`` are columns of tables this package creates. A ``tenant``
+    or ``kind`` column another tool added keeps its values, and the payload fills its nulls.
+    """
+    lifted = []
+    for name, path in JSON_FIELDS.items():
+        found = pl.col("json").str.json_path_match(path)
+        if name in SQL_ONLY_FIELDS and name in columns:
+            lifted.append(pl.coalesce(pl.col(name).cast(pl.String), found).alias(name))
+        elif name not in columns:
+            lifted.append(found.alias(name))
+    return lifted
 
 
 def run_sql(query: str, frames: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
-    """Run a read-only ``query`` over ``frames``; Polars' SQL errors become clear errors."""
-    check_read_only(query)
+    """Run ``query`` over ``frames`` if the sandbox allows it; errors in the query itself
+    (syntax, unknown column, a failed cast) become :class:`InvalidRequestError`."""
+    from ..core.sql_guard import sandboxed  # sqlglot takes ~0.1 s to import: only for SQL
+
+    checked = sandboxed(query, frames)
     context = pl.SQLContext(frames=dict(frames))
     try:
-        return context.execute(query, eager=False).collect()
+        return context.execute(checked, eager=False).collect()
     except (
         pl.exceptions.SQLInterfaceError,
         pl.exceptions.SQLSyntaxError,
         pl.exceptions.ColumnNotFoundError,
         pl.exceptions.InvalidOperationError,
         pl.exceptions.SchemaError,
+        pl.exceptions.DuplicateError,
+        pl.exceptions.StructFieldNotFoundError,
+        pl.exceptions.OutOfBoundsError,
     ) as exc:
-        raise InvalidRequestError(f"cannot run the query: {exc}") from exc
+        raise InvalidRequestError(f"cannot run the query: {_one_line(exc)}") from None
+    except pl.exceptions.ComputeError as exc:
+        if _looks_like_io(exc):
+            raise
+        raise InvalidRequestError(f"cannot run the query: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())[:2000]
+
+
+def _looks_like_io(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("os error", "object store", "io error", "timed out"))
