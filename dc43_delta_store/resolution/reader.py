@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 import polars as pl
 from deltalake import DeltaTable
 
+from ..core.values import as_of_value
 from ..errors import StoreUnavailableError
 from ..table.cache import ResultCache
 from ..table.delta_table import AsOf, ContractTable
@@ -201,7 +202,7 @@ class Resolver:
             return self._cache.get_or_compute(
                 as_of, query, lambda: compute(_View(self._table.at(as_of)))
             )
-        snapshot = self._table.at(as_of)
+        snapshot = self._table.at(as_of, before_creation=True)
         instant = _instant(as_of)
         gone = None if instant is None else self._not_reached(snapshot, instant)
         if gone is None:
@@ -277,14 +278,7 @@ def _request_key(request: ResolveRequest) -> tuple[Hashable, ...]:
 
 
 def _instant(as_of: AsOf) -> datetime | None:
-    """``as_of`` as an aware time (naive means UTC), or None if it is not a time."""
-    if isinstance(as_of, datetime):
-        moment = as_of
-    elif isinstance(as_of, str):
-        try:
-            moment = datetime.fromisoformat(as_of)
-        except ValueError:
-            return None
-    else:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """``as_of`` as an aware time (naive means local time, as everywhere), or None for a
+    table version."""
+    point = as_of_value(as_of)
+    return None if isinstance(point, int) else point

@@ -146,11 +146,12 @@ class ContractTable:
             return (path / "_delta_log" / f"{dt.version() + 1:020d}.json").exists()
         return time.monotonic() - self._refreshed_at >= self._max_staleness
 
-    def at(self, as_of: AsOf) -> DeltaTable:
+    def at(self, as_of: AsOf, *, before_creation: bool = False) -> DeltaTable:
         """A snapshot as the table stood at a version number or a point in time.
 
         A naive ``datetime`` (or time text without an offset) is local time, as Python's
-        ``datetime.now()`` gives it.
+        ``datetime.now()`` gives it. A time before the table was created is an error unless
+        ``before_creation`` (then: its first version, which the caller judges).
         """
         try:
             point = as_of_value(as_of)
@@ -176,7 +177,7 @@ class ContractTable:
                     f"{' (' + point.isoformat() + ')' if not isinstance(point, int) else ''}: "
                     f"{self._redact(exc)}"
                 ) from None
-            if not isinstance(point, int) and dt.version() == 0:
+            if not isinstance(point, int) and dt.version() == 0 and not before_creation:
                 created = datetime.fromtimestamp(dt.history(1)[0]["timestamp"] / 1000, UTC)
                 if created > point:
                     raise InvalidRequestError(

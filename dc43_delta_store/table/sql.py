@@ -15,7 +15,6 @@ functions only); Polars runs the SQL it regenerates.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 
 import polars as pl
@@ -24,32 +23,8 @@ from ..core.versions import is_prerelease, version_sort_key
 from ..errors import InvalidRequestError
 from .queries import DOCUMENT_FIELDS, document_column
 
-__all__ = ["check_read_only", "run_sql", "views"]
+__all__ = ["SQL_ONLY_FIELDS", "run_sql", "views"]
 
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
-_STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
-
-
-def check_read_only(query: str) -> None:
-    """Refuse anything but one SELECT statement (comments and string literals aside)."""
-    code = _STRINGS.sub("''", _COMMENTS.sub(" ", query)).strip().rstrip(";").strip()
-    first = code.split(None, 1)[0].upper() if code else ""
-    if ";" in code:
-        raise InvalidRequestError("store.sql runs one statement at a time")
-    if first not in ("SELECT", "WITH"):
-        raise InvalidRequestError(
-            f"store.sql is read-only: only SELECT queries run, not {first or 'an empty query'}"
-        )
-
-
-__all__ = ["JSON_FIELDS", "SQL_ONLY_FIELDS", "run_sql", "views"]
-
-JSON_FIELDS = {
-    "domain": "$.domain",
-    "data_product": "$.dataProduct",
-    "tenant": "$.tenant",
-    "kind": "$.kind",
-}
 SQL_ONLY_FIELDS = ("tenant", "kind")
 """View columns read from the payload only: reserved names for metadata columns."""
 
@@ -57,19 +32,6 @@ SQL_ONLY_FIELDS = ("tenant", "kind")
 def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.LazyFrame]:
     """The ``contracts`` and ``contracts_latest`` views over a lazy scan of the table."""
     sort_key, prerelease = _version_order(columns)
-    order = sort_key.alias("_order")
-    released = scan.filter(~prerelease.fill_null(False)).with_columns(order)
-    latest = released.filter(pl.col("_order") == pl.col("_order").max().over("contract_id"))
-    sort_key = (
-        pl.col("version_sort_key")
-        if "version_sort_key" in columns
-        else pl.col("version").map_elements(version_sort_key, return_dtype=pl.String)
-    )
-    prerelease = (
-        pl.col("prerelease")
-        if "prerelease" in columns
-        else pl.col("version").map_elements(is_prerelease, return_dtype=pl.Boolean)
-    )
     helper = "_order"
     while helper in columns:  # a column of the table by that name must survive
         helper = "_" + helper
@@ -122,21 +84,15 @@ def _refreshed(batch: pl.Series, column: str, compute: Callable[[str], object]) 
 
 def _lifted(columns: Mapping[str, object]) -> list[pl.Expr]:
     """Document fields the table lacks as columns (or that rows other tools wrote leave
-    unset), read from the payload when a query needs them."""
-    lifted = (document_column(name, columns) for name in DOCUMENT_FIELDS)
-    return [expr for expr in lifted if expr is not None]
-    """JSON fields the table lacks as columns, read from the payload when a query needs them.
-
-    ``domain`` and ``data_product`` are columns of tables this package creates. A ``tenant``
-    or ``kind`` column another tool added keeps its values, and the payload fills its nulls.
-    """
+    unset), read from the payload when a query needs them. A ``tenant`` or ``kind`` column
+    another tool added keeps its values, and the payload fills its nulls."""
     lifted = []
-    for name, path in JSON_FIELDS.items():
-        found = pl.col("json").str.json_path_match(path)
+    for name, path in DOCUMENT_FIELDS.items():
         if name in SQL_ONLY_FIELDS and name in columns:
+            found = pl.col("json").str.json_path_match(path)
             lifted.append(pl.coalesce(pl.col(name).cast(pl.String), found).alias(name))
-        elif name not in columns:
-            lifted.append(found.alias(name))
+        elif (expr := document_column(name, columns)) is not None:
+            lifted.append(expr)
     return lifted
 
 
