@@ -25,7 +25,7 @@ from ..compatibility.policy import CompatibilitySettings, Policy
 from ..core.batch import Classified, Prepared
 from ..core.records import contract_key
 from ..errors import BatchProblem
-from .delta_table import commit_properties
+from .commits import commit_properties
 from .queries import decode_document, lookup
 from .scanning import scan_frame
 

@@ -1,19 +1,7 @@
-"""The Delta table behind a store: open, create, refresh, check, insert — with deltalake.
+"""The Delta table behind a store: open, create, refresh, check it, and write to it.
 
-Inserts and metadata updates are replace-where writes (``write_deltalake(mode="overwrite",
-predicate=…)``) on the snapshot the store read, with the exact predicate of the keys they
-write (:mod:`..core.key_filter`). That predicate is the commit's conflict predicate: two
-writers of the same key conflict (the loser gets ``CommitFailedError`` and re-reads),
-writers of different keys both commit. An insert first reads, on the same snapshot, which
-keys are there already and writes only the others, so it replaces nothing. A plain append
-would duplicate the key.
-
-Why not ``MERGE``: delta-rs 1.6's MERGE (like its UPDATE and DELETE) writes Parquet files
-whose embedded Arrow schema says ``string_view`` and every column nullable — its DataFusion
-session forces view types, with no option to turn it off — and Daft and Sail (Spark) refuse
-those files. ``write_deltalake`` and ``optimize`` write plain ``string``, NOT NULL where the
-table declares it. Tables with ``delta.appendOnly`` refuse replace-where writes, so inserts
-into them stay insert-only MERGEs.
+The writes themselves (replace-where commits on the read snapshot, and why not ``MERGE``)
+are in :mod:`.commits`.
 """
 
 from __future__ import annotations
@@ -29,12 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 from deltalake import (
-    CommitProperties,
     DeltaTable,
     Field,
-    PostCommitHookProperties,
-    Transaction,
-    write_deltalake,
 )
 from deltalake.exceptions import (
     CommitFailedError,
@@ -44,7 +28,6 @@ from deltalake.exceptions import (
     TableNotFoundError,
 )
 from deltalake.schema import PrimitiveType
-from deltalake.table import TableMerger
 
 from ..core.health import DELTA_RS_READER_FEATURES, implied_features
 from ..core.key_filter import key_predicate
@@ -60,6 +43,14 @@ from ..errors import (
     StoreUnavailableError,
 )
 from .catalog import UnityCatalog, resolve_catalog_table
+from .commits import (
+    POST_COMMIT,
+    append_only,
+    commit_properties,
+    merge_on_key,
+    read_keys,
+    replace_keys,
+)
 from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
 from .maintenance import compactable
@@ -82,13 +73,6 @@ WRITABLE_FEATURES = frozenset(
 )
 """Writer features that delta-rs honours on the inserts this store makes."""
 
-_KEY_MATCH = "t.contract_id = s.contract_id AND t.version = s.version"
-# Rows written by other tools may lack contract_key: they still match, and files without
-# nulls in it are skipped by its statistics.
-_HASHED_KEY_MATCH = _KEY_MATCH + " AND (t.contract_key = s.contract_key OR t.contract_key IS NULL)"
-# Checkpoints as configured (every 100 commits); expired-log cleanup lists the whole log, which
-# grows with every put, so it runs in optimize() rather than after each commit.
-POST_COMMIT = PostCommitHookProperties(create_checkpoint=True, cleanup_expired_logs=False)
 logger = logging.getLogger("dc43_delta_store")
 _deltalake_pid: int | None = None
 """The process whose deltalake runtime the store has used (inherited by forked children)."""
@@ -323,9 +307,9 @@ class ContractTable:
         """
         schema = table_schema(dt)
         with self.errors("write"):
-            if _append_only(dt):
+            if append_only(dt):
                 source = rows_to_table(rows, datetime.now(UTC), schema, metadata)
-                merger = _on_key(dt, schema, source, commit_info, app_transactions)
+                merger = merge_on_key(dt, schema, source, commit_info, app_transactions)
                 return int(
                     merger.when_not_matched_insert_all().execute()["num_target_rows_inserted"]
                 )
@@ -388,7 +372,7 @@ class ContractTable:
         The row is read and written back whole, with the other rows of its file.
         Raises ``CommitFailedError`` when a concurrent commit touched the same row.
         """
-        if _append_only(dt):
+        if append_only(dt):
             raise IncompatibleTableError(
                 f"cannot update {key[0]!r} version {key[1]!r} in table {self.location}: the "
                 "table is append-only (delta.appendOnly=true) and an update rewrites the row; "
@@ -505,77 +489,6 @@ def catalog_location(
 def table_arrow_schema(metadata_columns: Mapping[str, pa.DataType]) -> pa.Schema:
     """The contract table's columns followed by the declared metadata columns."""
     return pa.schema([*TABLE_SCHEMA, *(pa.field(n, t) for n, t in metadata_columns.items())])
-
-
-def commit_properties(
-    commit_info: Mapping[str, Any], app_transactions: Sequence[tuple[str, int]] = ()
-) -> CommitProperties:
-    transactions = [Transaction(app, version) for app, version in app_transactions]
-    return CommitProperties(
-        custom_metadata=dict(commit_info), app_transactions=transactions or None
-    )
-
-
-def read_keys(dt: DeltaTable, predicate: str) -> set[tuple[str, str]]:
-    """The (contract_id, version) keys of snapshot ``dt`` whose rows match ``predicate``."""
-    found = pa.table(dt.scan(columns=["contract_id", "version"], predicate=predicate))
-    return set(zip(*(found.column(name).to_pylist() for name in found.column_names), strict=True))
-
-
-def replace_keys(
-    dt: DeltaTable,
-    source: pa.Table,
-    hashed: bool,
-    commit_info: Mapping[str, Any],
-    app_transactions: Sequence[tuple[str, int]] = (),
-) -> None:
-    """One commit on snapshot ``dt``: the rows of ``source``'s keys become ``source``.
-
-    The key predicate is also the commit's conflict predicate (see the module docstring).
-    """
-    keys = zip(
-        source.column("contract_id").to_pylist(), source.column("version").to_pylist(), strict=True
-    )
-    write_deltalake(
-        dt,
-        source,
-        mode="overwrite",
-        predicate=key_predicate(keys, hashed=hashed),
-        commit_properties=commit_properties(commit_info, app_transactions),
-        post_commithook_properties=POST_COMMIT,
-    )
-
-
-def _append_only(dt: DeltaTable) -> bool:
-    return str(dt.metadata().configuration.get("delta.appendOnly", "")).lower() == "true"
-
-
-def _on_key(
-    dt: DeltaTable,
-    schema: pa.Schema,
-    source: pa.Table,
-    commit_info: Mapping[str, Any],
-    app_transactions: Sequence[tuple[str, int]] = (),
-) -> TableMerger:
-    """An insert-only MERGE of ``source`` into snapshot ``dt`` on (contract_id, version).
-
-    Only for append-only tables. ``streamed_exec=False`` makes the commit carry a conflict
-    predicate built from the source keys.
-    """
-    return dt.merge(
-        source,
-        predicate=key_match(schema),
-        source_alias="s",
-        target_alias="t",
-        streamed_exec=False,
-        commit_properties=commit_properties(commit_info, app_transactions),
-        post_commithook_properties=POST_COMMIT,
-    )
-
-
-def key_match(schema: pa.Schema) -> str:
-    """The MERGE condition on (contract_id, version), using contract_key when the table has it."""
-    return _HASHED_KEY_MATCH if "contract_key" in schema.names else _KEY_MATCH
 
 
 def table_schema(dt: DeltaTable) -> pa.Schema:
