@@ -14,7 +14,7 @@ from hypothesis import settings
 
 from dc43_delta_store import DeltaContractStore
 
-from .servers import Azurite, MotoS3
+from .servers import AuthenticatingS3, Azurite, MotoS3
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DC43_SHARED", ROOT.parent / "shared"))
@@ -56,10 +56,22 @@ def corpus_entries() -> list[CorpusEntry]:
     ]
 
 
+def in_ci() -> bool:
+    """Whether the tests run in CI (``CI=true``), where everything they need must be there."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def skip_unless_ci(reason: str) -> None:
+    """Skip, saying why — except in CI, where a missing prerequisite fails the run."""
+    if in_ci():
+        pytest.fail(f"CI=true: {reason}")
+    pytest.skip(reason)
+
+
 def require_corpus() -> list[CorpusEntry]:
     entries = corpus_entries()
     if not entries:
-        pytest.skip(f"the shared ODCS corpus is not at {CORPUS} (set DC43_SHARED)")
+        skip_unless_ci(f"the shared ODCS corpus is not at {CORPUS} (set DC43_SHARED)")
     return entries
 
 
@@ -99,7 +111,15 @@ def azurite() -> Iterator[Azurite]:
     try:
         server = Azurite()
     except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+        skip_unless_ci(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_with_auth() -> Iterator[AuthenticatingS3]:
+    """A moto S3 server that refuses wrong credentials (see :class:`AuthenticatingS3`)."""
+    server = AuthenticatingS3()
     yield server
     server.stop()
 

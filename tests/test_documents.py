@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from dc43_delta_store import InvalidContractError
+from dc43_delta_store import DeltaContractStore, InvalidContractError
 from dc43_delta_store.core.canonical import canonical_json, fingerprint, strip_nulls
 from dc43_delta_store.core.documents import MAX_DEPTH, load_document
 from dc43_delta_store.core.yaml12 import dump_yaml
@@ -54,9 +54,27 @@ def test_every_input_form_gives_the_same_document(tmp_path: Path) -> None:
         assert loaded == document, type(form)
 
 
-def test_yaml_dates_stay_the_text_that_was_written() -> None:
-    loaded = load_document(YAML_TEXT)
-    assert loaded["servers"][0]["customProperties"][0]["value"] == "2024-01-01"
+# Each would read back differently if YAML's 1.1 date, time or base-60 rules applied.
+TIMES = {
+    "since": "2024-1-1 9:05:00",  # a datetime: 2024-01-01T09:05:00
+    "stamp": "2001-12-14t21:59:43.10-05:00",  # 2001-12-14T21:59:43.100000-05:00
+    "utc": "2024-05-01T10:00:00Z",  # 2024-05-01T10:00:00+00:00
+    "start": "12:30",  # 750
+    "duration": "1:30:00",  # 5400
+    "day": "2024-01-01",
+}
+
+
+def test_yaml_dates_stay_the_text_that_was_written(tmp_path: Path) -> None:
+    text = "id: a\nversion: '1'\n" + "".join(f"{k}: {v}\n" for k, v in TIMES.items())
+    assert yaml.safe_load(text)["since"] != TIMES["since"]  # what YAML 1.1 would make of it
+    assert load_document(text) == {"id": "a", "version": "1", **TIMES}
+    assert load_document(dump_yaml(load_document(text))) == load_document(text)
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(text)
+    assert store.get("a", "1") == {"id": "a", "version": "1", **TIMES}
+    tagged = "id: a\nversion: '1'\nstamp: !!timestamp 2024-1-1 9:05:00\n"
+    assert load_document(tagged)["stamp"] == "2024-1-1 9:05:00"
 
 
 def test_mapping_with_date_objects_from_yaml_safe_load_is_accepted() -> None:
