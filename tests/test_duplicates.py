@@ -17,6 +17,7 @@ from dc43_delta_store.cli.commands import cli
 from dc43_delta_store.core.duplicates import StoredRow, duplicate_keys, one_row, versions_of
 from dc43_delta_store.core.records import build_row
 
+from .conftest import need
 from .dc43_tables import append, dc43_document, dc43_rows, dc43_table
 
 ORIGINAL = dc43_document("sales.orders", "1.0.0", status="active", description={"usage": "a"})
@@ -158,7 +159,7 @@ def test_a_row_without_fingerprint_counts_by_its_json() -> None:
 
 
 def test_dc43s_web_app_gets_a_409_for_a_duplicated_key(path: Path) -> None:
-    starlette = pytest.importorskip("starlette.exceptions")
+    starlette = need("starlette.exceptions")
     from dc43_delta_store import Dc43ContractStore
 
     append(path, dc43_rows([CHANGED]))

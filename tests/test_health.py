@@ -20,7 +20,7 @@ from dc43_delta_store.core.health import TableFacts, judge
 from dc43_delta_store.errors import DuplicateVersionError
 from dc43_delta_store.table.delta_table import WRITABLE_FEATURES
 
-from .conftest import minimal
+from .conftest import minimal, need
 from .dc43_tables import DC43_SCHEMA, dc43_document, dc43_rows
 
 NO_CHECKPOINT = PostCommitHookProperties(create_checkpoint=False)
@@ -174,8 +174,8 @@ def test_a_column_mapped_table_is_read(mapped: Path) -> None:
 
 
 def test_an_independent_reader_agrees_on_the_mapped_table(mapped: Path) -> None:
-    duckdb = pytest.importorskip("duckdb")
-    extension = pytest.importorskip("duckdb_extension_delta")
+    duckdb = need("duckdb")
+    extension = need("duckdb_extension_delta")
     con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
     con.execute(f"LOAD '{next(Path(extension.__file__).parent.rglob('delta.duckdb_extension'))}'")
     found = con.execute(f"SELECT contract_id, version, json FROM delta_scan('{mapped}')").fetchall()
