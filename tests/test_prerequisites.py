@@ -32,7 +32,7 @@ def test_a_missing_prerequisite_skips_saying_why_elsewhere(
 ) -> None:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr(conftest, "CORPUS", tmp_path / "nowhere")
-    with pytest.raises(pytest.skip.Exception, match="corpus is not at .*nowhere.*DC43_SHARED"):
+    with pytest.raises(pytest.skip.Exception, match=r"corpus is not at .*nowhere.*DC43_SHARED"):
         require_corpus()
     with pytest.raises(pytest.skip.Exception, match="`make test` installs the test extra"):
         need("no_such_module")
