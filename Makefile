@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check bench clean
+.PHONY: help demo test check bench mutate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -52,5 +52,13 @@ $(VENV)/.bench: $(BIN)/python pyproject.toml
 bench: $(VENV)/.bench ## run the benchmarks (figures and duration quoted in the README)
 	$(BIN)/python benchmarks/run.py
 
+$(VENV)/.mutate: $(BIN)/python pyproject.toml
+	$(PIP) install -e '.[test,mutate]' > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@touch $@ $(VENV)/.test $(VENV)/.runtime
+
+# Not part of `make test`: about an hour on two cores. MODULES=versions sql for some of them.
+mutate: $(VENV)/.mutate ## mutation testing of the fast modules (score and survivors; tests/MUTATION.md)
+	$(BIN)/python -m tests.mutate $(MODULES)
+
 clean: ## remove the virtualenv, caches and the demo warehouse
-	rm -rf $(VENV) .tools spark-warehouse .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .tools .mutmut mutants spark-warehouse .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -71,7 +71,7 @@ def test_ingest_plans_writes_once_and_reruns_as_unchanged(tmp_path: Path, folder
     second = run("ingest", str(folder), "--json", table=table)
     assert [row["outcome"] for row in json.loads(second.stdout)] == ["unchanged"] * 6
     assert "nothing written" in second.stderr
-    commit = json.loads(run("history", "--json", "--limit", "1", table=table).stdout)[0]
+    (commit,) = json.loads(run("history", "--json", "--limit", "1", table=table).stdout)
     assert (commit["operation"], commit["user"], commit["reason"]) == (
         "WRITE",
         "ci",

@@ -348,6 +348,7 @@ def test_history_lists_commits_newest_first(governed: DeltaContractStore) -> Non
     assert newest.info["git_commit"] == "abc123" and newest.contracts == "h@1.0.0"
     assert commits[-1].operation == "CREATE TABLE"
     assert newest.timestamp.tzinfo is not None
+    assert governed.history(limit=2) == commits[:2]
 
 
 # -- upkeep ------------------------------------------------------------------------------------

@@ -76,6 +76,19 @@ def test_small_files_are_reported_until_optimize(tmp_path: Path) -> None:
     assert "small_files" not in checks(store)
 
 
+def test_one_small_file_per_partition_is_not_reported(tmp_path: Path) -> None:
+    # dc43's tables are partitioned by contract_id: one file per contract, which compaction
+    # cannot merge, so neither check nor auto-compaction counts them
+    path = tmp_path / "t"
+    documents = [dc43_document(f"c{i:03}", "1.0.0") for i in range(120)]
+    write_deltalake(path, dc43_rows(documents), partition_by=["contract_id"])
+    store = DeltaContractStore(path=path, validation="off", auto_compact=2)
+    assert store.check().facts.mergeable_files == 0
+    assert "small_files" not in checks(store)
+    store.put(dc43_document("c999", "1.0.0"))
+    assert len(DeltaTable(path).file_uris()) == 121
+
+
 def _row_like(store: DeltaContractStore, contract_id: str) -> pa.Table:
     from datetime import UTC, datetime
 

@@ -68,6 +68,35 @@ def test_secrets_in_an_engine_message_are_redacted() -> None:
     assert text == "Kernel error -> 403 Forbidden: InvalidAccessKeyId ***"
 
 
+# deltalake's (object_store's) names for secrets, with their aliases
+SECRET_OPTIONS = [
+    "AWS_ACCESS_KEY_ID",
+    "aws_secret_access_key",
+    "AWS_SESSION_TOKEN",
+    "aws_token",
+    "azure_storage_account_key",
+    "account_key",
+    "azure_client_secret",
+    "client_secret",
+    "azure_storage_sas_key",
+    "sas_token",
+    "azure_storage_token",
+    "bearer_token",
+    "google_service_account_key",
+    "service_account_key",
+]
+
+
+@pytest.mark.parametrize("name", SECRET_OPTIONS)
+def test_every_kind_of_secret_option_is_redacted(name: str) -> None:
+    value = "s3cr3t-" + name.lower()
+    options = {name: value, "AWS_ENDPOINT_URL": "http://minio.internal:9000"}
+    error = RuntimeError(f"request with {value} to http://minio.internal:9000 refused")
+    text = describe(error, TableLocation("s3://b/t", options))
+    assert value not in text and "***" in text
+    assert "http://minio.internal:9000" in text  # what is not secret stays, to debug with
+
+
 WRONG_KEY_ID = "AKIAVERYSECRETKEYID"
 WRONG_SECRET = "wJalrXUtnFEMI-very-secret"
 TOKEN = "FwoGZXIvYXdzEJr-session-token"
