@@ -714,8 +714,8 @@ REQUEST_CASES: list[tuple[str, Callable[[DeltaContractStore], Any], type[Excepti
         "is out of range",
     ),
     (
-        "as_of before the table existed",
-        lambda s: s.latest("sales.orders", as_of=dt.datetime(1990, 1, 1, tzinfo=dt.UTC)),
+        "as_of before the table existed",  # latest() answers None then: nothing existed
+        lambda s: s.get("sales.orders", "1.0.0", as_of=dt.datetime(1990, 1, 1, tzinfo=dt.UTC)),
         InvalidRequestError,
         "did not exist yet at 1990-01-01T00:00:00+00:00",
     ),

@@ -445,3 +445,22 @@ def test_puts_compact_small_files_automatically(tmp_path: Path) -> None:
     assert len(rows(store)) == 45
     assert {c.operation for c in store.history()} >= {"OPTIMIZE", "WRITE"}
     assert store.list_contracts() == [f"c{n:02d}" for n in range(45)]
+
+
+def test_a_writer_whose_snapshot_missed_a_compaction_does_not_compact_again(
+    tmp_path: Path,
+) -> None:
+    """Two writers notice the same small files; the second takes the lock after the first
+    compacted them. delta-rs would let its stale compaction commit too: every row twice."""
+    path = tmp_path / "t"
+    writer = DeltaContractStore(path=path, validation="off", auto_compact=None)
+    for n in range(12):
+        writer.put(minimal(f"c{n:02d}"))
+    late = DeltaContractStore(path=path, validation="off", auto_compact=10)
+    stale = late._table.current()  # the snapshot its last put committed on
+    assert stale is not None
+    DeltaContractStore(path=path, validation="off", auto_compact=10).put(minimal("c12"))
+    assert len(DeltaTable(str(path)).file_uris()) < 10  # that put compacted them
+    late._table.compact_small_files(stale, 10, 2 * 1024 * 1024, {})
+    assert len(rows(DeltaContractStore(path=path))) == 13
+    assert late.list_contracts() == [f"c{n:02d}" for n in range(13)]

@@ -345,6 +345,10 @@ class ContractTable:
 
         Every put adds a one-row file and every file costs each later write and lookup;
         this keeps their number bounded. A lost race with another writer just skips it.
+
+        Under the lock the snapshot is brought up to date first: a compaction that another
+        process finished meanwhile removed the same files, and delta-rs lets a second
+        compaction of them commit too (every row it moved would then appear twice).
         """
         if compactable(file_sizes(dt), target_size // 8) < threshold:
             return False
@@ -352,6 +356,9 @@ class ContractTable:
             with self.maintenance() as held:
                 if not held:
                     return False  # another process is compacting right now
+                dt.update_incremental()
+                if compactable(file_sizes(dt), target_size // 8) < threshold:
+                    return False  # someone else compacted them
                 dt.optimize.compact(
                     target_size=target_size,
                     commit_properties=commit_properties(commit_info),
