@@ -123,8 +123,9 @@ def run_module(name: str, module: Module, children: int) -> tuple[int, int, list
     statuses = dict(
         line.strip().rsplit(": ", 1) for line in listed.splitlines() if ": " in line.strip()
     )
-    if not statuses:
-        raise SystemExit(f"{name}: mutmut produced no results; see {log}")
+    if not statuses or set(statuses.values()) == {"not checked"}:
+        tail = log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()[-3:]
+        raise SystemExit(f"{name}: mutmut checked nothing ({' / '.join(tail)}); see {log}")
     killed = sum(status in KILLED for status in statuses.values())
     survivors = []
     for mutant, status in sorted(statuses.items()):

@@ -38,6 +38,18 @@ def folder(tmp_path: Path) -> Path:
     return target
 
 
+def test_hidden_folders_and_files_are_not_contracts(tmp_path: Path, folder: Path) -> None:
+    (folder / ".github" / "workflows").mkdir(parents=True)
+    (folder / ".github" / "workflows" / "ci.yaml").write_text("on: [push]\njobs: {}\n")
+    (folder / "sales" / ".draft.yaml").write_text("id: [\n")
+    listed = json.loads(run("validate", str(folder), "--json").stdout)
+    assert len(listed) == 6 and not any("/." in row["file"] for row in listed)
+    table = tmp_path / "table"
+    ingested = run("ingest", str(folder), "--json", table=table)
+    assert ingested.exit_code == 0, ingested.output
+    assert [row["outcome"] for row in json.loads(ingested.stdout)] == ["inserted"] * 6
+
+
 def test_validate_reports_each_file_and_writes_junit(tmp_path: Path, folder: Path) -> None:
     (folder / "broken.yaml").write_text("id: x\nversion: 1.10\n", encoding="utf-8")
     (folder / "schema-violation.json").write_text(
@@ -96,6 +108,13 @@ def test_ingest_records_the_files_and_the_git_commit(tmp_path: Path, folder: Pat
     info = DeltaTable(str(table)).history(1)[0]
     assert info["git_commit"] == head and info["git_dirty"] is False
     assert info["sources"]["sales.orders@1.0.0"] == "sales/orders-1.0.0.odcs.yaml"
+    (folder / "new.yaml").write_text(  # an uncommitted file: the work tree is dirty
+        "apiVersion: v3.1.0\nkind: DataContract\nid: new.one\nversion: 1.0.0\nstatus: active\n"
+    )
+    assert run("ingest", str(folder), table=table).exit_code == 0
+    header, _, dirty, clean, _ = run("history", table=table).stdout.splitlines()
+    assert header.split()[-2:] == ["git_commit", "git_dirty"]
+    assert dirty.split()[-2:] == [head, "yes"] and clean.split()[-2:] == [head, "no"]
 
 
 def test_ingest_refuses_a_folder_with_problems_unless_told_to_skip(
