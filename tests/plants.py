@@ -278,10 +278,18 @@ PLANTS: list[Plant] = [
     P(
         "auto_compact_never",
         "table/delta_table.py",
-        "if compactable(file_sizes(dt), target_size // 8) < threshold:",
-        "if compactable(file_sizes(dt), target_size // 8) > threshold:",
+        "if compactable(file_sizes(dt), target_size // 8) < threshold:\n            return False\n        try:",
+        "if compactable(file_sizes(dt), target_size // 8) > threshold:\n            return False\n        try:",
         ("tests/test_governance.py",),
         "puts never compact small files: every lookup reads more files",
+    ),
+    P(
+        "compaction_without_reread",
+        "table/delta_table.py",
+        "                dt.update_incremental()\n",
+        "",
+        ("tests/test_governance.py",),
+        "a writer whose snapshot missed another's compaction compacts the same files: rows twice",
     ),
     P(
         "os_error_unconverted",

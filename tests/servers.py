@@ -119,13 +119,24 @@ class AuthenticatingS3(MotoS3):
             region_name="us-east-1",
         )
         iam.create_user(UserName="contracts-writer")
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
-        }
-        iam.put_user_policy(
-            UserName="contracts-writer", PolicyName="s3", PolicyDocument=json.dumps(policy)
+        policy = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sts:*"], "Resource": "*"}],
+            }
         )
+        iam.put_user_policy(UserName="contracts-writer", PolicyName="s3", PolicyDocument=policy)
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        )
+        role = iam.create_role(RoleName="contracts-reader", AssumeRolePolicyDocument=trust)
+        iam.put_role_policy(RoleName="contracts-reader", PolicyName="s3", PolicyDocument=policy)
+        self.role_arn = role["Role"]["Arn"]
         key = iam.create_access_key(UserName="contracts-writer")["AccessKey"]
         self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
         self.bucket_name = self.bucket()
@@ -153,6 +164,25 @@ class AuthenticatingS3(MotoS3):
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
         }
         return super().options(**{**credentials, **overrides})
+
+    def temporary_credentials(self) -> dict[str, str]:
+        """Short-lived credentials of a role (STS AssumeRole), as Unity Catalog vends them:
+        moto accepts them only with their session token."""
+        import boto3
+
+        sts = boto3.client(
+            "sts",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+        )
+        found = sts.assume_role(RoleArn=self.role_arn, RoleSessionName="catalog")["Credentials"]
+        return {
+            "AWS_ACCESS_KEY_ID": found["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": found["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": found["SessionToken"],
+        }
 
     def stop(self) -> None:
         stop(self._proxy)
@@ -318,6 +348,7 @@ class CatalogState:
     credential_seconds: float = 3600.0
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     readers_only: set[str] = field(default_factory=set)  # tables the token may not write
+    session_token: str | None = None  # vended with the keys (else a new random one each time)
     calls: Counter[str] = field(default_factory=Counter)
 
 
@@ -352,7 +383,7 @@ def _handler(state: CatalogState) -> type[BaseHTTPRequestHandler]:
                 "aws_temp_credentials": {
                     "access_key_id": state.vended_options["AWS_ACCESS_KEY_ID"],
                     "secret_access_key": state.vended_options["AWS_SECRET_ACCESS_KEY"],
-                    "session_token": f"session-{uuid.uuid4().hex}",
+                    "session_token": state.session_token or f"session-{uuid.uuid4().hex}",
                 },
                 "expiration_time": int((time.time() + state.credential_seconds) * 1000),
             }
