@@ -39,12 +39,9 @@ MODULES = {
     "versions": Module(("core/versions.py",), ("tests/test_versions.py", "tests/test_ranges.py")),
     "canonical": Module(
         ("core/canonical.py",),
-        ("tests/test_documents.py", "tests/test_payload.py"),
+        ("tests/test_documents.py", "tests/test_payload.py", "tests/test_duplicates.py"),
     ),
-    "records": Module(
-        ("core/records.py",),
-        ("tests/test_documents.py", "tests/test_store.py"),
-    ),
+    "records": Module(("core/records.py",), ("tests/test_records.py", "tests/test_store.py")),
     "documents": Module(
         ("core/documents.py", "core/yaml12.py", "core/numbers.py"),
         ("tests/test_documents.py", "tests/test_edges.py"),
@@ -53,8 +50,10 @@ MODULES = {
         ("core/metadata.py",),
         ("tests/test_governance.py", "tests/test_bad_input.py"),
     ),
-    "values": Module(("core/values.py",), ("tests/test_bad_input.py", "tests/test_edges.py")),
-    "key_filter": Module(("core/key_filter.py",), ("tests/test_write_commits.py",)),
+    "values": Module(("core/values.py",), ("tests/test_values.py", "tests/test_bad_input.py")),
+    "key_filter": Module(
+        ("core/key_filter.py",), ("tests/test_write_commits.py", "tests/test_foreign.py")
+    ),
     "queries": Module(
         ("table/queries.py",),
         ("tests/test_store.py", "tests/test_governance.py", "tests/test_bad_input.py"),
