@@ -47,8 +47,7 @@ MODULES = {
         ("tests/test_documents.py", "tests/test_edges.py"),
     ),
     "metadata": Module(
-        ("core/metadata.py",),
-        ("tests/test_governance.py", "tests/test_bad_input.py"),
+        ("core/metadata.py",), ("tests/test_metadata.py", "tests/test_bad_input.py")
     ),
     "values": Module(("core/values.py",), ("tests/test_values.py", "tests/test_bad_input.py")),
     "key_filter": Module(
