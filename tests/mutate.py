@@ -65,6 +65,12 @@ MODULES = {
         ("cli/support.py",), ("tests/test_cli.py", "tests/test_edges.py", "tests/test_bad_input.py")
     ),
 }
+# Each mutant's diff, as `mutmut show` prints it, in one process (NUL-separated).
+_DIFFS = """
+import sys
+from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
+print("\\0".join(get_diff_for_mutant(n, path=find_mutant(n).path) for n in sys.argv[1:]))
+"""
 COPIED = ("dc43_delta_store", "tests", "examples", "conftest.py", "README.md")
 KILLED = {"killed", "timeout", "caught by type check"}
 
@@ -125,24 +131,23 @@ def run_module(name: str, module: Module, children: int) -> tuple[int, int, list
         tail = log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()[-3:]
         raise SystemExit(f"{name}: mutmut checked nothing ({' / '.join(tail)}); see {log}")
     killed = sum(status in KILLED for status in statuses.values())
+    left = sorted(name for name, status in statuses.items() if status not in KILLED)
+    diffs = subprocess.run(
+        [sys.executable, "-c", _DIFFS, *left],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split("\0")
     survivors = []
-    for mutant, status in sorted(statuses.items()):
-        if status in KILLED:
-            continue
-        shown = subprocess.run(
-            [sys.executable, "-m", "mutmut", "show", mutant],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
+    for mutant, shown in zip(left, diffs, strict=False):
         changed = [
             line
             for line in shown.splitlines()
             if line[:1] in "+-" and not line.startswith(("+++", "---"))
         ]
-        survivors.append(f"{mutant} ({status})\n    " + "\n    ".join(changed))
+        survivors.append(f"{mutant} ({statuses[mutant]})\n    " + "\n    ".join(changed))
     return killed, len(statuses), survivors
 
 
