@@ -660,14 +660,6 @@ PLANTS: list[Plant] = [
         "optimize writes no checkpoint: loading the table replays every commit",
     ),
     P(
-        "updated_row_loses_other_columns",
-        "table/delta_table.py",
-        "            updated = current.select(schema.names).cast(schema)",
-        "            updated = current.select(schema.names).cast(schema).slice(0, 1)",
-        ("tests/test_write_commits.py", "tests/test_duplicates.py"),
-        "an update of a key stored twice (identical copies) drops one copy",
-    ),
-    P(
         "created_at_local_time",
         "table/delta_table.py",
         "                source = rows_to_table(new, datetime.now(UTC), schema, metadata)",

@@ -372,6 +372,16 @@ def test_optimize_clusters_so_a_lookup_matches_one_file(tmp_path: Path) -> None:
     assert store.vacuum().files == ()  # nothing is past the 7-day retention yet
     with pytest.raises(InvalidRequestError, match="vacuum refused"):
         store.vacuum(retention_hours=0, dry_run=False)
+    # with a short retention the compacted files are past it: vacuum lists them, and only
+    # deletes them when told to
+    dt_after.alter.set_table_properties({"delta.deletedFileRetentionDuration": "interval 1 second"})
+    time.sleep(1.1)
+    listed = store.vacuum()
+    assert listed.dry_run and len(listed.files) == 40
+    assert all(Path(store.location.uri, name).exists() for name in listed.files)
+    deleted = store.vacuum(dry_run=False)
+    assert not deleted.dry_run and deleted.files == listed.files
+    assert not any(Path(store.location.uri, name).exists() for name in listed.files)
 
 
 # -- long-lived readers ------------------------------------------------------------------------

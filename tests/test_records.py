@@ -77,7 +77,7 @@ def test_a_v2_document_is_identified_by_its_uuid() -> None:
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"version": "1"}, "contract has no id (ODCS v3 'id', v2 'uuid')"),
+        ({"version": "1"}, "c.yaml: contract has no id (ODCS v3 'id', v2 'uuid')"),
         ({"id": None, "uuid": None, "version": "1"}, "contract has no id"),
         ({"id": "a"}, "contract 'a': version is missing"),
         ({"id": "a", "version": 1}, "contract 'a': version must be a string, got int 1"),
@@ -122,18 +122,24 @@ def test_documents_without_a_usable_identity_or_field_are_refused(
         ("", "id is empty"),
         ("   ", "id is empty"),
         (" a", "id ' a' has leading or trailing whitespace"),
-        ("a\t", "has leading or trailing whitespace"),
+        ("a\t", "id 'a\\t' has leading or trailing whitespace"),
         ("a\nb", "id 'a\\nb' contains control characters"),
-        ("a\x1fb", "contains control characters"),
-        ("a\x7fb", "contains control characters"),
+        ("a\x1fb", "id 'a\\x1fb' contains control characters"),
+        ("a\x7fb", "id 'a\\x7fb' contains control characters"),
         ("x" * (MAX_IDENTITY_LENGTH + 1), "id is 1001 characters long, above 1000"),
-        ("a\ud800", "holds an unpaired surrogate (U+D800) at position 2: not valid Unicode"),
+        (
+            "a\ud800",
+            "id 'a\\ud800' holds an unpaired surrogate (U+D800) at position 2: not valid Unicode",
+        ),
     ],
 )
 def test_identity_checks_name_the_field_and_the_problem(value: Any, message: str) -> None:
     with pytest.raises(InvalidContractError) as caught:
         check_identity(value, "id")
-    assert message in str(caught.value)
+    assert str(caught.value).startswith(message)
+    with pytest.raises(InvalidContractError) as labelled:
+        check_identity(value, "id", label="dir/c.yaml", new=True)
+    assert str(labelled.value) == f"dir/c.yaml: {caught.value}"  # the file it came from
     assert check_identity("x" * MAX_IDENTITY_LENGTH, "id") == "x" * MAX_IDENTITY_LENGTH
 
 
@@ -141,6 +147,9 @@ def test_identity_context_and_label_prefix_the_message() -> None:
     with pytest.raises(InvalidContractError) as caught:
         check_identity("", "version", context="contract 'a': ", label="a.yaml")
     assert str(caught.value) == "a.yaml: contract 'a': version is empty"
+    with pytest.raises(InvalidContractError) as bare:
+        check_identity(" ", "version")
+    assert str(bare.value) == "version is empty"
 
 
 # Unicode's Default_Ignorable_Code_Point characters (and bidirectional controls): they render
@@ -157,12 +166,16 @@ SPACES = [0x00A0, 0x2007, 0x3000, 0x2028, 0x2029]
 def test_new_ids_refuse_invisible_characters_and_odd_spaces(code: int) -> None:
     value = f"sales{chr(code)}orders"
     with pytest.raises(InvalidContractError) as caught:
-        check_identity(value, "id", new=True)
-    assert f"contains U+{code:04X}" in str(caught.value) and "at position 6" in str(caught.value)
+        check_identity(value, "id", new=True, label="c.yaml")
+    name = unicodedata.name(chr(code), "") or f"unnamed, category {unicodedata.category(chr(code))}"
+    assert str(caught.value) == (
+        f"c.yaml: id {value!r} contains U+{code:04X} {name} at position 6: an invisible, "
+        "bidirectional-control or non-ASCII space character"
+    )
     assert check_identity(value, "id") == value  # a lookup still finds what older releases stored
 
 
-@pytest.mark.parametrize("text", ["Straße", "東京.注文", "naïve", "a b", "ÅngströM-1", "ч"])
+@pytest.mark.parametrize("text", ["Straße", "東京.注文", "naïve", "Straße Nord", "ÅngströM-1", "ч"])
 def test_visible_non_ascii_ids_are_taken(text: str) -> None:
     assert check_identity(text, "id", new=True) == text
 
@@ -176,6 +189,19 @@ def test_new_ids_must_be_in_nfc_and_the_message_says_how_to_write_them() -> None
     )
     assert "write it as 'café'" in str(caught.value)
     assert check_identity(decomposed, "id") == decomposed
+    # a character NFC replaces, not a combining one: the first position that changes
+    angstrom = "unit.\u212b"
+    with pytest.raises(InvalidContractError) as replaced:
+        check_identity(angstrom, "id", new=True, label="u.yaml")
+    assert str(replaced.value) == (
+        "u.yaml: id 'unit.\\u212b' is not in Unicode NFC form (U+212B ANGSTROM SIGN at "
+        "position 6); write it as 'unit.Å'"
+    )
+
+
+def test_an_unassigned_code_point_is_described_by_its_category() -> None:
+    with pytest.raises(InvalidContractError, match=r"contains U\+0378 unnamed, category Cn at"):
+        check_identity("a\u0378", "id", new=True)
 
 
 @given(st.text(min_size=1, max_size=40))

@@ -246,3 +246,34 @@ def test_every_utc_timestamp_reads_back_from_its_text(moment: dt.datetime) -> No
     if moment.year < 1000:
         return  # RFC 3339 has four-digit years
     assert from_text("timestamp", text) == moment
+
+
+class _NoOffset(dt.tzinfo):
+    def utcoffset(self, moment: dt.datetime | None) -> dt.timedelta | None:
+        return None
+
+
+def test_a_time_zone_without_an_offset_is_no_time_zone() -> None:
+    with pytest.raises(ValueError, match="has no time zone: give an aware datetime"):
+        check_value("timestamp", dt.datetime(2024, 5, 1, tzinfo=_NoOffset()))
+
+
+@pytest.fixture
+def paris(monkeypatch: pytest.MonkeyPatch) -> Any:
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_times_are_kept_in_utc_whatever_the_local_zone(paris: Any) -> None:
+    # what a user sees in messages and in the change feed's values: UTC, not the machine's zone
+    stamp = check_value(
+        "timestamp", dt.datetime(2024, 5, 1, 14, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    )
+    assert stamp.isoformat() == "2024-05-01T12:00:00+00:00"
+    assert as_of_value("2024-05-01T12:00:00Z").isoformat() == "2024-05-01T12:00:00+00:00"
+    assert as_of_value("2024-05-01T14:00:00").isoformat() == "2024-05-01T12:00:00+00:00"  # local
