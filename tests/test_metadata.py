@@ -76,7 +76,7 @@ def test_every_documented_type_can_be_declared() -> None:
         ({"owner": None}, "type None is not one of"),
         (
             {"owner": "string", "OWNER": "string"},
-            "metadata column 'OWNER' differs from the column 'owner' only in case",
+            "metadata column 'OWNER' differs from the column 'owner' only in case; Delta column names are case-insensitive",
         ),
     ],
 )
