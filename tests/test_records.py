@@ -93,7 +93,15 @@ def test_a_v2_document_is_identified_by_its_uuid() -> None:
         ),
         (
             {"id": "a", "version": "1", "apiVersion": 3.1},
-            "apiVersion must be a string, got float 3.1",
+            "contract 'a' version '1': apiVersion must be a string, got float 3.1",
+        ),
+        (
+            {"id": "sales\u200borders", "version": "1"},
+            "id 'sales\\u200borders' contains U+200B ZERO WIDTH SPACE at position 6",
+        ),
+        (
+            {"id": "a", "version": "1.0\u202e"},
+            "contract 'a': version '1.0\\u202e' contains U+202E RIGHT-TO-LEFT OVERRIDE at position 4",
         ),
         (
             {"id": "a", "version": "1", "description": ["x"]},
@@ -104,6 +112,9 @@ def test_a_v2_document_is_identified_by_its_uuid() -> None:
             "contract 'a' version '1': description: usage must be a string, got int 1",
         ),
     ],
+    ids=lambda value: (
+        None if isinstance(value, dict) else value.encode("ascii", "backslashreplace").decode()
+    ),
 )
 def test_documents_without_a_usable_identity_or_field_are_refused(
     document: dict[str, Any], message: str
