@@ -170,6 +170,12 @@ def test_the_key_predicate_selects_exactly_its_keys(
     )
 
 
+def test_a_write_of_no_keys_is_a_programming_error_not_a_table_wide_predicate() -> None:
+    # an empty predicate would replace every row of the table
+    with pytest.raises(ValueError, match="^key_predicate needs at least one key$"):
+        key_predicate([], hashed=True)
+
+
 def test_append_only_tables_take_puts_and_refuse_metadata_updates(tmp_path: Path) -> None:
     path = tmp_path / "t"
     store = DeltaContractStore(path=path, validation="off")
