@@ -44,7 +44,7 @@ MODULES = {
     "records": Module(("core/records.py",), ("tests/test_records.py", "tests/test_store.py")),
     "documents": Module(
         ("core/documents.py", "core/yaml12.py", "core/numbers.py"),
-        ("tests/test_documents.py", "tests/test_edges.py"),
+        ("tests/test_documents.py", "tests/test_edges.py", "tests/test_bad_input.py"),
     ),
     "metadata": Module(
         ("core/metadata.py",), ("tests/test_metadata.py", "tests/test_bad_input.py")
@@ -55,11 +55,13 @@ MODULES = {
     ),
     "queries": Module(
         ("table/queries.py",),
-        ("tests/test_store.py", "tests/test_governance.py", "tests/test_bad_input.py"),
+        ("tests/test_store.py", "tests/test_governance.py", "tests/test_bad_input.py")
+        + ("tests/test_foreign.py", "tests/test_duplicates.py"),
     ),
     "sql": Module(
         ("table/sql.py", "core/sql_guard.py"),
-        ("tests/test_sql_sandbox.py", "tests/test_governance.py", "tests/test_foreign.py"),
+        ("tests/test_sql_sandbox.py", "tests/test_governance.py", "tests/test_foreign.py")
+        + ("tests/test_dc43_compat.py", "tests/test_edges.py"),
     ),
     "cli_support": Module(
         ("cli/support.py",), ("tests/test_cli.py", "tests/test_edges.py", "tests/test_bad_input.py")
