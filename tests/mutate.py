@@ -55,13 +55,23 @@ MODULES = {
     ),
     "queries": Module(
         ("table/queries.py",),
-        ("tests/test_store.py", "tests/test_governance.py", "tests/test_bad_input.py")
-        + ("tests/test_foreign.py", "tests/test_duplicates.py"),
+        (
+            "tests/test_store.py",
+            "tests/test_governance.py",
+            "tests/test_bad_input.py",
+            "tests/test_foreign.py",
+            "tests/test_duplicates.py",
+        ),
     ),
     "sql": Module(
         ("table/sql.py", "core/sql_guard.py"),
-        ("tests/test_sql_sandbox.py", "tests/test_governance.py", "tests/test_foreign.py")
-        + ("tests/test_dc43_compat.py", "tests/test_edges.py"),
+        (
+            "tests/test_sql_sandbox.py",
+            "tests/test_governance.py",
+            "tests/test_foreign.py",
+            "tests/test_dc43_compat.py",
+            "tests/test_edges.py",
+        ),
     ),
     "cli_support": Module(
         ("cli/support.py",), ("tests/test_cli.py", "tests/test_edges.py", "tests/test_bad_input.py")

@@ -172,7 +172,7 @@ def test_the_key_predicate_selects_exactly_its_keys(
 
 def test_a_write_of_no_keys_is_a_programming_error_not_a_table_wide_predicate() -> None:
     # an empty predicate would replace every row of the table
-    with pytest.raises(ValueError, match="^key_predicate needs at least one key$"):
+    with pytest.raises(ValueError, match=r"^key_predicate needs at least one key$"):
         key_predicate([], hashed=True)
 
 
