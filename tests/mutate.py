@@ -44,7 +44,12 @@ MODULES = {
     "records": Module(("core/records.py",), ("tests/test_records.py", "tests/test_store.py")),
     "documents": Module(
         ("core/documents.py", "core/yaml12.py", "core/numbers.py"),
-        ("tests/test_documents.py", "tests/test_edges.py", "tests/test_bad_input.py"),
+        (
+            "tests/test_documents.py",
+            "tests/test_yaml12.py",
+            "tests/test_edges.py",
+            "tests/test_bad_input.py",
+        ),
     ),
     "metadata": Module(
         ("core/metadata.py",), ("tests/test_metadata.py", "tests/test_bad_input.py")
