@@ -693,7 +693,9 @@ def run_plant(plant: Plant, copy: Path, timeout: float) -> tuple[str, float, str
     finally:
         target.write_text(original, encoding="utf-8")
     seconds = time.monotonic() - started
-    last = (output.strip().splitlines() or [""])[-1]
+    lines = output.strip().splitlines()
+    failed = [line.split()[1] for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    last = failed[0].split(" - ")[0] if failed else (lines or [""])[-1]
     verdict = {0: "MISSED", 1: "caught", -1: "timeout"}.get(code, f"error {code}")
     return verdict, seconds, last
 
