@@ -292,6 +292,14 @@ PLANTS: list[Plant] = [
         "a writer whose snapshot missed another's compaction compacts the same files: rows twice",
     ),
     P(
+        "append_only_merge_streamed",
+        "table/delta_table.py",
+        "        streamed_exec=False,\n",
+        "        streamed_exec=True,\n",
+        ("tests/test_write_commits.py",),
+        "on an append-only table, writers of different keys conflict (issue 14's streamed_exec)",
+    ),
+    P(
         "os_error_unconverted",
         "table/delta_table.py",
         "        except (DeltaError, OSError) as exc:\n            raise StoreUnavailableError(",

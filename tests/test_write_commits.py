@@ -170,6 +170,19 @@ def test_the_key_predicate_selects_exactly_its_keys(
     )
 
 
+def test_append_only_tables_keep_the_same_guarantees(table: Path) -> None:
+    # inserts there are insert-only MERGEs: the key is still the conflict predicate
+    snapshot(table).alter.set_table_properties({"delta.appendOnly": "true"})
+    behind = snapshot(table)
+    assert insert(table, snapshot(table), ("a", "1")) == 1
+    assert insert(table, behind, ("b", "1")) == 1  # another key: both commit
+    behind = snapshot(table)
+    assert insert(table, snapshot(table), ("c", "1")) == 1
+    with pytest.raises(CommitFailedError):
+        insert(table, behind, ("c", "1"))  # the same key: the second conflicts
+    assert keys_of(table) == [("a", "1"), ("b", "1"), ("c", "1"), ("seed", "1.0.0")]
+
+
 def test_a_write_of_no_keys_is_a_programming_error_not_a_table_wide_predicate() -> None:
     # an empty predicate would replace every row of the table
     with pytest.raises(ValueError, match=r"^key_predicate needs at least one key$"):
