@@ -205,3 +205,67 @@ def test_fingerprint_ignores_key_order_and_explicit_nulls(
     shuffled = dict(items)
     shuffled["__absent__"] = None
     assert fingerprint(shuffled) == fingerprint(document)
+
+
+def _refused(source: object, **kwargs: int) -> str:
+    with pytest.raises(InvalidContractError) as caught:
+        load_document(source, **kwargs)
+    return str(caught.value)
+
+
+def test_file_errors_start_with_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    assert _refused(folder) == f"{folder}: is a directory, not a contract file"
+    bad_utf8 = tmp_path / "latin1.yaml"
+    bad_utf8.write_bytes(b"id: \xe9t\xe9\n")
+    assert _refused(bad_utf8) == f"{bad_utf8}: not valid UTF-8 (byte 4: b'\\xe9')"
+    nul = tmp_path / "a\x00.yaml"
+    assert _refused(nul) == f"{tmp_path}/a\\x00.yaml: a file name cannot contain a NUL character"
+    device = Path("/dev/null")
+    assert _refused(device) == "/dev/null: is not a regular file (a character device); nothing read"
+
+
+def test_a_socket_is_not_read(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "s.yaml"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        assert _refused(path) == f"{path}: is not a regular file (a socket); nothing read"
+
+
+def test_an_unreadable_file_says_why(tmp_path: Path) -> None:
+    memory = Path("/proc/self/mem")  # a regular file whose read fails (EIO)
+    if not memory.exists():
+        pytest.skip("no /proc/self/mem on this system")
+    assert _refused(memory) == "/proc/self/mem: cannot read file: Input/output error"
+
+
+def test_the_size_limit_admits_a_file_of_exactly_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text('{"id":"a","version":"1"}', encoding="utf-8")  # as long as its JSON form
+    size = path.stat().st_size
+    assert load_document(path, max_bytes=size) == {"id": "a", "version": "1"}
+    assert _refused(path, max_bytes=size - 1) == (
+        f"{path}: file is {size} bytes, above the {size - 1}-byte limit"
+    )
+
+
+@pytest.mark.parametrize("suffix", [".json", ".JSON"])
+def test_a_json_file_is_read_as_json_only(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"c{suffix}"
+    path.write_text("id: a\nversion: '1'\n", encoding="utf-8")  # YAML, not JSON
+    assert _refused(path).startswith(f"{path}: invalid JSON at line 1 column 1")
+    for text, message in [
+        ('{"id": "a", "id": "b"}', "duplicate key 'id' in a JSON object"),
+        ('{"id": "a", "x": NaN}', "NaN is not a JSON value"),
+        ('{"id": "a", "x": ' + "[" * 5000 + "]" * 5000 + "}", "nested deeper than 64 levels"),
+        ('{"id": "a", "x": 1e-400}', "$.x is 1e-400 is too small for a 64-bit float"),
+        (
+            '{"id": "a", "x": "\\ud800"}',
+            "$.x holds an unpaired surrogate (\\ud800), not valid Unicode",
+        ),
+    ]:
+        path.write_text(text, encoding="utf-8")
+        assert _refused(path).startswith(f"{path}: {message}")

@@ -253,10 +253,12 @@ def test_json_numbers_that_would_not_read_back_are_refused_too(text: str, messag
 
 
 @pytest.mark.parametrize(
-    "text", ["0.0", "0e5", "-0.000e-500", "1e308", "4.9e-324", "9" * 4300, "-" + "9" * 4300]
+    "text",
+    ["0.0", "0e5", "0E-400", "-0.000e-500", "1e308", "4.9e-324", "9" * 4300, "-" + "9" * 4300],
 )
 def test_numbers_at_the_limits_are_kept(text: str) -> None:
-    assert value_of(text) == (int(text) if "e" not in text and "." not in text else float(text))
+    number = int(text) if "e" not in text.lower() and "." not in text else float(text)
+    assert value_of(text) == number
     assert load_document('{"id": "a", "value": ' + text + "}")["value"] == value_of(text)
 
 
@@ -265,6 +267,7 @@ TRICKY = [
     "007", "0x1F", "0o17", "1_000", "2024-01-01", "", " x", "x: y", "- a", "#c", "[a]", "{a}",
     "'q'", '"dq"', "<<", "!tag", "&anchor", "*alias", "%", "@", "`", "a\nb", "tab\there",
     "Straße", "東京", "+1", "-.5", ".5", "1.", ".inf", ".nan", "1e-400", "9" * 50,
+    "\x85", "a\x85b", "a\u2028b", "\u2029", "Xenon",
 ]  # fmt: skip
 
 
@@ -273,8 +276,8 @@ def test_printed_yaml_reads_back_as_the_same_text(text: str) -> None:
     document = {"id": "a", "version": "1.0", "value": text, "list": [text], text or "k": 1}
     printed = dump_yaml(document)
     assert load_document(printed) == document
-    if any(ord(ch) > 127 for ch in text):
-        assert text in printed  # written as is, not escaped
+    if any(ord(ch) > 127 for ch in text) and not any(ch in text for ch in "\x85\u2028\u2029"):
+        assert text in printed  # written as is, not escaped (line breaks aside)
 
 
 @given(
@@ -300,3 +303,42 @@ def test_any_json_value_survives_printing_and_reading(value: Any) -> None:
     except InvalidContractError:
         return  # not storable in the first place (an unpaired surrogate, a number that would round)
     assert load_document(dump_yaml(document_json_safe)) == document_json_safe
+
+
+def test_printed_yaml_keeps_the_key_order_and_plain_text_plain() -> None:
+    document = {"version": "1.0.0", "id": "a", "name": "Plain text", "b": "Xenon", "a": 1}
+    assert dump_yaml(document) == ("version: 1.0.0\nid: a\nname: Plain text\nb: Xenon\na: 1\n")
+    assert dump_yaml({"k": "next\x85line"}) == 'k: "next\\Nline"\n'
+
+
+def test_two_merge_keys_in_one_mapping_both_merge() -> None:
+    text = "id: a\nx: &x {p: 1}\ny: &y {q: 2}\nm:\n  <<: *x\n  <<: *y\n  r: 3\n"
+    assert load_document(text)["m"] == {"p": 1, "q": 2, "r": 3}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "id: a\x07\n",
+            "invalid YAML: unacceptable character #x0007: control characters are not allowed",
+        ),
+        ('id: "a\\q"\n', "invalid YAML: found unknown escape character (line 1, column 7)"),
+        (
+            "id: a\n\tb: c\n",
+            "invalid YAML: found a tab character that violates indentation (line 2, column 1)",
+        ),
+    ],
+)
+def test_unreadable_yaml_says_what_and_where(text: str, message: str) -> None:
+    assert refusal(text) == message
+
+
+@pytest.mark.parametrize(
+    ("length", "shown"), [(39, None), (40, None), (41, "a 41-character number")]
+)
+def test_long_numbers_are_shown_by_their_length(length: int, shown: str | None) -> None:
+    text = "1" * (length - 5) + "e-999"  # too small for a float: refused, and shown
+    assert f"$.value is {shown or text} at line 2 is too small" in refusal(
+        f"id: a\nvalue: {text}\n"
+    )
