@@ -24,7 +24,9 @@ EXAMPLES = ROOT / "examples" / "contracts"
 
 # Timing is not what property tests check: a loaded CI machine must not fail them.
 settings.register_profile("dc43", deadline=None)
-settings.load_profile("dc43")
+# under `make mutate` every surviving mutant reruns its tests: fewer random examples each
+settings.register_profile("mutating", deadline=None, max_examples=25)
+settings.load_profile("mutating" if os.environ.get("DC43_MUTATING") else "dc43")
 
 
 @dataclass(frozen=True)

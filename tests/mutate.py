@@ -47,7 +47,6 @@ MODULES = {
         (
             "tests/test_documents.py",
             "tests/test_yaml12.py",
-            "tests/test_edges.py",
             "tests/test_bad_input.py",
         ),
     ),
