@@ -157,6 +157,26 @@ def test_deep_nesting_is_refused_with_the_limit() -> None:
         load_document("[" * 100_000)
 
 
+def _nested(levels: int) -> dict[str, Any]:
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = {"x": value}
+    return {"id": "a", "version": "1", **value}
+
+
+@pytest.mark.parametrize("form", ["mapping", "json", "yaml"])
+def test_the_documented_nesting_limit_is_inclusive(form: str) -> None:
+    def written(document: dict[str, Any]) -> Any:
+        return {"mapping": document, "json": json.dumps(document), "yaml": dump_yaml(document)}[
+            form
+        ]
+
+    deepest = _nested(MAX_DEPTH)  # 64 levels: the documented maximum
+    assert load_document(written(deepest)) == deepest
+    with pytest.raises(InvalidContractError, match=f"nested deeper than {MAX_DEPTH} levels"):
+        load_document(written(_nested(MAX_DEPTH + 1)))
+
+
 def test_documents_above_the_size_limit_are_refused(tmp_path: Path) -> None:
     big = minimal(description={"usage": "x" * 2000})
     with pytest.raises(InvalidContractError, match="above the 1000-byte limit"):
