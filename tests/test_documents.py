@@ -267,6 +267,11 @@ def test_the_size_limit_admits_a_file_of_exactly_the_limit(tmp_path: Path) -> No
     path.write_text('{"id":"a","version":"1"}', encoding="utf-8")  # as long as its JSON form
     size = path.stat().st_size
     assert load_document(path, max_bytes=size) == {"id": "a", "version": "1"}
+    text = path.read_text(encoding="utf-8")  # the same as text, and as a mapping
+    assert load_document(text, max_bytes=size) == load_document(text, max_bytes=size + 1)
+    assert load_document({"id": "a", "version": "1"}, max_bytes=size)["id"] == "a"
+    with pytest.raises(InvalidContractError, match=f"above the {size - 1}-byte limit"):
+        load_document(text, max_bytes=size - 1)
     assert _refused(path, max_bytes=size - 1) == (
         f"{path}: file is {size} bytes, above the {size - 1}-byte limit"
     )
