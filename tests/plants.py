@@ -65,14 +65,6 @@ PLANTS: list[Plant] = [
         "a 64-level document (the documented maximum) is refused",
     ),
     P(
-        "yaml_depth_limit_off_by_one",
-        "core/yaml12.py",
-        "within = builder.deepest <= max_depth",
-        "within = builder.deepest < max_depth",
-        ("tests/test_documents.py", "tests/test_bad_input.py"),
-        "a 64-level YAML document (the documented maximum) is refused",
-    ),
-    P(
         "size_limit_off_by_one",
         "core/documents.py",
         "    if size > max_bytes:",
