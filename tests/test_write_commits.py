@@ -19,7 +19,7 @@ from deltalake.exceptions import CommitFailedError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dc43_delta_store import DeltaContractStore, IncompatibleTableError
+from dc43_delta_store import DeltaContractStore, IncompatibleTableError, VersionConflictError
 from dc43_delta_store.core.key_filter import key_predicate
 from dc43_delta_store.core.records import build_row
 from dc43_delta_store.core.table_schema import TABLE_SCHEMA, rows_to_table
@@ -168,6 +168,22 @@ def test_the_key_predicate_selects_exactly_its_keys(
     assert sorted((r["contract_id"], r["version"]) for r in found) == sorted(
         key for key in stored if key in set(keys)
     )
+
+
+def test_a_version_another_tool_wrote_without_a_key_is_not_written_again(table: Path) -> None:
+    # Spark (or dc43's MERGE) adds rows without contract_key: a re-put finds them
+    row = rows_to_table([build_row(minimal("spark.written", "1.0.0"))], datetime.now(UTC))
+    row = row.set_column(
+        row.schema.get_field_index("contract_key"), "contract_key", pa.nulls(1, pa.string())
+    )
+    write_deltalake(str(table), row, mode="append")
+    store = DeltaContractStore(path=table, validation="off")
+    assert store.put(minimal("spark.written", "1.0.0")).outcome == "unchanged"
+    with pytest.raises(VersionConflictError):
+        store.put(minimal("spark.written", "1.0.0", status="retired"))
+    batch = store.put_many([minimal("spark.written", "1.0.0"), minimal("new.one")])
+    assert [r.outcome for r in batch.results] == ["unchanged", "inserted"]
+    assert keys_of(table).count(("spark.written", "1.0.0")) == 1
 
 
 def test_append_only_tables_keep_the_same_guarantees(table: Path) -> None:
