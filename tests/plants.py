@@ -703,7 +703,14 @@ def run_plant(plant: Plant, copy: Path, timeout: float) -> tuple[str, float, str
 def scratch_copy(into: Path) -> Path:
     copy = into / "repo"
     ignore = shutil.ignore_patterns(
-        ".git", ".venv", "mutants", "__pycache__", ".*_cache", ".hypothesis", "spark-warehouse"
+        ".git",
+        ".venv",
+        ".mutmut",
+        "mutants",
+        "__pycache__",
+        ".*_cache",
+        ".hypothesis",
+        "spark-warehouse",
     )
     shutil.copytree(ROOT, copy, ignore=ignore, symlinks=True)
     return copy
