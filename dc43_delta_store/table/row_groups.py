@@ -1,0 +1,275 @@
+"""Point reads: one contract's rows from the few Parquet row groups that can hold them.
+
+Polars answers a lookup by planning a scan of the Delta snapshot, pruning files by their
+statistics and reading whole column chunks; on an optimized table that is one file's
+``json`` column, ~10 MB uncompressed at 12k rows. Here, per table version, the snapshot's
+add actions say which files' ``contract_key`` statistics admit the key; per file (files
+never change) the Parquet footer, read once and remembered, says which row groups do; and
+pyarrow reads just those row groups' columns. ``optimize`` writes row groups of about
+:data:`ROW_GROUP_BYTES` so that such a read is small.
+
+:meth:`PointReader.rows` answers None — the caller then scans with Polars — whenever an
+assumption does not hold: no ``contract_key`` column, partition columns, column mapping,
+deletion vectors or other reader features, a file without key statistics or with rows
+lacking a key, a key spread over more than :data:`MAX_FILES` files, a file path that is
+not relative to the table, a file whose columns do not convert to the table's types.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import unquote
+
+import polars as pl
+import pyarrow as pa
+from deltalake import DeltaTable
+
+from ..core.records import contract_key
+from .location import TableLocation
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
+__all__ = ["MAX_FILES", "ROW_GROUP_BYTES", "PointReader"]
+
+MAX_FILES: Final = 8
+ROW_GROUP_BYTES: Final = 512 * 1024
+_READABLE_FEATURES = frozenset({"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"})
+_KEY = "contract_key"
+
+Remember = Callable[[Hashable, Callable[[], tuple[Any, int]]], Any]
+"""``remember(key, compute)``: an immutable value remembered within the store's memory
+budget; ``compute`` gives it with its size in bytes (``ResultCache.kept``)."""
+
+
+@dataclass(frozen=True)
+class _Files:
+    """The data files of one snapshot (every row keyed), sorted by lowest key; ``reach[i]``
+    is the highest key of files ``0..i``, so a search stops at the first file below."""
+
+    paths: list[str]
+    low: list[str]
+    high: list[str]
+    reach: list[str]
+
+    def admitting(self, key: str) -> list[str] | None:
+        """Files whose key range holds ``key``; None when more than :data:`MAX_FILES`."""
+        found = []
+        index = bisect_right(self.low, key) - 1
+        while index >= 0 and self.reach[index] >= key:
+            if self.high[index] >= key:
+                found.append(self.paths[index])
+                if len(found) > MAX_FILES:
+                    return None
+            index -= 1
+        return found
+
+
+@dataclass(frozen=True)
+class _Footer:
+    """A file's Parquet metadata and its row groups' key ranges (None: unknown)."""
+
+    metadata: pq.FileMetaData
+    groups: tuple[tuple[str, str] | None, ...]
+    columns: frozenset[str]
+    size: int
+
+
+class PointReader:
+    """Reads contracts' rows of the table at ``location`` with pyarrow; ``remember`` keeps
+    footers within the store's memory budget."""
+
+    def __init__(self, location: TableLocation, remember: Remember) -> None:
+        self._location = location
+        self._remember = remember
+        self._plans: OrderedDict[int, _Files | None] = OrderedDict()
+        self._filesystem: Any = None
+        self._generation = -1
+        self._lock = threading.Lock()
+
+    def rows(
+        self, dt: DeltaTable, schema: pa.Schema, contract_id: str, columns: Sequence[str]
+    ) -> pl.DataFrame | None:
+        """The rows of ``contract_id`` in snapshot ``dt`` (whose Arrow schema is ``schema``):
+        ``contract_id``, ``contract_key`` and ``columns``, typed as the table types them; or
+        None when this cannot read them."""
+        files = self._plan(dt, schema)
+        if files is None:
+            return None
+        key = contract_key(contract_id)
+        paths = files.admitting(key)
+        if paths is None:
+            return None
+        wanted = list(dict.fromkeys(["contract_id", _KEY, *columns]))
+        target = pa.schema([schema.field(name) for name in wanted])
+        parts = []
+        for path in paths:
+            part = self._read(path, key, target)
+            if part is None:
+                return None
+            parts.append(part)
+        found = pl.from_arrow(pa.concat_tables(parts) if parts else _empty(target))
+        assert isinstance(found, pl.DataFrame)
+        return found.filter((pl.col(_KEY) == key) & (pl.col("contract_id") == contract_id))
+
+    # -- per snapshot --------------------------------------------------------------------
+
+    def _plan(self, dt: DeltaTable, schema: pa.Schema) -> _Files | None:
+        version = dt.version()
+        with self._lock:
+            if version in self._plans:
+                self._plans.move_to_end(version)
+                return self._plans[version]
+        plan = _files_of(dt, schema)
+        with self._lock:
+            self._plans[version] = plan
+            if len(self._plans) > 4:
+                self._plans.popitem(last=False)
+        return plan
+
+    # -- per file ------------------------------------------------------------------------
+
+    def _read(self, path: str, key: str, target: pa.Schema) -> pa.Table | None:
+        import pyarrow.parquet as pq
+
+        footer: _Footer | None = self._remember(
+            ("footer", self._location.uri, path), lambda: self._footer(path)
+        )
+        if footer is None:
+            return None
+        groups = [
+            i
+            for i, bounds in enumerate(footer.groups)
+            if bounds is None or bounds[0] <= key <= bounds[1]
+        ]
+        present = [name for name in target.names if name in footer.columns]
+        if not groups:
+            return _empty(target)
+        with self._open(path) as source:
+            data = pq.ParquetFile(source, metadata=footer.metadata).read_row_groups(
+                groups, columns=present
+            )
+        try:
+            return pa.table([_typed(data, field) for field in target], schema=target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+
+    def _footer(self, path: str) -> tuple[_Footer | None, int]:
+        import pyarrow.parquet as pq
+
+        with self._open(path) as source:
+            metadata = pq.ParquetFile(source).metadata
+        names = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
+        if _KEY not in names:
+            return None, 64
+        column = names.index(_KEY)
+        groups = tuple(
+            _bounds(metadata.row_group(i).column(column).statistics)
+            for i in range(metadata.num_row_groups)
+        )
+        footer = _Footer(metadata, groups, frozenset(names), 2 * metadata.serialized_size)
+        return footer, footer.size + 120 * len(groups)
+
+    def row_group_rows(self, dt: DeltaTable) -> int:
+        """Rows per row group for ``optimize`` to write groups of about
+        :data:`ROW_GROUP_BYTES`, from the uncompressed bytes per row of the table's largest
+        file (16 to 8,192 rows)."""
+        import pyarrow.parquet as pq
+
+        actions = _arrow(dt.get_add_actions())
+        if actions.num_rows == 0:
+            return 1024
+        sizes = actions.column("size_bytes").to_pylist()
+        path = str(actions.column("path")[sizes.index(max(sizes))])
+        if "://" in path or path.startswith("/"):
+            return 1024
+        with self._open(path) as source:
+            metadata = pq.ParquetFile(source).metadata
+        rows = int(metadata.num_rows)
+        if rows == 0:
+            return 1024
+        total = sum(
+            int(metadata.row_group(i).total_byte_size) for i in range(metadata.num_row_groups)
+        )
+        return max(16, min(8192, ROW_GROUP_BYTES // max(1, total // rows)))
+
+    def _open(self, path: str) -> Any:
+        local = self._location.local_path
+        if local is not None:
+            return pa.OSFile(str(local / unquote(path)))
+        generation = self._location.credentials_generation
+        if self._filesystem is None or generation != self._generation:
+            from deltalake.fs import DeltaStorageHandler
+            from pyarrow.fs import PyFileSystem
+
+            handler = DeltaStorageHandler(self._location.uri, self._location.options())
+            self._filesystem = PyFileSystem(handler)
+            self._generation = generation
+        return self._filesystem.open_input_file(unquote(path))
+
+
+def _files_of(dt: DeltaTable, schema: pa.Schema) -> _Files | None:
+    """The snapshot's files with their key ranges, or None when point reads do not apply.
+
+    Plain Python on the add actions: pyarrow's conversions of Python values import pandas.
+    """
+    if _KEY not in schema.names or dt.metadata().partition_columns:
+        return None
+    configuration = dt.metadata().configuration
+    if configuration.get("delta.columnMapping.mode", "none") != "none":
+        return None
+    if set(dt.protocol().reader_features or ()) - _READABLE_FEATURES:
+        return None
+    actions = _arrow(dt.get_add_actions(flatten=True))
+    names = ("path", f"min.{_KEY}", f"max.{_KEY}", f"null_count.{_KEY}", "num_records")
+    if not set(names) <= set(actions.column_names):
+        return None
+    files = []
+    for path, low, high, nulls, rows in zip(
+        *(actions.column(name).to_pylist() for name in names), strict=True
+    ):
+        if rows == 0:
+            continue
+        if low is None or high is None or nulls != 0 or "://" in path or path.startswith("/"):
+            return None  # rows without a key, no statistics, a file elsewhere: not here
+        files.append((low, high, path))
+    files.sort()
+    reach: list[str] = []
+    for _, high, _ in files:
+        reach.append(max(high, reach[-1]) if reach else high)
+    return _Files([f[2] for f in files], [f[0] for f in files], [f[1] for f in files], reach)
+
+
+def _bounds(statistics: Any) -> tuple[str, str] | None:
+    if statistics is None or not statistics.has_min_max:
+        return None
+    low, high = statistics.min, statistics.max
+    try:
+        low = low.decode("utf-8") if isinstance(low, bytes) else low
+        high = high.decode("utf-8") if isinstance(high, bytes) else high
+    except UnicodeDecodeError:
+        return None
+    return (low, high) if isinstance(low, str) and isinstance(high, str) else None
+
+
+def _typed(data: pa.Table, field: pa.Field) -> pa.ChunkedArray:
+    """Column ``field`` of ``data`` as the table types it (nulls where the file predates it).
+    Cast only when it differs: the first cast imports ``pyarrow.compute`` (~80 ms)."""
+    if field.name not in data.column_names:
+        return pa.chunked_array([pa.nulls(data.num_rows, field.type)])
+    column = data.column(field.name)
+    return column if column.type == field.type else column.cast(field.type)
+
+
+def _empty(schema: pa.Schema) -> pa.Table:
+    return pa.table([pa.nulls(0, field.type) for field in schema], schema=schema)
+
+
+def _arrow(table: Any) -> pa.Table:
+    """A pyarrow table from deltalake's arro3 one (``pa.table`` would import pandas)."""
+    return pa.RecordBatchReader.from_stream(table).read_all()
