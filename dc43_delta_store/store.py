@@ -7,7 +7,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Literal, TypeVar, overload
 
@@ -36,8 +36,6 @@ from .core.versions import sort_versions
 from .errors import (
     BatchError,
     ContractNotFoundError,
-    ContractStoreError,
-    StoreUnavailableError,
     TableBusyError,
     UpdateConflictError,
 )
@@ -46,7 +44,7 @@ from .feed.reader import read_changes
 from .resolution.explain import Resolution, ResolveRequest
 from .resolution.ranges import parse_range
 from .resolution.reader import Resolver
-from .table.cache import ResultCache
+from .table.cache import DEFAULT_CACHE_BYTES, TABLE
 from .table.catalog import UnityCatalog
 from .table.compatibility import (
     apply_gate,
@@ -60,10 +58,9 @@ from .table.delta_table import (
     CommitFailedError,
     ContractTable,
     catalog_location,
-    table_columns,
 )
 from .table.history import Commit, commit_metadata, commits_of, update_summary, write_summary
-from .table.location import TableLocation, describe, resolve_location
+from .table.location import TableLocation, resolve_location
 from .table.log import DeltaLog
 from .table.maintenance import (
     DEFAULT_TARGET_FILE_SIZE,
@@ -73,6 +70,7 @@ from .table.maintenance import (
     vacuum,
 )
 from .table.queries import FilterValue, decode_document, lookup
+from .table.reads import TableReads
 from .table.sql import run_sql, views
 
 __all__ = ["DeltaContractStore"]
@@ -110,7 +108,9 @@ class DeltaContractStore:
 
     Reads check the table for new commits on every call (a ``stat`` of the next commit file
     on a local table; a log listing on object stores, at most every ``max_staleness``
-    seconds) and answer from memory while nothing changed.
+    seconds) and answer from memory while nothing changed; after a commit, answers about
+    the contracts it did not touch stay (see :mod:`.table.reads`). ``cache_bytes`` bounds
+    what is remembered.
     """
 
     def __init__(
@@ -128,6 +128,7 @@ class DeltaContractStore:
         catalog: UnityCatalog | None = None,
         catalog_storage_root: str | None = None,
         compatibility: str | Policy | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         if validation not in ("strict", "warn", "off"):
             raise ValueError(f"validation must be 'strict', 'warn' or 'off', not {validation!r}")
@@ -149,9 +150,9 @@ class DeltaContractStore:
         self._table = ContractTable(self._location, max_staleness=max_staleness)
         self._max_attempts = max_commit_attempts
         self._auto_compact = auto_compact
-        self._cache = ResultCache()
         self._log = DeltaLog(self._location)
-        self._resolver = Resolver(self._table, self._log, self._cache, self._columns, self._collect)
+        self._reads = TableReads(self._table, self._log, cache_bytes=cache_bytes)
+        self._resolver = Resolver(self._table, self._log, self._reads)
 
     @property
     def location(self) -> TableLocation:
@@ -522,11 +523,11 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> str | None:
             if dt is None:
                 return None
-            match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
-            found = self._collect(pl.scan_delta(dt).filter(match).select("json"))["json"]
-            return found[0] if len(found) else None
+            frame = self._reads.contract_frame(dt, contract_id, ["version", "json"])
+            found = self._collect(frame.filter(pl.col("version") == version).select("json"))
+            return found["json"][0] if len(found) else None
 
-        payload = self._answer(as_of, ("get", contract_id, version), compute)
+        payload = self._answer(as_of, ("get", contract_id, version), compute, contract_id)
         if payload is None:
             raise ContractNotFoundError(contract_id, version, detail=_where(as_of))
         return decode_document(payload, contract_id, version)
@@ -651,10 +652,10 @@ class DeltaContractStore:
         def compute(dt: DeltaTable | None) -> tuple[str, ...]:
             if dt is None:
                 return ()
-            frame = pl.scan_delta(dt).filter(lookup(contract_id, self._columns(dt)))
+            frame = self._reads.contract_frame(dt, contract_id, ["version"])
             return tuple(sort_versions(self._collect(frame.select("version"))["version"].to_list()))
 
-        return list(self._answer(as_of, ("versions", contract_id), compute))
+        return list(self._answer(as_of, ("versions", contract_id), compute, contract_id))
 
     def exists(
         self, contract_id: str, version: str | None = None, *, as_of: AsOf | None = None
@@ -734,8 +735,11 @@ class DeltaContractStore:
 
         def attempt() -> OptimizeResult:
             dt = self._table.writable(self._table.current(), self._declared)
+            rows = self._reads.row_group_rows(dt)
             with self._table.errors("optimize"):
-                return optimize(dt, target_file_size=target_file_size, commit_info=info)
+                return optimize(
+                    dt, target_file_size=target_file_size, commit_info=info, row_group_rows=rows
+                )
 
         with self._table.errors("optimize"), self._table.maintenance() as held:
             if not held:
@@ -773,34 +777,26 @@ class DeltaContractStore:
         return self._table.current() if as_of is None else self._table.at(as_of)
 
     def _answer(
-        self, as_of: AsOf | None, query: tuple[Any, ...], compute: Callable[[DeltaTable | None], T]
+        self,
+        as_of: AsOf | None,
+        query: tuple[Any, ...],
+        compute: Callable[[DeltaTable | None], T],
+        scope: str | None = None,
     ) -> T:
-        """``compute`` on the right snapshot, remembered per table version."""
-        if isinstance(as_of, int) and not isinstance(as_of, bool):
-            return self._cache.get_or_compute(as_of, query, lambda: compute(self._table.at(as_of)))
-        dt = self._snapshot(as_of)
-        if dt is None:
-            return compute(None)
-        return self._cache.get_or_compute(dt.version(), query, lambda: compute(dt))
+        """``compute`` on the right snapshot, remembered (see :mod:`.table.reads`); ``scope``
+        is the contract the answer is about (None: the whole table)."""
+        return self._reads.answer(as_of, query, compute, scope=TABLE if scope is None else scope)
 
     def _columns(self, dt: DeltaTable) -> dict[str, Any]:
         """The columns of snapshot ``dt`` (remembered per version: schemas change by commit)."""
-        return self._cache.get_or_compute(dt.version(), ("columns",), lambda: table_columns(dt))
+        return self._reads.columns(dt)
 
     def _collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
-        with self._reading():
-            return frame.collect()
+        return self._reads.collect(frame)
 
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[None]:
+    def _reading(self) -> contextlib.AbstractContextManager[None]:
         """Polars raises its own exceptions for I/O failures: make them store errors."""
-        try:
-            yield
-        except ContractStoreError:
-            raise
-        except Exception as exc:
-            message = describe(exc, self._location)
-            raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
+        return self._reads.reading()
 
 
 def _where(as_of: AsOf | None) -> str:

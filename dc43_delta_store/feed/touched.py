@@ -11,7 +11,8 @@ k commits and keeps every answer whose contract none of them touched:
   removed file lies between its ``minValues`` and ``maxValues``. ``contract_key`` (the id's
   hash: never truncated) when no row lacks it, else ``contract_id`` (a truncated maximum is
   widened to everything it prefixes). A removed file's statistics come from the remove
-  action when the writer kept them, else from ``stats_of(path)`` — the snapshot before;
+  action when the writer kept them, else from ``stats_of(path)`` (the path decoded) — the
+  snapshot before;
 - upkeep (``dataChange=false``: compaction, optimize) and commits without data files
   (vacuum, application transactions) touch nothing;
 - anything else forgets everything: a schema, property or protocol change, a file without
@@ -31,6 +32,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 __all__ = ["EVERYTHING", "NOTHING", "Stats", "Touched", "touched_by", "union"]
 
@@ -161,7 +163,7 @@ def _file_scope(body: Mapping[str, Any], stats_of: Callable[[str], Stats | None]
                 return _exact(column, value)
     stats = _parse(body.get("stats"))
     if stats is None and body["kind"] == "remove" and isinstance(path, str):
-        stats = stats_of(path)
+        stats = stats_of(unquote(path))
     if stats is None:
         return _everything(f"a {body['kind']} of {path!r} without statistics")
     if stats.get("numRecords") == 0:

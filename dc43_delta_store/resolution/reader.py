@@ -21,17 +21,15 @@ import polars as pl
 from deltalake import DeltaTable
 
 from ..errors import StoreUnavailableError
-from ..table.cache import ResultCache
 from ..table.delta_table import AsOf, ContractTable
 from ..table.log import DeltaLog
-from ..table.queries import filter_expr, frozen_filters, lookup
+from ..table.queries import filter_expr, frozen_filters
+from ..table.reads import TableReads
 from .explain import CandidateRow, Resolution, ResolveRequest, decide
 
 __all__ = ["Resolver"]
 
 T = TypeVar("T")
-Columns = Callable[[DeltaTable], Mapping[str, Any]]
-Collect = Callable[[pl.LazyFrame], pl.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -55,21 +53,16 @@ class _Gone:
 
 class Resolver:
     """Answers ``resolve`` and ``latest`` on a :class:`~..table.delta_table.ContractTable`,
-    remembering answers per table version in ``cache`` (as the store's other reads do)."""
+    remembering answers in the store's cache (see :mod:`..table.reads`): an answer about a
+    contract stays until a commit touches that contract."""
 
-    def __init__(
-        self,
-        table: ContractTable,
-        log: DeltaLog,
-        cache: ResultCache,
-        columns: Columns,
-        collect: Collect,
-    ) -> None:
+    def __init__(self, table: ContractTable, log: DeltaLog, reads: TableReads) -> None:
         self._table = table
         self._log = log
-        self._cache = cache
-        self._columns = columns
-        self._collect = collect
+        self._reads = reads
+        self._cache = reads.cache
+        self._columns = reads.columns
+        self._collect = reads.collect
 
     def choose(self, contract_id: str, request: ResolveRequest) -> tuple[str, str] | None:
         """``(version, json)`` of the chosen version, or None; filters pushed into the scan."""
@@ -79,10 +72,13 @@ class Resolver:
             if view.dt is None:
                 return None
             columns = self._columns(view.dt)
-            frame = pl.scan_delta(view.dt).filter(lookup(contract_id, columns))
-            for column, wanted in request.filters.items():
-                frame = frame.filter(filter_expr(column, wanted, columns))
-            if view.cutoff is not None and "created_at" in columns:
+            checks = [filter_expr(c, wanted, columns) for c, wanted in request.filters.items()]
+            cutoff = view.cutoff is not None and "created_at" in columns
+            needed = ["version", "json", *request.filters, *(["created_at"] if cutoff else [])]
+            frame = self._reads.contract_frame(view.dt, contract_id, needed)
+            for check in checks:
+                frame = frame.filter(check)
+            if cutoff:
                 created = pl.col("created_at")  # null: written by a tool that did not say
                 frame = frame.filter(created.is_null() | (created <= view.cutoff))
             found = self._collect(frame.select("version", "json"))
@@ -90,7 +86,7 @@ class Resolver:
             chosen = decide(contract_id, map(CandidateRow, payloads), request).chosen
             return None if chosen is None else (chosen, payloads[chosen])
 
-        return self._answer(request.as_of, query, compute)
+        return self._answer(request.as_of, query, compute, contract_id)
 
     def explain(self, contract_id: str, request: ResolveRequest) -> tuple[Resolution, str | None]:
         """The resolution with every candidate judged, and the chosen version's json."""
@@ -114,7 +110,7 @@ class Resolver:
             chosen = resolution.chosen
             return resolution, None if chosen is None else payloads[chosen]
 
-        return self._answer(request.as_of, query, compute)
+        return self._answer(request.as_of, query, compute, contract_id)
 
     # -- rows ----------------------------------------------------------------------------
 
@@ -128,10 +124,9 @@ class Resolver:
             filter_expr(column, wanted, columns).fill_null(False).alias(f"\0{index}")
             for index, (column, wanted) in enumerate(request.filters.items())
         ]
-        frame = (
-            pl.scan_delta(view.dt)
-            .filter(lookup(contract_id, columns))
-            .select("version", _created(columns), "json", *shown, *checks)
+        needed = ["version", "json", *shown, *[c for c in ("created_at",) if c in columns]]
+        frame = self._reads.contract_frame(view.dt, contract_id, needed).select(
+            "version", _created(columns), "json", *shown, *checks
         )
         data = self._collect(frame)
         values = zip(*(data[column].to_list() for column in shown), strict=True)
@@ -153,7 +148,8 @@ class Resolver:
     ) -> list[CandidateRow]:
         """Versions in the current table that the ``as_of`` snapshot does not have yet."""
         columns = self._columns(current)
-        frame = pl.scan_delta(current).filter(lookup(contract_id, columns))
+        needed = ["version", *[c for c in ("created_at",) if c in columns]]
+        frame = self._reads.contract_frame(current, contract_id, needed)
         data = self._collect(frame.select("version", _created(columns)))
         return [
             CandidateRow(version, created, published_after_as_of=True)
@@ -163,23 +159,26 @@ class Resolver:
 
     # -- snapshots -----------------------------------------------------------------------
 
-    def _answer(self, as_of: AsOf | None, query: Hashable, compute: Callable[[_View], T]) -> T:
-        """``compute`` on the snapshot ``as_of`` names, remembered per table version."""
+    def _answer(
+        self, as_of: AsOf | None, query: Hashable, compute: Callable[[_View], T], contract_id: str
+    ) -> T:
+        """``compute`` on the snapshot ``as_of`` names: on the newest snapshot, remembered
+        until a commit touches ``contract_id``; on an older one, per table version."""
         if as_of is None:
             dt = self._table.current()
             if dt is None:
                 return compute(_View(None))
-            return self._cache.get_or_compute(dt.version(), query, lambda: compute(_View(dt)))
-        if isinstance(as_of, int) and not isinstance(as_of, bool):
-            return self._cache.get_or_compute(
-                as_of, query, lambda: compute(_View(self._table.at(as_of)))
+            return self._cache.live(
+                dt.version(), query, lambda: compute(_View(dt)), scope=contract_id
             )
+        if isinstance(as_of, int) and not isinstance(as_of, bool):
+            return self._cache.pinned(as_of, query, lambda: compute(_View(self._table.at(as_of))))
         snapshot = self._table.at(as_of)
         instant = _instant(as_of)
         gone = None if instant is None else self._not_reached(snapshot, instant)
         if gone is None:
             try:
-                return self._cache.get_or_compute(
+                return self._cache.pinned(
                     snapshot.version(), query, lambda: compute(_View(snapshot))
                 )
             except StoreUnavailableError:
@@ -191,8 +190,11 @@ class Resolver:
         view = _View(dt, instant, gone.values_now, (gone.note,))
         if dt is None:
             return compute(view)
-        return self._cache.get_or_compute(
-            dt.version(), (query, "created_at <=", instant), lambda: compute(view)
+        return self._cache.live(
+            dt.version(),
+            (query, "created_at <=", instant),
+            lambda: compute(view),
+            scope=contract_id,
         )
 
     def _not_reached(self, snapshot: DeltaTable, instant: datetime) -> _Gone | None:
