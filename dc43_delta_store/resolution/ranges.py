@@ -31,9 +31,7 @@ order cannot place (``2024-01-01``) is outside every range.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import operator
 import re
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, NoReturn
@@ -57,9 +55,9 @@ _MAX_LENGTH = 1000
 
 
 # Every field of a parsed version but its text and build metadata: equal precedence.
-_precedence = operator.attrgetter(
-    *(f.name for f in dataclasses.fields(ParsedVersion) if f.name not in ("text", "build"))
-)
+def _precedence(parsed: ParsedVersion) -> tuple[object, ...]:
+    """What ranks a version, without the text tie-break: ``1.0`` and ``1.0.0`` are equal."""
+    return (parsed.significant_release, parsed.prerelease, parsed.stage, parsed.stage_number)
 
 
 class Place(NamedTuple):
