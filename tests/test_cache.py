@@ -62,9 +62,7 @@ def test_upkeep_keeps_everything_and_unattributed_commits_forget_everything() ->
 def test_keys_and_ranges_reach_the_contracts_they_cover() -> None:
     ids = [f"c{n}" for n in range(40)]
     low, high = sorted(contract_key(i) for i in ids)[10], sorted(contract_key(i) for i in ids)[20]
-    touched = Touched(
-        data=True, keys=frozenset({contract_key("c1")}), key_ranges=((low, high),)
-    )
+    touched = Touched(data=True, keys=frozenset({contract_key("c1")}), key_ranges=((low, high),))
     cache = following({(5, 6): touched})
     for cid in ids:
         cache.live(5, ("latest", cid), lambda cid=cid: cid, scope=cid)
@@ -111,10 +109,10 @@ def test_memory_is_bounded_in_bytes() -> None:
     ),
     st.integers(2_000, 20_000),
 )
-def test_the_byte_count_is_what_is_kept(
-    calls: list[tuple[str, int, str]], budget: int
-) -> None:
-    cache = ResultCache(max_bytes=budget, changes=lambda old, new: Touched(data=True, ids=frozenset({"a"})))
+def test_the_byte_count_is_what_is_kept(calls: list[tuple[str, int, str]], budget: int) -> None:
+    cache = ResultCache(
+        max_bytes=budget, changes=lambda old, new: Touched(data=True, ids=frozenset({"a"}))
+    )
     version = 0
     for cid, step, text in calls:
         version += step

@@ -79,6 +79,8 @@ class ResultCache:
         self._ids_by_key: dict[str, set[str]] = {}
         self._wholes: dict[_Whole, set[Hashable]] = {TABLE: set(), SCHEMA: set()}
         self._lock = threading.RLock()
+        self.hits = 0  # live answers found, and computed: what benchmarks and tests observe
+        self.misses = 0
 
     @property
     def bytes(self) -> int:
@@ -98,7 +100,9 @@ class ResultCache:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
+                self.hits += 1
                 return cast(T, entry.value)
+            self.misses += 1
         value = compute()
         with self._lock:
             if self._version == version:  # not moved on by another thread meanwhile

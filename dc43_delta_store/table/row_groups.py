@@ -91,6 +91,7 @@ class PointReader:
         self._filesystem: Any = None
         self._generation = -1
         self._lock = threading.Lock()
+        self.served = 0  # lookups answered here rather than by a scan
 
     def rows(
         self, dt: DeltaTable, schema: pa.Schema, contract_id: str, columns: Sequence[str]
@@ -115,6 +116,7 @@ class PointReader:
             parts.append(part)
         found = pl.from_arrow(pa.concat_tables(parts) if parts else _empty(target))
         assert isinstance(found, pl.DataFrame)
+        self.served += 1
         return found.filter((pl.col(_KEY) == key) & (pl.col("contract_id") == contract_id))
 
     # -- per snapshot --------------------------------------------------------------------
