@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from .versions import is_prerelease, version_sort_key
 __all__ = ["MAX_IDENTITY_LENGTH", "ContractRow", "build_row", "check_identity", "contract_key"]
 
 MAX_IDENTITY_LENGTH = 1000
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def check_identity(
         raise InvalidContractError(
             f"{field} {value!r} has leading or trailing whitespace", source=label
         )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if _CONTROL.search(value):
         raise InvalidContractError(f"{field} {value!r} contains control characters", source=label)
     if len(value) > MAX_IDENTITY_LENGTH:
         raise InvalidContractError(

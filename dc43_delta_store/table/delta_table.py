@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -102,6 +103,8 @@ class ContractTable:
         self._refreshed_at = 0.0
         self._generation = 0
         self._checked: tuple[int, bool] | None = None  # (version, writable) last verified
+        local = location.local_path
+        self._log_folder = None if local is None else f"{local / '_delta_log'}{os.sep}"
 
     # -- opening -------------------------------------------------------------------------
 
@@ -126,9 +129,8 @@ class ContractTable:
         return self._dt
 
     def _may_have_changed(self, dt: DeltaTable) -> bool:
-        path = self.location.local_path
-        if path is not None:
-            return (path / "_delta_log" / f"{dt.version() + 1:020d}.json").exists()
+        if self._log_folder is not None:  # a plain string: pathlib would cost more than the stat
+            return os.path.exists(f"{self._log_folder}{dt.version() + 1:020d}.json")
         return time.monotonic() - self._refreshed_at >= self._max_staleness
 
     def at(self, as_of: AsOf) -> DeltaTable:
