@@ -222,3 +222,31 @@ def test_memory_is_bounded_in_bytes(tmp_path: Path) -> None:
         assert store.latest(f"big.c{n}")["description"]["usage"] == padding
         assert store._reads.cache.bytes <= 400_000
     assert len([key for key in store._reads.cache._entries if key[0] == "live"]) <= 3
+
+
+def test_the_files_of_a_new_version_follow_from_the_commits(tmp_path: Path) -> None:
+    """Point reads know which files hold a key from the commits a service followed (adds
+    and removes), as the snapshot's add actions would say."""
+    from dc43_delta_store.table.row_groups import _files_of
+
+    path = tmp_path / "t"
+    writer = seeded(path)
+    service = Service(path)
+    steps = [
+        lambda: writer.put(minimal("sales.orders", "2.0.0")),
+        lambda: writer.update_metadata("sales.orders", "1.0.0", {"status": "retired"}),
+        lambda: foreign_append(path, "finance.invoices", "3.0.0"),
+        lambda: writer.optimize(),
+        lambda: writer.put_many([minimal("a.b"), minimal("c.d")]),
+    ]
+    assert service.latest("sales.customers") == "1.1.0"
+    for step in steps:
+        service.latest("sales.orders")
+        step()
+        service.latest("sales.customers")  # remembered: only follows the commit
+        dt = service.store._table.current()
+        assert dt is not None
+        derived = service.store._reads._points._plans[dt.version()]
+        expected = _files_of(dt, service.store._reads.schema(dt))
+        assert derived is not None and expected is not None
+        assert derived.ranges == expected.ranges

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from urllib.parse import unquote
 
 from ..errors import CursorExpiredError, InvalidRequestError
-from ..table.log import DeltaLog
+from ..table.log import DeltaLog, LogEntry
 from .events import ChangeEvent, events_of
 from .touched import NOTHING, Stats, Touched, touched_by
 
@@ -75,8 +75,9 @@ def read_touched(
     stats_before: Callable[[str], Stats | None],
     *,
     limit: int = MAX_FOLLOWED_COMMITS,
-) -> Touched:
-    """What the commits ``since + 1`` to ``upto`` touched (see :mod:`.touched`).
+) -> tuple[Touched, list[LogEntry]]:
+    """What the commits ``since + 1`` to ``upto`` touched (see :mod:`.touched`), and those
+    commits (empty when they were not all read).
 
     ``stats_before(path)`` gives the statistics of a file of snapshot ``since``, for a
     removed file whose remove action has none (files added in between are known from their
@@ -84,8 +85,9 @@ def read_touched(
     everything.
     """
     if upto - since > limit:
-        return Touched(everything=True, data=True, reason=f"{upto - since} commits")
+        return Touched(everything=True, data=True, reason=f"{upto - since} commits"), []
     added: dict[str, Stats] = {}
+    entries: list[LogEntry] = []
 
     def stats_of(path: str) -> Stats | None:
         return added[path] if path in added else stats_before(path)
@@ -94,17 +96,17 @@ def read_touched(
     for version in range(since + 1, upto + 1):
         entry = log.read(version)
         if entry is None:
-            return Touched(everything=True, data=True, reason=f"commit {version} is gone")
-        result = result | touched_by(entry.actions, stats_of)
-        if result.everything:
-            return result
+            return Touched(everything=True, data=True, reason=f"commit {version} is gone"), []
+        entries.append(entry)
+        if not result.everything:
+            result = result | touched_by(entry.actions, stats_of)
         for action in entry.actions:
             add = action.get("add")
             if isinstance(add, dict) and isinstance(add.get("path"), str):
                 stats = _stats(add.get("stats"))
                 if stats is not None:
                     added[unquote(add["path"])] = stats
-    return result
+    return result, entries
 
 
 def _stats(raw: object) -> Stats | None:

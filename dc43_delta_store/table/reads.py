@@ -121,10 +121,12 @@ class TableReads:
         """What the commits after ``old`` up to ``new`` touched; everything if the log
         cannot say."""
         try:
-            touched = read_touched(self._log, old, new, self._stats_at(old))
+            touched, entries = read_touched(self._log, old, new, self._stats_at(old))
         except (ContractStoreError, OSError, ValueError) as exc:
             logger.info("remembered answers of %s forgotten: %s", self._table.location, exc)
             return EVERYTHING
+        if entries:
+            self._points.advance(old, new, entries)
         if touched.everything:
             logger.debug("table %s %d -> %d: %s", self._table.location, old, new, touched.reason)
         return touched

@@ -17,6 +17,7 @@ not relative to the table, a file whose columns do not convert to the table's ty
 
 from __future__ import annotations
 
+import json
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
@@ -31,6 +32,7 @@ from deltalake import DeltaTable
 
 from ..core.records import contract_key
 from .location import TableLocation
+from .log import LogEntry
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -53,10 +55,25 @@ class _Files:
     """The data files of one snapshot (every row keyed), sorted by lowest key; ``reach[i]``
     is the highest key of files ``0..i``, so a search stops at the first file below."""
 
+    ranges: dict[str, tuple[str, str]]  # path -> lowest and highest key
     paths: list[str]
     low: list[str]
     high: list[str]
     reach: list[str]
+
+    @classmethod
+    def of(cls, ranges: dict[str, tuple[str, str]]) -> _Files:
+        ordered = sorted((low, high, path) for path, (low, high) in ranges.items())
+        reach: list[str] = []
+        for _, high, _ in ordered:
+            reach.append(max(high, reach[-1]) if reach else high)
+        return cls(
+            ranges,
+            [f[2] for f in ordered],
+            [f[0] for f in ordered],
+            [f[1] for f in ordered],
+            reach,
+        )
 
     def admitting(self, key: str) -> list[str] | None:
         """Files whose key range holds ``key``; None when more than :data:`MAX_FILES`."""
@@ -124,6 +141,36 @@ class PointReader:
 
     # -- per snapshot --------------------------------------------------------------------
 
+    def advance(self, old: int, new: int, entries: Sequence[LogEntry]) -> None:
+        """Derive the files of version ``new`` from those of ``old`` and the commits in
+        between (``entries``), rather than from the snapshot's add actions."""
+        with self._lock:
+            plan = self._plans.get(old)
+        if plan is None or new in self._plans:
+            return
+        ranges = dict(plan.ranges)
+        for entry in entries:
+            for action in entry.actions:
+                if "metaData" in action or "protocol" in action:
+                    return  # the snapshot's add actions decide
+                remove, add = action.get("remove"), action.get("add")
+                if isinstance(remove, dict) and isinstance(remove.get("path"), str):
+                    ranges.pop(unquote(remove["path"]), None)
+                elif isinstance(add, dict):
+                    found = _added(add)
+                    if found is None:
+                        return
+                    if len(found) == 3:
+                        ranges[found[0]] = (found[1], found[2])
+        self._keep(new, _Files.of(ranges))
+
+    def _keep(self, version: int, plan: _Files | None) -> None:
+        with self._lock:
+            self._plans[version] = plan
+            self._plans.move_to_end(version)
+            if len(self._plans) > 4:
+                self._plans.popitem(last=False)
+
     def _plan(self, dt: DeltaTable, schema: pa.Schema) -> _Files | None:
         version = dt.version()
         with self._lock:
@@ -131,10 +178,7 @@ class PointReader:
                 self._plans.move_to_end(version)
                 return self._plans[version]
         plan = _files_of(dt, schema)
-        with self._lock:
-            self._plans[version] = plan
-            if len(self._plans) > 4:
-                self._plans.popitem(last=False)
+        self._keep(version, plan)
         return plan
 
     # -- per file ------------------------------------------------------------------------
@@ -237,20 +281,44 @@ def _files_of(dt: DeltaTable, schema: pa.Schema) -> _Files | None:
     names = ("path", f"min.{_KEY}", f"max.{_KEY}", f"null_count.{_KEY}", "num_records")
     if not set(names) <= set(actions.column_names):
         return None
-    files = []
+    ranges = {}
     for path, low, high, nulls, rows in zip(
         *(actions.column(name).to_pylist() for name in names), strict=True
     ):
         if rows == 0:
             continue
-        if low is None or high is None or nulls != 0 or "://" in path or path.startswith("/"):
+        if low is None or high is None or nulls != 0 or not _relative(path):
             return None  # rows without a key, no statistics, a file elsewhere: not here
-        files.append((low, high, path))
-    files.sort()
-    reach: list[str] = []
-    for _, high, _ in files:
-        reach.append(max(high, reach[-1]) if reach else high)
-    return _Files([f[2] for f in files], [f[0] for f in files], [f[1] for f in files], reach)
+        ranges[unquote(path)] = (low, high)
+    return _Files.of(ranges)
+
+
+def _added(add: dict[str, Any]) -> tuple[str, str, str] | tuple[()] | None:
+    """``(path, lowest key, highest key)`` of an add action, ``()`` for an empty file,
+    None when its statistics do not place every row."""
+    path, raw = add.get("path"), add.get("stats")
+    if not isinstance(path, str) or not _relative(path) or not isinstance(raw, str):
+        return None
+    if add.get("partitionValues") or add.get("deletionVector"):
+        return None
+    try:
+        stats = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(stats, dict):
+        return None
+    if stats.get("numRecords") == 0:
+        return ()
+    low = (stats.get("minValues") or {}).get(_KEY)
+    high = (stats.get("maxValues") or {}).get(_KEY)
+    nulls = (stats.get("nullCount") or {}).get(_KEY)
+    if not isinstance(low, str) or not isinstance(high, str) or nulls != 0:
+        return None
+    return unquote(path), low, high
+
+
+def _relative(path: str) -> bool:
+    return "://" not in path and not path.startswith("/")
 
 
 def _bounds(statistics: Any) -> tuple[str, str] | None:
