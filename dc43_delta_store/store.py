@@ -70,7 +70,7 @@ from .table.maintenance import (
     vacuum,
 )
 from .table.queries import FilterValue, decode_document, lookup
-from .table.reads import TableReads
+from .table.reads import Snapshot, TableReads
 from .table.sql import run_sql, views
 
 __all__ = ["DeltaContractStore"]
@@ -162,8 +162,7 @@ class DeltaContractStore:
     @property
     def table_version(self) -> int | None:
         """The table's newest version, or None before the first write."""
-        dt = self._table.current()
-        return None if dt is None else dt.version()
+        return self._table.newest()
 
     def __repr__(self) -> str:
         return f"DeltaContractStore({self._location.name or self._location.uri!r})"
@@ -520,10 +519,10 @@ class DeltaContractStore:
         check_identity(contract_id, "contract_id")
         check_identity(version, "version")
 
-        def compute(dt: DeltaTable | None) -> str | None:
-            if dt is None:
+        def compute(snapshot: Snapshot | None) -> str | None:
+            if snapshot is None:
                 return None
-            frame = self._reads.contract_frame(dt, contract_id, ["version", "json"])
+            frame = snapshot.frame(contract_id, ["version", "json"])
             found = self._collect(frame.filter(pl.col("version") == version).select("json"))
             return found["json"][0] if len(found) else None
 
@@ -637,10 +636,10 @@ class DeltaContractStore:
     def list_contracts(self, *, as_of: AsOf | None = None) -> list[str]:
         """Every contract id in the table, sorted."""
 
-        def compute(dt: DeltaTable | None) -> tuple[str, ...]:
-            if dt is None:
+        def compute(snapshot: Snapshot | None) -> tuple[str, ...]:
+            if snapshot is None:
                 return ()
-            ids = self._collect(pl.scan_delta(dt).select("contract_id").unique())
+            ids = self._collect(pl.scan_delta(snapshot.table()).select("contract_id").unique())
             return tuple(sorted(ids["contract_id"].to_list()))
 
         return list(self._answer(as_of, ("contracts",), compute))
@@ -649,10 +648,10 @@ class DeltaContractStore:
         """The versions of ``contract_id``, lowest to highest (see :mod:`.core.versions`)."""
         check_identity(contract_id, "contract_id")
 
-        def compute(dt: DeltaTable | None) -> tuple[str, ...]:
-            if dt is None:
+        def compute(snapshot: Snapshot | None) -> tuple[str, ...]:
+            if snapshot is None:
                 return ()
-            frame = self._reads.contract_frame(dt, contract_id, ["version"])
+            frame = snapshot.frame(contract_id, ["version"])
             return tuple(sort_versions(self._collect(frame.select("version"))["version"].to_list()))
 
         return list(self._answer(as_of, ("versions", contract_id), compute, contract_id))
@@ -780,7 +779,7 @@ class DeltaContractStore:
         self,
         as_of: AsOf | None,
         query: tuple[Any, ...],
-        compute: Callable[[DeltaTable | None], T],
+        compute: Callable[[Snapshot | None], T],
         scope: str | None = None,
     ) -> T:
         """``compute`` on the right snapshot, remembered (see :mod:`.table.reads`); ``scope``

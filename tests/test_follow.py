@@ -155,7 +155,7 @@ def scanned(
 def point_read(store: DeltaContractStore, contract_id: str, columns: list[str]) -> pl.DataFrame:
     dt = store._table.current()
     assert dt is not None
-    frame = store._reads.contract_frame(dt, contract_id, columns).select(columns)
+    frame = store._reads.snapshot(dt).frame(contract_id, columns).select(columns)
     return frame.collect().sort(columns)
 
 

@@ -24,7 +24,7 @@ from ..errors import StoreUnavailableError
 from ..table.delta_table import AsOf, ContractTable
 from ..table.log import DeltaLog
 from ..table.queries import filter_expr, frozen_filters
-from ..table.reads import TableReads
+from ..table.reads import Snapshot, TableReads
 from .explain import CandidateRow, Resolution, ResolveRequest, decide
 
 __all__ = ["Resolver"]
@@ -34,10 +34,10 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class _View:
-    """Where to read: ``dt``; with ``cutoff``, the current table where rows created after
-    the cutoff did not exist yet and metadata is today's (``notes`` say why)."""
+    """Where to read: ``snapshot``; with ``cutoff``, the current table where rows created
+    after the cutoff did not exist yet and metadata is today's (``notes`` say why)."""
 
-    dt: DeltaTable | None
+    snapshot: Snapshot | None
     cutoff: datetime | None = None
     values_now: bool = False
     notes: tuple[str, ...] = ()
@@ -61,7 +61,6 @@ class Resolver:
         self._log = log
         self._reads = reads
         self._cache = reads.cache
-        self._columns = reads.columns
         self._collect = reads.collect
 
     def choose(self, contract_id: str, request: ResolveRequest) -> tuple[str, str] | None:
@@ -69,13 +68,13 @@ class Resolver:
         query = ("resolve", contract_id, *_request_key(request))
 
         def compute(view: _View) -> tuple[str, str] | None:
-            if view.dt is None:
+            if view.snapshot is None:
                 return None
-            columns = self._columns(view.dt)
+            columns = view.snapshot.columns()
             checks = [filter_expr(c, wanted, columns) for c, wanted in request.filters.items()]
             cutoff = view.cutoff is not None and "created_at" in columns
             needed = ["version", "json", *request.filters, *(["created_at"] if cutoff else [])]
-            frame = self._reads.contract_frame(view.dt, contract_id, needed)
+            frame = view.snapshot.frame(contract_id, needed)
             for check in checks:
                 frame = frame.filter(check)
             if cutoff:
@@ -99,7 +98,7 @@ class Resolver:
         )
 
         def compute(view: _View) -> tuple[Resolution, str | None]:
-            if view.dt is None:
+            if view.snapshot is None:
                 return decide(contract_id, [], request, notes=view.notes), None
             rows, payloads = self._rows(contract_id, view, request)
             if request.as_of is not None and view.cutoff is None and current is not None:
@@ -117,15 +116,15 @@ class Resolver:
     def _rows(
         self, contract_id: str, view: _View, request: ResolveRequest
     ) -> tuple[list[CandidateRow], dict[str, str]]:
-        assert view.dt is not None
-        columns = self._columns(view.dt)
+        assert view.snapshot is not None
+        columns = view.snapshot.columns()
         shown = [c for c in dict.fromkeys([*request.filters, "status"]) if c in columns]
         checks = [
             filter_expr(column, wanted, columns).fill_null(False).alias(f"\0{index}")
             for index, (column, wanted) in enumerate(request.filters.items())
         ]
         needed = ["version", "json", *shown, *[c for c in ("created_at",) if c in columns]]
-        frame = self._reads.contract_frame(view.dt, contract_id, needed).select(
+        frame = view.snapshot.frame(contract_id, needed).select(
             "version", _created(columns), "json", *shown, *checks
         )
         data = self._collect(frame)
@@ -147,9 +146,10 @@ class Resolver:
         self, contract_id: str, current: DeltaTable, known: set[str]
     ) -> list[CandidateRow]:
         """Versions in the current table that the ``as_of`` snapshot does not have yet."""
-        columns = self._columns(current)
+        snapshot = self._reads.snapshot(current)
+        columns = snapshot.columns()
         needed = ["version", *[c for c in ("created_at",) if c in columns]]
-        frame = self._reads.contract_frame(current, contract_id, needed)
+        frame = snapshot.frame(contract_id, needed)
         data = self._collect(frame.select("version", _created(columns)))
         return [
             CandidateRow(version, created, published_after_as_of=True)
@@ -165,21 +165,25 @@ class Resolver:
         """``compute`` on the snapshot ``as_of`` names: on the newest snapshot, remembered
         until a commit touches ``contract_id``; on an older one, per table version."""
         if as_of is None:
-            dt = self._table.current()
-            if dt is None:
+            newest = self._reads.newest()
+            if newest is None:
                 return compute(_View(None))
             return self._cache.live(
-                dt.version(), query, lambda: compute(_View(dt)), scope=contract_id
+                newest.version, query, lambda: compute(_View(newest)), scope=contract_id
             )
         if isinstance(as_of, int) and not isinstance(as_of, bool):
-            return self._cache.pinned(as_of, query, lambda: compute(_View(self._table.at(as_of))))
+            return self._cache.pinned(
+                as_of, query, lambda: compute(_View(self._reads.snapshot(self._table.at(as_of))))
+            )
         snapshot = self._table.at(as_of)
         instant = _instant(as_of)
         gone = None if instant is None else self._not_reached(snapshot, instant)
         if gone is None:
             try:
                 return self._cache.pinned(
-                    snapshot.version(), query, lambda: compute(_View(snapshot))
+                    snapshot.version(),
+                    query,
+                    lambda: compute(_View(self._reads.snapshot(snapshot))),
                 )
             except StoreUnavailableError:
                 gone = None if instant is None else self._vacuumed(snapshot, instant)
@@ -187,7 +191,8 @@ class Resolver:
                     raise
         assert instant is not None
         dt = self._table.current()
-        view = _View(dt, instant, gone.values_now, (gone.note,))
+        current = None if dt is None else self._reads.snapshot(dt)
+        view = _View(current, instant, gone.values_now, (gone.note,))
         if dt is None:
             return compute(view)
         return self._cache.live(

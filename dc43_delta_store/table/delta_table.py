@@ -105,6 +105,7 @@ class ContractTable:
         self._checked: tuple[int, bool] | None = None  # (version, writable) last verified
         local = location.local_path
         self._log_folder = None if local is None else f"{local / '_delta_log'}{os.sep}"
+        self._seen = -1  # the newest version the commit files showed
 
     # -- opening -------------------------------------------------------------------------
 
@@ -127,6 +128,24 @@ class ContractTable:
         if self._dt is not None:
             self._verify(self._dt, writable=False)
         return self._dt
+
+    def newest(self) -> int | None:
+        """The newest table version, or None while no table exists.
+
+        On a local table the commit files say (a ``stat`` each) and the snapshot is not
+        brought up to it: reads that need it call :meth:`current`, reads that do not (see
+        :mod:`.reads`) save its refresh, which replays every commit since the last checkpoint.
+        Elsewhere, the version of :meth:`current`.
+        """
+        dt = self._dt
+        if self._log_folder is None or dt is None:
+            dt = self.current()
+            return None if dt is None else dt.version()
+        version = max(dt.version(), self._seen)
+        while os.path.exists(f"{self._log_folder}{version + 1:020d}.json"):
+            version += 1
+        self._seen = version
+        return version
 
     def _may_have_changed(self, dt: DeltaTable) -> bool:
         if self._log_folder is not None:  # a plain string: pathlib would cost more than the stat

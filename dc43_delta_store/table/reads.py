@@ -31,9 +31,9 @@ from .delta_table import AsOf, ContractTable, table_schema
 from .location import describe
 from .log import DeltaLog
 from .queries import lookup
-from .row_groups import PointReader
+from .row_groups import Files, PointReader
 
-__all__ = ["TableReads"]
+__all__ = ["Snapshot", "TableReads"]
 
 T = TypeVar("T")
 logger = logging.getLogger("dc43_delta_store")
@@ -55,21 +55,32 @@ class TableReads:
         self,
         as_of: AsOf | None,
         query: Hashable,
-        compute: Callable[[DeltaTable | None], T],
+        compute: Callable[[Snapshot | None], T],
         *,
         scope: Scope = TABLE,
     ) -> T:
         """``compute`` on the snapshot ``as_of`` names; on the newest one, remembered until a
         commit touches ``scope`` (a contract id, or :data:`~.cache.TABLE`)."""
         if isinstance(as_of, int) and not isinstance(as_of, bool):
-            return self.cache.pinned(as_of, query, lambda: compute(self._table.at(as_of)))
+            return self.cache.pinned(
+                as_of, query, lambda: compute(self.snapshot(self._table.at(as_of)))
+            )
         if as_of is not None:
             dt = self._table.at(as_of)
-            return self.cache.pinned(dt.version(), query, lambda: compute(dt))
-        current = self._table.current()
-        if current is None:
+            return self.cache.pinned(dt.version(), query, lambda: compute(self.snapshot(dt)))
+        newest = self.newest()
+        if newest is None:
             return compute(None)
-        return self.cache.live(current.version(), query, lambda: compute(current), scope=scope)
+        return self.cache.live(newest.version, query, lambda: compute(newest), scope=scope)
+
+    def newest(self) -> Snapshot | None:
+        """The newest snapshot (None before the table exists), loaded only when needed."""
+        version = self._table.newest()
+        return None if version is None else Snapshot(self, version)
+
+    def snapshot(self, dt: DeltaTable) -> Snapshot:
+        """Snapshot ``dt`` (a fixed version, such as ``as_of``'s)."""
+        return Snapshot(self, dt.version(), dt)
 
     def schema(self, dt: DeltaTable) -> pa.Schema:
         """The Arrow schema of snapshot ``dt`` (remembered per version)."""
@@ -79,19 +90,6 @@ class TableReads:
         """Column name -> Arrow type of snapshot ``dt``."""
         schema = self.schema(dt)
         return {field.name: field.type for field in schema}
-
-    def contract_frame(
-        self, dt: DeltaTable, contract_id: str, columns: Sequence[str]
-    ) -> pl.LazyFrame:
-        """The rows of ``contract_id`` in snapshot ``dt``, with at least ``columns`` (which
-        must be the table's): read from the row groups that hold them when it can, else a
-        scan with the lookup predicate pushed down."""
-        schema = self.schema(dt)
-        with self.reading():
-            rows = self._points.rows(dt, schema, contract_id, columns)
-        if rows is not None:
-            return rows.lazy()
-        return pl.scan_delta(dt).filter(lookup(contract_id, self.columns(dt)))
 
     def row_group_rows(self, dt: DeltaTable) -> int:
         """Rows per row group for ``optimize`` (see :mod:`.row_groups`)."""
@@ -180,3 +178,55 @@ def _file_stats(dt: DeltaTable) -> dict[str, Stats]:
             **sections,
         }
     return stats
+
+
+class Snapshot:
+    """The table at ``version``, as a read sees it.
+
+    A contract's rows come from point reads on the files of that version, which the reads
+    know from the snapshot they last loaded and the commits they followed since; only a
+    read that needs more (a scan, the schema of a version they cannot derive) loads the
+    table, at that version or a later one. A later one is as good: an answer remembered as
+    of ``version`` is dropped when a later commit touches its contract.
+    """
+
+    def __init__(self, reads: TableReads, version: int, dt: DeltaTable | None = None) -> None:
+        self._reads = reads
+        self.version = version
+        self._dt = dt
+
+    def table(self) -> DeltaTable:
+        """The DeltaTable (loaded at ``version`` or later)."""
+        if self._dt is None:
+            dt = self._reads._table.current()
+            if dt is None:
+                raise StoreUnavailableError(f"table {self._reads._table.location} is gone")
+            self._dt = dt
+        return self._dt
+
+    def _files(self) -> Files | None:
+        known = self._reads._points.known(self.version) if self._dt is None else None
+        if known is not None:
+            return known
+        dt = self.table()
+        return self._reads._points.files(dt, self._reads.schema(dt))
+
+    def schema(self) -> pa.Schema:
+        known = self._reads._points.known(self.version) if self._dt is None else None
+        return known.schema if known is not None else self._reads.schema(self.table())
+
+    def columns(self) -> dict[str, Any]:
+        """Column name -> Arrow type."""
+        return {field.name: field.type for field in self.schema()}
+
+    def frame(self, contract_id: str, columns: Sequence[str]) -> pl.LazyFrame:
+        """The rows of ``contract_id``, with at least ``columns`` (which must be the
+        table's): read from the row groups that hold them when it can, else a scan with the
+        lookup predicate pushed down."""
+        with self._reads.reading():
+            files = self._files()
+            rows = None if files is None else self._reads._points.rows(files, contract_id, columns)
+        if rows is not None:
+            return rows.lazy()
+        dt = self.table()
+        return pl.scan_delta(dt).filter(lookup(contract_id, self._reads.columns(dt)))

@@ -37,7 +37,7 @@ from .log import LogEntry
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
-__all__ = ["MAX_FILES", "ROW_GROUP_BYTES", "PointReader"]
+__all__ = ["MAX_FILES", "ROW_GROUP_BYTES", "Files", "PointReader"]
 
 MAX_FILES: Final = 8
 ROW_GROUP_BYTES: Final = 512 * 1024
@@ -51,10 +51,11 @@ budget; ``compute`` gives it with its size in bytes (``ResultCache.kept``)."""
 
 
 @dataclass(frozen=True)
-class _Files:
+class Files:
     """The data files of one snapshot (every row keyed), sorted by lowest key; ``reach[i]``
     is the highest key of files ``0..i``, so a search stops at the first file below."""
 
+    schema: pa.Schema
     ranges: dict[str, tuple[str, str]]  # path -> lowest and highest key
     paths: list[str]
     low: list[str]
@@ -62,12 +63,13 @@ class _Files:
     reach: list[str]
 
     @classmethod
-    def of(cls, ranges: dict[str, tuple[str, str]]) -> _Files:
+    def of(cls, schema: pa.Schema, ranges: dict[str, tuple[str, str]]) -> Files:
         ordered = sorted((low, high, path) for path, (low, high) in ranges.items())
         reach: list[str] = []
         for _, high, _ in ordered:
             reach.append(max(high, reach[-1]) if reach else high)
         return cls(
+            schema,
             ranges,
             [f[2] for f in ordered],
             [f[0] for f in ordered],
@@ -107,21 +109,33 @@ class PointReader:
     def __init__(self, location: TableLocation, remember: Remember) -> None:
         self._location = location
         self._remember = remember
-        self._plans: OrderedDict[int, _Files | None] = OrderedDict()
+        self._plans: OrderedDict[int, Files | None] = OrderedDict()
         self._filesystem: Any = None
         self._generation = -1
         self._lock = threading.Lock()
         self.served = 0  # lookups answered here rather than by a scan
 
-    def rows(
-        self, dt: DeltaTable, schema: pa.Schema, contract_id: str, columns: Sequence[str]
-    ) -> pl.DataFrame | None:
-        """The rows of ``contract_id`` in snapshot ``dt`` (whose Arrow schema is ``schema``):
-        ``contract_id``, ``contract_key`` and ``columns``, typed as the table types them; or
-        None when this cannot read them."""
-        files = self._plan(dt, schema)
-        if files is None:
-            return None
+    def known(self, version: int) -> Files | None:
+        """The files of table ``version`` if known (None otherwise)."""
+        with self._lock:
+            return self._plans.get(version)
+
+    def files(self, dt: DeltaTable, schema: pa.Schema) -> Files | None:
+        """The files of snapshot ``dt`` (whose Arrow schema is ``schema``), or None when
+        point reads do not apply to it."""
+        version = dt.version()
+        with self._lock:
+            if version in self._plans:
+                self._plans.move_to_end(version)
+                return self._plans[version]
+        plan = _files_of(dt, schema)
+        self._keep(version, plan)
+        return plan
+
+    def rows(self, files: Files, contract_id: str, columns: Sequence[str]) -> pl.DataFrame | None:
+        """The rows of ``contract_id`` among ``files``: ``contract_id``, ``contract_key`` and
+        ``columns``, typed as the table types them; or None when this cannot read them."""
+        schema = files.schema
         key = contract_key(contract_id)
         paths = files.admitting(key)
         if paths is None:
@@ -146,8 +160,8 @@ class PointReader:
         between (``entries``), rather than from the snapshot's add actions."""
         with self._lock:
             plan = self._plans.get(old)
-        if plan is None or new in self._plans:
-            return
+            if plan is None or new in self._plans:
+                return
         ranges = dict(plan.ranges)
         for entry in entries:
             for action in entry.actions:
@@ -162,24 +176,14 @@ class PointReader:
                         return
                     if len(found) == 3:
                         ranges[found[0]] = (found[1], found[2])
-        self._keep(new, _Files.of(ranges))
+        self._keep(new, Files.of(plan.schema, ranges))
 
-    def _keep(self, version: int, plan: _Files | None) -> None:
+    def _keep(self, version: int, plan: Files | None) -> None:
         with self._lock:
             self._plans[version] = plan
             self._plans.move_to_end(version)
             if len(self._plans) > 4:
                 self._plans.popitem(last=False)
-
-    def _plan(self, dt: DeltaTable, schema: pa.Schema) -> _Files | None:
-        version = dt.version()
-        with self._lock:
-            if version in self._plans:
-                self._plans.move_to_end(version)
-                return self._plans[version]
-        plan = _files_of(dt, schema)
-        self._keep(version, plan)
-        return plan
 
     # -- per file ------------------------------------------------------------------------
 
@@ -265,7 +269,7 @@ class PointReader:
         return self._filesystem.open_input_file(unquote(path))
 
 
-def _files_of(dt: DeltaTable, schema: pa.Schema) -> _Files | None:
+def _files_of(dt: DeltaTable, schema: pa.Schema) -> Files | None:
     """The snapshot's files with their key ranges, or None when point reads do not apply.
 
     Plain Python on the add actions: pyarrow's conversions of Python values import pandas.
@@ -290,7 +294,7 @@ def _files_of(dt: DeltaTable, schema: pa.Schema) -> _Files | None:
         if low is None or high is None or nulls != 0 or not _relative(path):
             return None  # rows without a key, no statistics, a file elsewhere: not here
         ranges[unquote(path)] = (low, high)
-    return _Files.of(ranges)
+    return Files.of(schema, ranges)
 
 
 def _added(add: dict[str, Any]) -> tuple[str, str, str] | tuple[()] | None:
