@@ -28,8 +28,8 @@ from ..feed.touched import EVERYTHING, Touched
 __all__ = ["DEFAULT_CACHE_BYTES", "SCHEMA", "TABLE", "ResultCache", "Scope", "size_of"]
 
 T = TypeVar("T")
-DEFAULT_CACHE_BYTES: Final = 64 * 1024 * 1024
-_OVERHEAD = 240  # per entry: key tuple, entry object, dictionary slots
+DEFAULT_CACHE_BYTES: Final = 16 * 1024 * 1024
+_OVERHEAD = 640  # per live entry: its key, entry object, index and dictionary slots (measured)
 
 
 class _Whole:
@@ -49,7 +49,7 @@ Scope = str | _Whole
 Changes = Callable[[int, int], Touched]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     value: Any
     size: int
@@ -75,8 +75,8 @@ class ResultCache:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._bytes = 0
         self._version: int | None = None  # of the live answers
-        self._by_id: dict[str, set[Hashable]] = {}
-        self._ids_by_key: dict[str, set[str]] = {}
+        self._by_id: dict[str, list[Hashable]] = {}  # contract id -> its live entries
+        self._ids_by_key: dict[str, list[str]] = {}  # contract_key -> contract ids
         self._wholes: dict[_Whole, set[Hashable]] = {TABLE: set(), SCHEMA: set()}
         self._lock = threading.RLock()
         self.hits = 0  # live answers found, and computed: what benchmarks and tests observe
@@ -122,7 +122,7 @@ class ResultCache:
         stale: list[Hashable] = list(self._wholes[TABLE]) if touched.data else []
         ids = set(touched.ids)
         for key in touched.keys:
-            ids |= self._ids_by_key.get(key, set())
+            ids.update(self._ids_by_key.get(key, ()))
         if touched.ranged:
             ids |= {i for i in self._by_id if touched.covers(i, contract_key(i))}
         for contract_id in ids:
@@ -144,24 +144,10 @@ class ResultCache:
             self._store(key, value, None)
         return value
 
-    def kept(self, key: Hashable, compute: Callable[[], tuple[T, int]]) -> T:
-        """A value that never changes (a data file's footer) under ``key``; ``compute``
-        gives it with the bytes it holds."""
-        entry_key = ("kept", key)
-        with self._lock:
-            entry = self._entries.get(entry_key)
-            if entry is not None:
-                self._entries.move_to_end(entry_key)
-                return cast(T, entry.value)
-        value, size = compute()
-        with self._lock:
-            self._store(entry_key, value, None, size)
-        return value
-
     # -- bookkeeping ---------------------------------------------------------------------
 
-    def _store(self, key: Hashable, value: Any, scope: Scope | None, size: int = -1) -> None:
-        size = (size_of(value) if size < 0 else size) + _OVERHEAD
+    def _store(self, key: Hashable, value: Any, scope: Scope | None) -> None:
+        size = size_of(value) + _OVERHEAD
         if size > self.max_bytes:
             return
         self._drop([key])
@@ -171,9 +157,9 @@ class ResultCache:
             self._wholes[scope].add(key)
         elif scope is not None:
             if scope not in self._by_id:
-                self._by_id[scope] = set()
-                self._ids_by_key.setdefault(contract_key(scope), set()).add(scope)
-            self._by_id[scope].add(key)
+                self._by_id[scope] = []
+                self._ids_by_key.setdefault(contract_key(scope), []).append(scope)
+            self._by_id[scope].append(key)
         while self._bytes > self.max_bytes:
             self._drop([next(iter(self._entries))])
 
@@ -188,11 +174,11 @@ class ResultCache:
                 self._wholes[scope].discard(key)
             elif scope is not None:
                 queries = self._by_id[scope]
-                queries.discard(key)
+                queries.remove(key)
                 if not queries:
                     del self._by_id[scope]
                     ids = self._ids_by_key[contract_key(scope)]
-                    ids.discard(scope)
+                    ids.remove(scope)
                     if not ids:
                         del self._ids_by_key[contract_key(scope)]
 
@@ -203,10 +189,8 @@ def size_of(value: Any) -> int:
     >>> size_of("x" * 200_000) > 200_000
     True
     """
-    if isinstance(value, str):
-        return 49 + len(value) if value.isascii() else 74 + 4 * len(value)
-    if isinstance(value, (bytes, bytearray)):
-        return 33 + len(value)
+    if isinstance(value, (str, bytes, bytearray)):
+        return sys.getsizeof(value)
     if isinstance(value, (tuple, list, set, frozenset)):
         return 56 + 8 * len(value) + sum(size_of(item) for item in value)
     if isinstance(value, Mapping):

@@ -49,7 +49,7 @@ class TableReads:
         self._table = table
         self._log = log
         self.cache = ResultCache(cache_bytes, changes=self._touched)
-        self._points = PointReader(table.location, self.cache.kept)
+        self._points = PointReader(table.location)
 
     def answer(
         self,

@@ -1,18 +1,18 @@
 """Point reads: one contract's rows from the few Parquet row groups that can hold them.
 
-Polars answers a lookup by planning a scan of the Delta snapshot, pruning files by their
-statistics and reading whole column chunks; on an optimized table that is one file's
-``json`` column, ~10 MB uncompressed at 12k rows. Here, per table version, the snapshot's
-add actions say which files' ``contract_key`` statistics admit the key; per file (files
-never change) the Parquet footer, read once and remembered, says which row groups do; and
-pyarrow reads just those row groups' columns. ``optimize`` writes row groups of about
-:data:`ROW_GROUP_BYTES` so that such a read is small.
+Polars' ``scan_delta`` plans a scan of the whole snapshot for every lookup (~3 ms at 1M
+versions), and on a table compacted into large row groups then reads a whole file's
+``json`` column (~10 MB uncompressed at 12k rows). Here the files whose ``contract_key``
+statistics admit the key are known per table version — from the snapshot's add actions,
+or derived from the previous version's files and the commits in between (:meth:`advance`)
+— and Polars reads just those files, skipping the row groups whose statistics exclude the
+key. ``optimize`` writes row groups of about :data:`ROW_GROUP_BYTES`, so a lookup reads one.
 
-:meth:`PointReader.rows` answers None — the caller then scans with Polars — whenever an
+:meth:`PointReader.rows` answers None — the caller then scans the snapshot — whenever an
 assumption does not hold: no ``contract_key`` column, partition columns, column mapping,
 deletion vectors or other reader features, a file without key statistics or with rows
 lacking a key, a key spread over more than :data:`MAX_FILES` files, a file path that is
-not relative to the table, a file whose columns do not convert to the table's types.
+not relative to the table, a file whose columns do not read as the table types them.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import json
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import unquote
 
 import polars as pl
@@ -34,20 +34,12 @@ from ..core.records import contract_key
 from .location import TableLocation
 from .log import LogEntry
 
-if TYPE_CHECKING:
-    import pyarrow.parquet as pq
-
 __all__ = ["MAX_FILES", "ROW_GROUP_BYTES", "Files", "PointReader"]
 
 MAX_FILES: Final = 8
 ROW_GROUP_BYTES: Final = 512 * 1024
 _READABLE_FEATURES = frozenset({"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"})
 _KEY = "contract_key"
-_FOOTER_IN_MEMORY = 6  # a parsed footer's memory over its size in the file (measured)
-
-Remember = Callable[[Hashable, Callable[[], tuple[Any, int]]], Any]
-"""``remember(key, compute)``: an immutable value remembered within the store's memory
-budget; ``compute`` gives it with its size in bytes (``ResultCache.kept``)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +48,7 @@ class Files:
     is the highest key of files ``0..i``, so a search stops at the first file below."""
 
     schema: pa.Schema
+    polars: dict[str, pl.DataType]  # the same columns, as Polars types them
     ranges: dict[str, tuple[str, str]]  # path -> lowest and highest key
     paths: list[str]
     low: list[str]
@@ -63,13 +56,25 @@ class Files:
     reach: list[str]
 
     @classmethod
-    def of(cls, schema: pa.Schema, ranges: dict[str, tuple[str, str]]) -> Files:
+    def of(
+        cls,
+        schema: pa.Schema,
+        ranges: dict[str, tuple[str, str]],
+        polars: dict[str, pl.DataType] | None = None,
+    ) -> Files:
         ordered = sorted((low, high, path) for path, (low, high) in ranges.items())
         reach: list[str] = []
         for _, high, _ in ordered:
             reach.append(max(high, reach[-1]) if reach else high)
+        if polars is None:
+            empty = pl.from_arrow(
+                pa.table([pa.nulls(0, field.type) for field in schema], schema=schema)
+            )
+            assert isinstance(empty, pl.DataFrame)
+            polars = dict(empty.schema)
         return cls(
             schema,
+            polars,
             ranges,
             [f[2] for f in ordered],
             [f[0] for f in ordered],
@@ -90,30 +95,16 @@ class Files:
         return found
 
 
-@dataclass(frozen=True)
-class _Footer:
-    """What a file's Parquet footer says: its row groups' key ranges (None: unknown) and
-    its columns; on object stores also the parsed footer, which saves round trips but
-    holds about :data:`_FOOTER_IN_MEMORY` times its size in memory (locally it is read
-    again, ~0.1 ms)."""
-
-    groups: tuple[tuple[str, str] | None, ...]
-    columns: frozenset[str]
-    metadata: pq.FileMetaData | None
-
-
 class PointReader:
-    """Reads contracts' rows of the table at ``location`` with pyarrow; ``remember`` keeps
-    footers within the store's memory budget."""
+    """Reads contracts' rows of the table at ``location`` from the files that hold them."""
 
-    def __init__(self, location: TableLocation, remember: Remember) -> None:
+    def __init__(self, location: TableLocation) -> None:
         self._location = location
-        self._remember = remember
         self._plans: OrderedDict[int, Files | None] = OrderedDict()
-        self._filesystem: Any = None
-        self._generation = -1
         self._lock = threading.Lock()
         self.served = 0  # lookups answered here rather than by a scan
+        self._filesystem: Any = None  # pyarrow's, for optimize's look at a file
+        self._generation = -1
 
     def known(self, version: int) -> Files | None:
         """The files of table ``version`` if known (None otherwise)."""
@@ -135,23 +126,32 @@ class PointReader:
     def rows(self, files: Files, contract_id: str, columns: Sequence[str]) -> pl.DataFrame | None:
         """The rows of ``contract_id`` among ``files``: ``contract_id``, ``contract_key`` and
         ``columns``, typed as the table types them; or None when this cannot read them."""
-        schema = files.schema
         key = contract_key(contract_id)
         paths = files.admitting(key)
         if paths is None:
             return None
         wanted = list(dict.fromkeys(["contract_id", _KEY, *columns]))
-        target = pa.schema([schema.field(name) for name in wanted])
-        parts = []
-        for path in paths:
-            part = self._read(path, key, target)
-            if part is None:
-                return None
-            parts.append(part)
-        found = pl.from_arrow(pa.concat_tables(parts) if parts else _empty(target))
-        assert isinstance(found, pl.DataFrame)
+        schema = {name: files.polars[name] for name in wanted}
+        if not paths:
+            return pl.DataFrame(schema=schema)
+        root = self._location.uri.rstrip("/")
+        try:
+            found = (
+                pl.scan_parquet(
+                    [f"{root}/{path}" for path in paths],
+                    schema=schema,
+                    missing_columns="insert",
+                    extra_columns="ignore",
+                    storage_options=self._location.options() or None,
+                    credential_provider=None,
+                )
+                .filter((pl.col(_KEY) == key) & (pl.col("contract_id") == contract_id))
+                .collect()
+            )
+        except Exception:  # a file Polars reads otherwise: the snapshot scan decides
+            return None
         self.served += 1
-        return found.filter((pl.col(_KEY) == key) & (pl.col("contract_id") == contract_id))
+        return found
 
     # -- per snapshot --------------------------------------------------------------------
 
@@ -176,7 +176,7 @@ class PointReader:
                         return
                     if len(found) == 3:
                         ranges[found[0]] = (found[1], found[2])
-        self._keep(new, Files.of(plan.schema, ranges))
+        self._keep(new, Files.of(plan.schema, ranges, plan.polars))
 
     def _keep(self, version: int, plan: Files | None) -> None:
         with self._lock:
@@ -184,52 +184,6 @@ class PointReader:
             self._plans.move_to_end(version)
             if len(self._plans) > 4:
                 self._plans.popitem(last=False)
-
-    # -- per file ------------------------------------------------------------------------
-
-    def _read(self, path: str, key: str, target: pa.Schema) -> pa.Table | None:
-        import pyarrow.parquet as pq
-
-        footer: _Footer | None = self._remember(
-            ("footer", self._location.uri, path), lambda: self._footer(path)
-        )
-        if footer is None:
-            return None
-        groups = [
-            i
-            for i, bounds in enumerate(footer.groups)
-            if bounds is None or bounds[0] <= key <= bounds[1]
-        ]
-        present = [name for name in target.names if name in footer.columns]
-        if not groups:
-            return _empty(target)
-        with self._open(path) as source:
-            data = pq.ParquetFile(source, metadata=footer.metadata).read_row_groups(
-                groups, columns=present, use_threads=False
-            )
-        try:
-            return pa.table([_typed(data, field) for field in target], schema=target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            return None
-
-    def _footer(self, path: str) -> tuple[_Footer | None, int]:
-        import pyarrow.parquet as pq
-
-        with self._open(path) as source:
-            metadata = pq.ParquetFile(source).metadata
-        names = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
-        if _KEY not in names:
-            return None, 64
-        column = names.index(_KEY)
-        groups = tuple(
-            _bounds(metadata.row_group(i).column(column).statistics)
-            for i in range(metadata.num_row_groups)
-        )
-        kept = metadata if self._location.local_path is None else None
-        size = 120 * len(groups) + 60 * len(names)
-        if kept is not None:
-            size += _FOOTER_IN_MEMORY * int(metadata.serialized_size)
-        return _Footer(groups, frozenset(names), kept), size
 
     def row_group_rows(self, dt: DeltaTable) -> int:
         """Rows per row group for ``optimize`` to write groups of about
@@ -323,31 +277,6 @@ def _added(add: dict[str, Any]) -> tuple[str, str, str] | tuple[()] | None:
 
 def _relative(path: str) -> bool:
     return "://" not in path and not path.startswith("/")
-
-
-def _bounds(statistics: Any) -> tuple[str, str] | None:
-    if statistics is None or not statistics.has_min_max:
-        return None
-    low, high = statistics.min, statistics.max
-    try:
-        low = low.decode("utf-8") if isinstance(low, bytes) else low
-        high = high.decode("utf-8") if isinstance(high, bytes) else high
-    except UnicodeDecodeError:
-        return None
-    return (low, high) if isinstance(low, str) and isinstance(high, str) else None
-
-
-def _typed(data: pa.Table, field: pa.Field) -> pa.ChunkedArray:
-    """Column ``field`` of ``data`` as the table types it (nulls where the file predates it).
-    Cast only when it differs: the first cast imports ``pyarrow.compute`` (~80 ms)."""
-    if field.name not in data.column_names:
-        return pa.chunked_array([pa.nulls(data.num_rows, field.type)])
-    column = data.column(field.name)
-    return column if column.type == field.type else column.cast(field.type)
-
-
-def _empty(schema: pa.Schema) -> pa.Table:
-    return pa.table([pa.nulls(0, field.type) for field in schema], schema=schema)
 
 
 def _arrow(table: Any) -> pa.Table:
