@@ -70,7 +70,15 @@ def sqlite_store(path: Path, ids: list[str], versions: int) -> Any:
         for v in range(versions):
             row = build_row(contract(contract_id, f"1.{v}.0"))
             batch.append(
-                (row.contract_id, row.version, row.name, row.description, row.json, row.fingerprint, now)
+                (
+                    row.contract_id,
+                    row.version,
+                    row.name,
+                    row.description,
+                    row.json,
+                    row.fingerprint,
+                    now,
+                )
             )
         if len(batch) >= 50_000:
             connection.executemany("INSERT INTO contracts VALUES (?,?,?,?,?,?,?)", batch)
@@ -131,7 +139,9 @@ def writer(kind: str, path: str, others: list[str], stop: Any, orders: Any, done
 # -- measuring -----------------------------------------------------------------------------
 
 
-def loop(latest: Callable[[str], str | None], hot: list[str], seconds: float, want: str) -> list[float]:
+def loop(
+    latest: Callable[[str], str | None], hot: list[str], seconds: float, want: str
+) -> list[float]:
     """Milliseconds of every ``latest()`` over ``hot`` for ``seconds``."""
     samples = []
     end = time.perf_counter() + seconds
@@ -164,7 +174,9 @@ def figures(samples: list[float]) -> dict[str, float]:
     }
 
 
-def measure(kind: str, path: str, ids: list[str], versions: int, args: argparse.Namespace) -> dict[str, Any]:
+def measure(
+    kind: str, path: str, ids: list[str], versions: int, args: argparse.Namespace
+) -> dict[str, Any]:
     rng = random.Random(11)
     hot = rng.sample(ids, args.hot)
     rest = [i for i in ids if i not in set(hot)]
@@ -213,7 +225,7 @@ def measure(kind: str, path: str, ids: list[str], versions: int, args: argparse.
 
 def rss_of(path: str, ids: list[str], count: int) -> dict[str, Any]:
     """Peak RSS of a fresh process that asks ``count`` contracts, and of one that asks one."""
-    code = """
+    code = f"""
 import json, sys, time
 from dc43_delta_store import DeltaContractStore
 ids = json.load(sys.stdin)
@@ -225,12 +237,16 @@ seconds = time.perf_counter() - started
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
 print(json.dumps({{"peak_rss_mb": round(hwm / 1024, 1), "seconds": round(seconds, 1),
                   "cache_mb": round(store._reads.cache.bytes / 2**20, 1)}}))
-""".format(path=path)
+"""
     picked = random.Random(3).sample(ids, count)
 
     def run(chosen: list[str]) -> dict[str, Any]:
         done = subprocess.run(
-            [sys.executable, "-c", code], input=json.dumps(chosen), capture_output=True, text=True, check=True
+            [sys.executable, "-c", code],
+            input=json.dumps(chosen),
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return dict(json.loads(done.stdout))
 
@@ -246,22 +262,49 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         ours, theirs = size["delta"], size["sqlite"]
         label = size["label"]
         rows += [
-            (f"busy latest() median, {label} (ms)", ours["busy"]["median_ms"], GOALS["busy_median_ms"], "<="),
-            (f"busy latest() p99, {label} (ms)", ours["busy"]["p99_ms"], GOALS["busy_p99_ms"], "<="),
+            (
+                f"busy latest() median, {label} (ms)",
+                ours["busy"]["median_ms"],
+                GOALS["busy_median_ms"],
+                "<=",
+            ),
+            (
+                f"busy latest() p99, {label} (ms)",
+                ours["busy"]["p99_ms"],
+                GOALS["busy_p99_ms"],
+                "<=",
+            ),
             (
                 f"busy latest() median: SQLite's / ours, {label}",
                 round(theirs["busy"]["median_ms"] / ours["busy"]["median_ms"], 1),
                 GOALS["busy_faster_than_sqlite"],
                 ">=",
             ),
-            (f"first latest() after its own commit, {label} (ms)", ours["touched"]["median_ms"], GOALS["touched_ms"], "<="),
+            (
+                f"first latest() after its own commit, {label} (ms)",
+                ours["touched"]["median_ms"],
+                GOALS["touched_ms"],
+                "<=",
+            ),
         ]
     largest = results["sizes"][-1]
     if largest["rows"] >= 1_000_000:
-        rows.append(("first ask, 1M versions (ms)", largest["delta"]["first_ask"]["median_ms"], GOALS["first_ask_1m_ms"], "<="))
+        rows.append(
+            (
+                "first ask, 1M versions (ms)",
+                largest["delta"]["first_ask"]["median_ms"],
+                GOALS["first_ask_1m_ms"],
+                "<=",
+            )
+        )
     if "rss" in largest:
         rows.append(
-            (f"peak RSS after {largest['rss']['contracts']:,} contracts asked (MB)", largest["rss"]["peak_rss_mb"], GOALS["rss_mb"], "<=")
+            (
+                f"peak RSS after {largest['rss']['contracts']:,} contracts asked (MB)",
+                largest["rss"]["peak_rss_mb"],
+                GOALS["rss_mb"],
+                "<=",
+            )
         )
     table = []
     for name, value, goal, op in rows:
@@ -367,7 +410,9 @@ def main() -> None:
             label = f"{contracts:,} x {versions}"
             print(f"== {label}: building", flush=True)
             path = Path(tmp) / f"delta_{rows}"
-            build_table(path, contracts, versions, rows_per_commit=max(rows // 20, 1_000)).optimize()
+            build_table(
+                path, contracts, versions, rows_per_commit=max(rows // 20, 1_000)
+            ).optimize()
             ids = contract_ids(contracts)
             sqlite = Path(tmp) / f"dc43_{rows}.sqlite"
             sqlite_store(sqlite, ids, versions)
