@@ -337,7 +337,7 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             f"Peak RSS of a fresh process that asked {rss['contracts']:,} different contracts of the "
             f"{largest['label']} table: {rss['peak_rss_mb']} MB ({rss['cache_mb']} MB of remembered "
-            f"answers and footers; {rss['seconds']} s); after one contract: "
+            f"answers; {rss['seconds']} s); after one contract: "
             f"{rss['baseline_one_contract']['peak_rss_mb']} MB.",
         ]
     lines += ["", "| goal | measured | target | |", "|---|---|---|---|"]

@@ -122,7 +122,7 @@ class ContractTable:
                 self._dt = self._open()  # new credentials need a new DeltaTable
                 self._generation = generation
                 self._refreshed_at = time.monotonic()
-            elif self._may_have_changed(self._dt):
+            elif self._seen > self._dt.version() or self._may_have_changed(self._dt):
                 self._dt.update_incremental()
                 self._refreshed_at = time.monotonic()
         if self._dt is not None:
