@@ -47,7 +47,7 @@ $(VENV)/.bench: $(BIN)/python pyproject.toml
 	$(PIP) install -e '.[bench]' > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	@touch $@
 
-bench: $(VENV)/.bench ## run the benchmarks (numbers quoted in the README; ~15 min)
+bench: $(VENV)/.bench ## run the benchmarks (figures and duration quoted in the README)
 	$(BIN)/python benchmarks/run.py
 
 clean: ## remove the virtualenv, caches and the demo warehouse

@@ -36,14 +36,9 @@ from common import build_table, contract, machine, summary, timed, write_json
 from dc43_delta_store import DeltaContractStore
 from dc43_delta_store.core.records import ContractRow, build_row
 from dc43_delta_store.core.table_schema import rows_to_table
+from dc43_delta_store.table.commits import POST_COMMIT, commit_properties, key_match
 from dc43_delta_store.table.data_files import embedded_schema, schema_problems
-from dc43_delta_store.table.delta_table import (
-    POST_COMMIT,
-    ContractTable,
-    commit_properties,
-    key_match,
-    table_schema,
-)
+from dc43_delta_store.table.delta_table import ContractTable, table_schema
 from dc43_delta_store.table.location import TableLocation
 
 

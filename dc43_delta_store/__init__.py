@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 from .compatibility import CompatibilitySettings, DiffResult, Override, Policy, diff
 from .core.batch import BatchResult, PutResult
+from .core.health import HealthReport
 from .core.validation import ContractValidationWarning
 from .core.versions import is_prerelease, sort_versions, version_sort_key
 from .errors import (
@@ -24,6 +25,7 @@ from .errors import (
     ContractStoreError,
     ContractValidationError,
     CursorExpiredError,
+    DuplicateVersionError,
     IncompatibleTableError,
     InvalidContractError,
     InvalidLocationError,
@@ -38,6 +40,7 @@ from .feed.events import ChangeEvent, Changes
 from .resolution.explain import Candidate, Resolution
 from .resolution.ranges import VersionRange, parse_range
 from .store import DeltaContractStore
+from .table.adopt import AdoptionResult
 from .table.history import Commit
 from .table.maintenance import OptimizeResult, VacuumResult
 
@@ -45,6 +48,7 @@ if typing.TYPE_CHECKING:
     from .dc43_compat import Dc43ContractStore
 
 __all__ = [
+    "AdoptionResult",
     "BatchError",
     "BatchProblem",
     "BatchResult",
@@ -62,6 +66,8 @@ __all__ = [
     "Dc43ContractStore",
     "DeltaContractStore",
     "DiffResult",
+    "DuplicateVersionError",
+    "HealthReport",
     "IncompatibleTableError",
     "InvalidContractError",
     "InvalidLocationError",

@@ -16,7 +16,8 @@ Errors keep their types. ``ContractNotFoundError`` is already the ``FileNotFound
 dc43's app answers with 404. dc43's app answers every other exception with 500, so when
 Starlette (under dc43's FastAPI app) is installed, the adapter's errors are also Starlette
 ``HTTPException``\\ s with the status they stand for: a changed re-put
-(``VersionConflictError``) 409, a document that cannot be stored (``InvalidContractError``)
+(``VersionConflictError``) and a version another writer stored twice with different content
+(``DuplicateVersionError``) 409, a document that cannot be stored (``InvalidContractError``)
 400, a busy or unreachable table (``TableBusyError``, ``StoreUnavailableError``) 503.
 """
 
@@ -32,6 +33,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 from .core.validation import ValidationMode
 from .errors import (
     ContractStoreError,
+    DuplicateVersionError,
     InvalidContractError,
     StoreUnavailableError,
     TableBusyError,
@@ -43,6 +45,7 @@ __all__ = ["Dc43ContractStore"]
 
 _HTTP_STATUS: tuple[tuple[type[ContractStoreError], int], ...] = (
     (VersionConflictError, 409),
+    (DuplicateVersionError, 409),
     (InvalidContractError, 400),
     (TableBusyError, 503),
     (StoreUnavailableError, 503),

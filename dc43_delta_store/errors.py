@@ -14,6 +14,8 @@ Every error derives from one base and, where one fits, from a builtin too::
     ├── UpdateConflictError                    a metadata update's if_match no longer holds
     ├── TableBusyError                         concurrent commits outlasted the retries
     ├── IncompatibleTableError                 the table's schema or protocol is foreign
+    ├── DuplicateVersionError                  another writer stored one version twice,
+    │                                          with different content
     ├── InvalidLocationError (ValueError)      a table name or path that cannot be used
     ├── InvalidRequestError (ValueError)       an unknown column, a bad as_of, a refused SQL
     │   └── CursorExpiredError                 the change feed's log before a cursor is gone
@@ -38,6 +40,7 @@ __all__ = [
     "ContractStoreError",
     "ContractValidationError",
     "CursorExpiredError",
+    "DuplicateVersionError",
     "IncompatibleTableError",
     "InvalidContractError",
     "InvalidLocationError",
@@ -226,6 +229,35 @@ class TableBusyError(ContractStoreError):
 
 class IncompatibleTableError(ContractStoreError):
     """The table exists but its schema or Delta protocol cannot be used by this store."""
+
+
+class DuplicateVersionError(ContractStoreError):
+    """One (contract_id, version) is in the table more than once, with different content.
+
+    Delta has no unique keys: a writer other than this store (a plain append, a Spark job)
+    can store a version twice. Identical copies read as one; different ones cannot be
+    told apart, so reads of that version refuse instead of picking one. ``fingerprints``
+    lists the distinct contents (a row without a fingerprint counts by its JSON, shown as
+    None), ``rows`` how many rows hold the key.
+    """
+
+    def __init__(
+        self, contract_id: str, version: str, fingerprints: Sequence[str | None], rows: int
+    ) -> None:
+        listed = ", ".join(str(fingerprint) for fingerprint in fingerprints)
+        super().__init__(
+            f"contract {contract_id!r} version {version!r} is stored {rows} times with "
+            f"different content (fingerprints {listed}): another writer duplicated the key. "
+            "Keep the right row and delete the others (`dc43-delta-store check` lists every "
+            "duplicated key)"
+        )
+        self.contract_id = contract_id
+        self.version = version
+        self.fingerprints = tuple(fingerprints)
+        self.rows = rows
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (multiprocessing) as it was built
+        return (type(self), (self.contract_id, self.version, self.fingerprints, self.rows))
 
 
 class InvalidLocationError(ContractStoreError, ValueError):

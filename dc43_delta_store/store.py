@@ -18,6 +18,7 @@ from .compatibility import CompatibilitySettings, DiffResult, Mode, Override, Po
 from .compatibility import diff as diff_documents
 from .compatibility.policy import parse_overrides
 from .compatibility.result import split_reference
+from .core.arguments import check_number, contracts_iterable, validation_mode
 from .core.batch import (
     BatchResult,
     Prepared,
@@ -28,6 +29,8 @@ from .core.batch import (
     prepare,
 )
 from .core.documents import load_document
+from .core.duplicates import StoredRow, fingerprints_by_key, versions_of
+from .core.health import HealthReport
 from .core.metadata import check_declared, check_values, parse_columns
 from .core.records import check_identity, contract_key
 from .core.table_schema import TABLE_SCHEMA
@@ -36,6 +39,8 @@ from .core.versions import sort_versions
 from .errors import (
     BatchError,
     ContractNotFoundError,
+    InvalidLocationError,
+    InvalidRequestError,
     TableBusyError,
     UpdateConflictError,
 )
@@ -44,6 +49,7 @@ from .feed.reader import read_changes
 from .resolution.explain import Resolution, ResolveRequest
 from .resolution.ranges import parse_range
 from .resolution.reader import Resolver
+from .table.adopt import AdoptionResult, adopt
 from .table.cache import DEFAULT_CACHE_BYTES, TABLE
 from .table.catalog import UnityCatalog
 from .table.compatibility import (
@@ -58,9 +64,11 @@ from .table.delta_table import (
     CommitFailedError,
     ContractTable,
     catalog_location,
+    table_arrow_schema,
 )
+from .table.health import check_table
 from .table.history import Commit, commit_metadata, commits_of, update_summary, write_summary
-from .table.location import TableLocation, resolve_location
+from .table.location import TableLocation, checked_options, resolve_location
 from .table.log import DeltaLog
 from .table.maintenance import (
     DEFAULT_TARGET_FILE_SIZE,
@@ -69,8 +77,9 @@ from .table.maintenance import (
     optimize,
     vacuum,
 )
-from .table.queries import FilterValue, decode_document, lookup
+from .table.queries import FilterValue, checked_filters, decode_document, lookup, one_copy
 from .table.reads import Snapshot, TableReads
+from .table.scanning import scan_frame
 from .table.sql import run_sql, views
 
 __all__ = ["DeltaContractStore"]
@@ -130,18 +139,29 @@ class DeltaContractStore:
         compatibility: str | Policy | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
-        if validation not in ("strict", "warn", "off"):
-            raise ValueError(f"validation must be 'strict', 'warn' or 'off', not {validation!r}")
-        if max_commit_attempts < 1:
-            raise ValueError("max_commit_attempts must be at least 1")
-        self._validation: ValidationMode = validation
+        self._validation: ValidationMode = validation_mode(validation)
+        check_number("max_commit_attempts", max_commit_attempts, low=1, whole=True)
+        check_number("max_staleness", max_staleness, low=0)
+        check_number("cache_bytes", cache_bytes, low=0, whole=True)
+        if auto_compact is not None:
+            check_number("auto_compact", auto_compact, low=1, whole=True)
         self._compatibility = None if compatibility is None else Policy.parse(compatibility)
         self._declared = parse_columns(metadata_columns or {})
+        if catalog is not None and not isinstance(catalog, UnityCatalog):
+            raise InvalidRequestError(
+                f"catalog must be a UnityCatalog, not {type(catalog).__name__}"
+            )
         if table is not None and catalog is None and warehouse is None:
             catalog = UnityCatalog.from_env()
         if table is not None and catalog is not None:
+            if not isinstance(table, str):
+                raise InvalidLocationError(f"table must be text, not {type(table).__name__}")
             self._location = catalog_location(
-                catalog, table, storage_options or {}, catalog_storage_root, self._declared
+                catalog,
+                table,
+                checked_options(storage_options),
+                catalog_storage_root,
+                self._declared,
             )
         else:
             self._location = resolve_location(
@@ -234,9 +254,17 @@ class DeltaContractStore:
         (6, 0, 0)
         """
         if on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-        prepared, problems, total = prepare(contracts, validation or self._validation)
+            raise InvalidRequestError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        mode = self._validation if validation is None else validation_mode(validation)
         info = commit_metadata(who, why, commit_info)
+        # metadata is checked before anything is read: nothing given is silently ignored
+        current = self._table.current()
+        columns = {  # the table's, and the declared ones the write will add
+            **self._new_table_columns(),
+            **(self._columns(current) if current is not None else {}),
+        }
+        check_values(metadata or {}, columns, what="put metadata")
+        prepared, problems, total = prepare(contracts_iterable(contracts), mode)
 
         def insert(
             dt: DeltaTable | None, items: list[Prepared], gated_ids: list[str]
@@ -277,6 +305,9 @@ class DeltaContractStore:
             return batch_result(plan.new, plan.unchanged, refused, "inserted", dt.version(), notes)
 
         return self._retrying(f"writing {describe_keys(prepared)}", attempt)
+
+    def _new_table_columns(self) -> dict[str, Any]:
+        return {field.name: field.type for field in table_arrow_schema(self._declared)}
 
     def _after_write(self, dt: DeltaTable, info: Mapping[str, Any]) -> None:
         if self._auto_compact:
@@ -437,23 +468,40 @@ class DeltaContractStore:
     def add_metadata_columns(
         self, columns: Mapping[str, str], *, who: str | None = None, why: str | None = None
     ) -> None:
-        """Declare governance columns and add them to the table now (old rows read null)."""
-        self._declared = {**self._declared, **parse_columns(columns)}
-        info = commit_metadata(who, why, None)
-        self._retrying(
-            "adding metadata columns",
-            lambda: self._table.writable(
-                self._evolved(self._table.current(), info), self._declared
-            ),
-        )
+        """Declare governance columns and add them to the table now (old rows read null).
 
-    def _evolved(self, dt: DeltaTable | None, info: Mapping[str, Any]) -> DeltaTable | None:
+        A name that is reserved, or differs from an existing column only in case, or a type
+        other than the table holds, is refused before anything is written; the store keeps
+        working with the columns it had.
+        """
+        info = commit_metadata(who, why, None)
+
+        def attempt() -> None:
+            dt = self._table.current()
+            present = self._columns(dt) if dt is not None else self._new_table_columns()
+            declared = {
+                **self._declared,
+                **parse_columns(columns, {k: v for k, v in present.items() if k not in columns}),
+            }
+            check_declared(declared, present)
+            self._table.writable(self._evolved(dt, info, declared), declared)
+            self._declared = declared  # only once the table holds them
+
+        self._retrying("adding metadata columns", attempt)
+
+    def _evolved(
+        self,
+        dt: DeltaTable | None,
+        info: Mapping[str, Any],
+        declared: Mapping[str, Any] | None = None,
+    ) -> DeltaTable | None:
         """``dt``, after adding the declared columns it lacks (a commit of its own)."""
-        if dt is None or not self._declared:
+        declared = self._declared if declared is None else declared
+        if dt is None or not declared:
             return dt
         present = self._columns(dt)
-        check_declared(self._declared, present)
-        missing = {n: t for n, t in self._declared.items() if n not in present}
+        check_declared(declared, present)
+        missing = {n: t for n, t in declared.items() if n not in present}
         if not missing:
             return dt
         self._table.add_columns(dt, missing, info)
@@ -483,7 +531,7 @@ class DeltaContractStore:
 
     def _stored_fingerprints(
         self, dt: DeltaTable | None, prepared: list[Prepared]
-    ) -> dict[tuple[str, str], str]:
+    ) -> dict[tuple[str, str], Any]:
         if dt is None or not prepared:
             return {}
         ids = sorted({item.row.contract_id for item in prepared})
@@ -495,14 +543,15 @@ class DeltaContractStore:
             if "contract_key" in self._columns(dt):
                 keys = pl.col("contract_key")
                 condition &= keys.is_null() | keys.is_in([contract_key(i) for i in ids])
-        frame = pl.scan_delta(dt).filter(condition).select("contract_id", "version", "fingerprint")
-        return {(cid, ver): fp for cid, ver, fp in self._collect(frame).iter_rows()}
+        frame = scan_frame(dt).filter(condition)
+        found = self._collect(frame.select("contract_id", "version", "fingerprint", "json"))
+        return dict(fingerprints_by_key(found.iter_rows()))  # several rows: a DuplicateKey
 
     def _row(
         self, dt: DeltaTable, contract_id: str, version: str, columns: list[str]
     ) -> dict[str, Any] | None:
         match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
-        rows = self._collect(pl.scan_delta(dt).filter(match).select("version", *columns)).to_dicts()
+        rows = self._collect(scan_frame(dt).filter(match).select("version", *columns)).to_dicts()
         return rows[0] if rows else None
 
     # -- reading -------------------------------------------------------------------------
@@ -523,8 +572,11 @@ class DeltaContractStore:
             if snapshot is None:
                 return None
             frame = snapshot.frame(contract_id, ["version", "json"])
-            found = self._collect(frame.filter(pl.col("version") == version).select("json"))
-            return found["json"][0] if len(found) else None
+            found = self._collect(frame.filter(pl.col("version") == version).select("json"))["json"]
+            if len(found) > 1:  # copies another writer made: one content, or refuse
+                dt = snapshot.table()
+                return one_copy(dt, contract_id, version, self._columns(dt), self._collect)
+            return found[0] if len(found) else None
 
         payload = self._answer(as_of, ("get", contract_id, version), compute, contract_id)
         if payload is None:
@@ -626,8 +678,15 @@ class DeltaContractStore:
         filters: Mapping[str, FilterValue],
     ) -> ResolveRequest:
         check_identity(contract_id, "contract_id")
+        if not isinstance(include_prereleases, bool):
+            raise InvalidRequestError(
+                f"include_prereleases must be True or False, not {include_prereleases!r}"
+            )
         version_range = None if spec is None else parse_range(spec)
-        return ResolveRequest(version_range, dict(filters), bool(include_prereleases), as_of)
+        current = self._table.current()
+        columns = self._columns(current) if current is not None else self._new_table_columns()
+        wanted = checked_filters(filters, columns)  # converted, or refused before any scan
+        return ResolveRequest(version_range, wanted, include_prereleases, as_of)
 
     def _resolved(self, contract_id: str, request: ResolveRequest) -> dict[str, Any] | None:
         found = self._resolver.choose(contract_id, request)
@@ -639,7 +698,8 @@ class DeltaContractStore:
         def compute(snapshot: Snapshot | None) -> tuple[str, ...]:
             if snapshot is None:
                 return ()
-            ids = self._collect(pl.scan_delta(snapshot.table()).select("contract_id").unique())
+            frame = scan_frame(snapshot.table())
+            ids = self._collect(frame.select("contract_id").unique().drop_nulls())
             return tuple(sorted(ids["contract_id"].to_list()))
 
         return list(self._answer(as_of, ("contracts",), compute))
@@ -652,7 +712,14 @@ class DeltaContractStore:
             if snapshot is None:
                 return ()
             frame = snapshot.frame(contract_id, ["version"])
-            return tuple(sort_versions(self._collect(frame.select("version"))["version"].to_list()))
+            versions = self._collect(frame.select("version"))["version"]
+            if not versions.is_duplicated().any():
+                return tuple(sort_versions(versions.to_list()))
+            frame = snapshot.frame(contract_id, _ROW_COLUMNS)  # copies: one content, or refuse
+            rows = [
+                StoredRow(*row) for row in self._collect(frame.select(*_ROW_COLUMNS)).iter_rows()
+            ]
+            return tuple(sort_versions(versions_of(contract_id, rows)))
 
         return list(self._answer(as_of, ("versions", contract_id), compute, contract_id))
 
@@ -660,6 +727,8 @@ class DeltaContractStore:
         self, contract_id: str, version: str | None = None, *, as_of: AsOf | None = None
     ) -> bool:
         """True if the contract (at ``version``, when given) is in the table."""
+        if version is not None:
+            check_identity(version, "version")
         versions = self.list_versions(contract_id, as_of=as_of)
         return bool(versions) if version is None else version in versions
 
@@ -673,7 +742,7 @@ class DeltaContractStore:
         dt = self._snapshot(as_of)
         if dt is None:
             return pl.LazyFrame(pl.from_arrow(TABLE_SCHEMA.empty_table()))
-        return pl.scan_delta(dt)
+        return scan_frame(dt)
 
     def sql(self, query: str, *, as_of: AsOf | None = None) -> pl.DataFrame:
         """Run a read-only SQL query over the ``contracts`` and ``contracts_latest`` views.
@@ -687,7 +756,10 @@ class DeltaContractStore:
             return run_sql(query, views(scan, scan.collect_schema()))
 
     def history(self, *, limit: int | None = None) -> list[Commit]:
-        """The table's commits, newest first: version, time, operation, who and why."""
+        """The table's commits, newest first: version, time, operation, who and why, and for
+        an ingest the folder, Git commit and source files (``Commit.ingested_from``...)."""
+        if limit is not None:
+            check_number("limit", limit, low=1, whole=True)
         dt = self._table.current()
         if dt is None:
             return []
@@ -730,6 +802,7 @@ class DeltaContractStore:
     ) -> OptimizeResult:
         """Compact small files into ~``target_file_size`` files clustered by contract id,
         write a checkpoint and drop expired log files; a lookup then reads one file."""
+        check_number("target_file_size", target_file_size, low=1, high=2**40, whole=True)
         info = commit_metadata(who, why, None)
 
         def attempt() -> OptimizeResult:
@@ -758,6 +831,10 @@ class DeltaContractStore:
     ) -> VacuumResult:
         """List (``dry_run=True``, the default) or delete data files no longer referenced by
         any version within the retention period (the table's, 7 days by default)."""
+        if retention_hours is not None:
+            check_number("retention_hours", retention_hours, low=0, high=1_000_000, whole=True)
+        if not isinstance(dry_run, bool):
+            raise InvalidRequestError(f"dry_run must be True or False, not {dry_run!r}")
         dt = self._table.current()
         if dt is None:
             return VacuumResult((), dry_run)
@@ -769,6 +846,56 @@ class DeltaContractStore:
                 dry_run=dry_run,
                 commit_info=commit_metadata(who, why, None),
             )
+
+    def check(self) -> HealthReport:
+        """The table's health: duplicated keys, Delta features the store cannot read or write,
+        column mapping, rows without identity or derived columns, stale version keys, a
+        missing checkpoint, small files. ``report.healthy``, or ``report.findings`` with the
+        fix for each (see :mod:`.core.health`). A table that does not exist yet is healthy.
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.check().healthy
+        True
+        """
+        dt = self._table.current()
+        if dt is None:
+            return HealthReport.missing(str(self._location))
+        with self._reading(), self._table.errors("check"):
+            return check_table(dt, str(self._location), self._location.options())
+
+    def adopt(
+        self, *, dry_run: bool = True, who: str | None = None, why: str | None = None
+    ) -> AdoptionResult:
+        """Upgrade a table other tools wrote (dc43's Spark store: seven columns) in place:
+        add the derived columns and fill them — and correct stale ``version_sort_key`` and
+        ``prerelease`` values — in one commit (see :mod:`.table.adopt`). ``dry_run`` (the
+        default) only plans: ``result.plan.describe()`` says what would change.
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.adopt().plan.needed
+        False
+        """
+        info = commit_metadata(who, why, {"adopt": True})
+        name = str(self._location)
+
+        def attempt() -> AdoptionResult:
+            dt = self._table.current()
+            if dt is None:
+                raise InvalidRequestError(f"table {name} does not exist: nothing to adopt")
+            if not dry_run:
+                dt = self._table.writable(dt, {})
+            with self._reading(), self._table.errors("adopt"):
+                return adopt(dt, name, dry_run=dry_run, commit_info=info)
+
+        if dry_run:
+            return attempt()
+        with self._table.errors("adopt"), self._table.maintenance() as held:
+            if not held:
+                raise TableBusyError(
+                    f"table {self._location} is being optimized by another process; "
+                    "nothing was done (try again once it is finished)"
+                )
+            return self._retrying("adopting", attempt)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -796,6 +923,9 @@ class DeltaContractStore:
     def _reading(self) -> contextlib.AbstractContextManager[None]:
         """Polars raises its own exceptions for I/O failures: make them store errors."""
         return self._reads.reading()
+
+
+_ROW_COLUMNS = ("version", "fingerprint", "json")
 
 
 def _where(as_of: AsOf | None) -> str:

@@ -4,6 +4,7 @@ field, version, path or file, and the table's version does not move."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,17 +12,21 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import yaml
+from click.testing import CliRunner
 from deltalake import DeltaTable, TableFeatures, write_deltalake
 
 from dc43_delta_store import (
     BatchError,
+    ContractStoreError,
     ContractValidationError,
     DeltaContractStore,
     IncompatibleTableError,
     InvalidContractError,
     InvalidLocationError,
+    InvalidRequestError,
     StoreUnavailableError,
 )
+from dc43_delta_store.cli import EXIT_CODES, cli
 
 from .conftest import minimal
 
@@ -136,9 +141,9 @@ DOCUMENT_CASES: list[tuple[str, Any, type[Exception], str]] = [
     ),
     (
         "unquoted YAML boolean version",
-        "id: a\nversion: yes\n",
+        "id: a\nversion: true\n",
         InvalidContractError,
-        "reads the unquoted yes at line 2 as a boolean",
+        "reads the unquoted true at line 2 as a boolean",
     ),
     (
         "YAML date as version via safe_load",
@@ -237,8 +242,8 @@ DOCUMENT_CASES: list[tuple[str, Any, type[Exception], str]] = [
         "key 200 at $ is a int, not a string (quote it in YAML)",
     ),
     (
-        "YAML 1.1 boolean key",
-        "id: a\nversion: '1'\nx:\n  on: push\n",
+        "boolean key",
+        "id: a\nversion: '1'\nx:\n  true: push\n",
         InvalidContractError,
         "key True at $.x is a bool",
     ),
@@ -246,13 +251,13 @@ DOCUMENT_CASES: list[tuple[str, Any, type[Exception], str]] = [
         "binary value",
         "id: a\nversion: '1'\nlogo: !!binary aGk=\n",
         InvalidContractError,
-        "$.logo holds a bytes",
+        "the YAML tag !!binary at line 3 is not supported",
     ),
     (
         "python object tag",
         "id: a\nversion: '1'\nx: !!python/object:os.system {}\n",
         InvalidContractError,
-        "invalid YAML",
+        "the YAML tag !!python/object:os.system at line 3 is not supported",
     ),
     (
         "set value",
@@ -318,6 +323,96 @@ DOCUMENT_CASES: list[tuple[str, Any, type[Exception], str]] = [
     ),
     ("not a contract at all", 3.14, InvalidContractError, "cannot read a contract from float"),
     (
+        "id in NFD",
+        {"id": "cafe\u0301", "version": "1"},
+        InvalidContractError,
+        "is not in Unicode NFC form (U+0301 COMBINING ACUTE ACCENT at position 5); write it as 'café'",
+    ),
+    (
+        "zero-width space in the id",
+        {"id": "h.\u200bbase", "version": "1"},
+        InvalidContractError,
+        "id 'h.\\u200bbase' contains U+200B ZERO WIDTH SPACE at position 3",
+    ),
+    (
+        "right-to-left override in the version",
+        {"id": "a", "version": "1.0\u202e"},
+        InvalidContractError,
+        "version '1.0\\u202e' contains U+202E RIGHT-TO-LEFT OVERRIDE at position 4",
+    ),
+    (
+        "no-break space in the id",
+        "id: \"sales\u00a0orders\"\nversion: '1'\n",
+        InvalidContractError,
+        "contains U+00A0 NO-BREAK SPACE at position 6",
+    ),
+    (
+        "Hangul filler in the id",
+        {"id": "a\u3164", "version": "1"},
+        InvalidContractError,
+        "U+3164 HANGUL FILLER at position 2",
+    ),
+    (
+        "JSON number that underflows",
+        '{"id": "a", "version": "1", "sla": {"p": 1e-400}}',
+        InvalidContractError,
+        "$.sla.p is 1e-400 is too small for a 64-bit float and would be stored as 0",
+    ),
+    (
+        "JSON number that overflows",
+        '{"id": "a", "version": "1", "x": [1, 1e400]}',
+        InvalidContractError,
+        "$.x[1] is 1e400 is beyond the largest 64-bit float",
+    ),
+    (
+        "JSON integer of 5000 digits",
+        '{"id": "a", "version": "1", "x": ' + "9" * 5000 + "}",
+        InvalidContractError,
+        "$.x is a 5000-character number is an integer of 5000 digits, above the 4300 allowed",
+    ),
+    (
+        "integer of 5000 digits in a mapping",
+        {"id": "a", "version": "1", "x": {"y": 10**4999}},
+        InvalidContractError,
+        "$.x.y is an integer of more than 4300 digits",
+    ),
+    (
+        "YAML number that underflows",
+        "id: a\nversion: '1'\nx: 1e-400\n",
+        InvalidContractError,
+        "$.x is 1e-400 at line 3 is too small for a 64-bit float",
+    ),
+    (
+        "YAML explicit int tag on hex",
+        "id: a\nversion: '1'\nx: !!int 0x1F\n",
+        InvalidContractError,
+        "!!int '0x1F' at line 3 is not a decimal integer",
+    ),
+    (
+        "YAML explicit bool tag on yes",
+        "id: a\nversion: '1'\nx: !!bool yes\n",
+        InvalidContractError,
+        "!!bool 'yes' at line 3 is not true or false",
+    ),
+    (
+        "YAML set",
+        "id: a\nversion: '1'\nx: !!set {a, b}\n",
+        InvalidContractError,
+        "the YAML tag !!set at line 3 is not supported",
+    ),
+    (
+        "YAML mapping as a key",
+        "id: a\nversion: '1'\n? {k: v}\n: x\n",
+        InvalidContractError,
+        "the key at line 3 is a mapping, not a string",
+    ),
+    (
+        "YAML undefined alias",
+        "id: a\nversion: '1'\nx: *nowhere\n",
+        InvalidContractError,
+        "alias *nowhere at line 3 names no anchor defined before it",
+    ),
+    (
         "strict schema violation",
         None,
         ContractValidationError,
@@ -352,6 +447,13 @@ FILE_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
         lambda tmp: _write(tmp / "two.yml", b"id: a\n---\nid: b\n"),
         "two.yml: holds more than one YAML document",
     ),
+    ("FIFO", lambda tmp: _fifo(tmp / "pipe.yaml"), "pipe.yaml: is not a regular file (a FIFO)"),
+    (
+        "dangling symbolic link",
+        lambda tmp: _symlink(tmp / "gone.yaml", tmp / "absent"),
+        "gone.yaml: a dangling symbolic link",
+    ),
+    ("NUL in the file name", lambda tmp: tmp / "a\x00.yaml", "a file name cannot contain a NUL"),
 ]
 
 
@@ -362,6 +464,16 @@ def _mkdir(path: Path) -> Path:
 
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
+    return path
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def _symlink(path: Path, target: Path) -> Path:
+    path.symlink_to(target)
     return path
 
 
@@ -450,8 +562,6 @@ def test_protocol_with_deletion_vectors(filled: DeltaContractStore) -> None:
 
 
 def test_read_only_location(tmp_path: Path) -> None:
-    import os
-
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
@@ -468,3 +578,532 @@ def test_read_only_location(tmp_path: Path) -> None:
 def test_table_name_outside_the_warehouse(tmp_path: Path) -> None:
     with pytest.raises(InvalidLocationError, match=r"table name '\.\./etc'"):
         DeltaContractStore(table="../etc", warehouse=tmp_path)
+
+
+# -- bad requests: arguments of the public API ----------------------------------------------
+
+
+@pytest.fixture
+def governed(tmp_path: Path) -> DeltaContractStore:
+    store = DeltaContractStore(
+        path=tmp_path / "governed",
+        validation="off",
+        metadata_columns={
+            "owner": "string",
+            "score": "long",
+            "ratio": "double",
+            "flag": "boolean",
+            "due": "date",
+            "reviewed": "timestamp",
+        },
+    )
+    store.put(minimal())
+    return store
+
+
+UTC_PLUS_2 = dt.timezone(dt.timedelta(hours=2))
+
+# (case id, call on the store, error type, text the message contains)
+REQUEST_CASES: list[tuple[str, Callable[[DeltaContractStore], Any], type[Exception], str]] = [
+    (
+        "filter: int for a string column",
+        lambda s: s.latest("sales.orders", status=5),
+        InvalidRequestError,
+        "filter on 'status' (a string column): got int 5",
+    ),
+    (
+        "filter: text that is not a long",
+        lambda s: s.latest("sales.orders", score="five"),
+        InvalidRequestError,
+        "filter on 'score' (a long column): 'five' is not a long",
+    ),
+    (
+        "filter: float for a long column",
+        lambda s: s.latest("sales.orders", score=5.5),
+        InvalidRequestError,
+        "filter on 'score' (a long column): got float 5.5",
+    ),
+    (
+        "filter: a long beyond 64 bits",
+        lambda s: s.latest("sales.orders", score=2**64),
+        InvalidRequestError,
+        "18446744073709551616 is outside a long's range",
+    ),
+    (
+        "filter: yes for a boolean column",
+        lambda s: s.latest("sales.orders", flag="yes"),
+        InvalidRequestError,
+        "'yes' is not a boolean: write true or false",
+    ),
+    (
+        "filter: datetime for a date column",
+        lambda s: s.latest("sales.orders", due=dt.datetime(2024, 1, 1)),
+        InvalidRequestError,
+        "filter on 'due' (a date column): got datetime",
+    ),
+    (
+        "filter: naive datetime for a timestamp column",
+        lambda s: s.latest("sales.orders", reviewed=dt.datetime(2024, 1, 1)),
+        InvalidRequestError,
+        "2024-01-01T00:00:00 has no time zone",
+    ),
+    (
+        "filter: a dict",
+        lambda s: s.latest("sales.orders", owner={"a": 1}),
+        InvalidRequestError,
+        "a dict is not a filter value",
+    ),
+    (
+        "filter: NaN text for a double",
+        lambda s: s.latest("sales.orders", ratio="nan"),
+        InvalidRequestError,
+        "'nan' is not a double",
+    ),
+    (
+        "filter: unknown column",
+        lambda s: s.latest("sales.orders", team="x"),
+        InvalidRequestError,
+        "unknown filter column 'team'",
+    ),
+    (
+        "include_prereleases as text",
+        lambda s: s.latest("sales.orders", include_prereleases="yes"),
+        InvalidRequestError,
+        "include_prereleases must be True or False",
+    ),
+    (
+        "as_of negative",
+        lambda s: s.latest("sales.orders", as_of=-1),
+        InvalidRequestError,
+        "as_of=-1 is not a table version",
+    ),
+    (
+        "as_of above 2**63",
+        lambda s: s.get("sales.orders", "1.0.0", as_of=2**70),
+        InvalidRequestError,
+        "as_of=1180591620717411303424 is not a table version",
+    ),
+    (
+        "scan as_of negative",
+        lambda s: s.scan(as_of=-3),
+        InvalidRequestError,
+        "as_of=-3 is not a table version",
+    ),
+    (
+        "as_of past the head",
+        lambda s: s.list_versions("sales.orders", as_of=99),
+        InvalidRequestError,
+        "as_of=99 is past the newest version of table",
+    ),
+    (
+        "as_of a float",
+        lambda s: s.list_contracts(as_of=1.5),
+        InvalidRequestError,
+        "as_of must be a table version (int) or a time",
+    ),
+    (
+        "as_of text",
+        lambda s: s.sql("SELECT 1 FROM contracts", as_of="yesterday"),
+        InvalidRequestError,
+        "as_of='yesterday' is neither a table version nor an RFC 3339 time",
+    ),
+    (
+        "as_of year 1",
+        lambda s: s.latest("sales.orders", as_of=dt.datetime(1, 1, 1)),
+        InvalidRequestError,
+        "is out of range",
+    ),
+    (
+        "as_of before the table existed",  # latest() answers None then: nothing existed
+        lambda s: s.get("sales.orders", "1.0.0", as_of=dt.datetime(1990, 1, 1, tzinfo=dt.UTC)),
+        InvalidRequestError,
+        "did not exist yet at 1990-01-01T00:00:00+00:00",
+    ),
+    (
+        "update: a long beyond 64 bits",
+        lambda s: s.update_metadata("sales.orders", "1.0.0", {"score": 2**63}),
+        InvalidRequestError,
+        "'score' is a long column: 9223372036854775808 is outside a long's range",
+    ),
+    (
+        "update: lone surrogate",
+        lambda s: s.update_metadata("sales.orders", "1.0.0", {"owner": "a\udc00"}),
+        InvalidRequestError,
+        "'owner' is a string column: 'a\\udc00' holds an unpaired surrogate at position 2",
+    ),
+    (
+        "update: an int a double cannot hold",
+        lambda s: s.update_metadata("sales.orders", "1.0.0", {"ratio": 2**60 + 1}),
+        InvalidRequestError,
+        "cannot be held exactly by a double",
+    ),
+    (
+        "update: infinity for a double",
+        lambda s: s.update_metadata("sales.orders", "1.0.0", {"ratio": float("inf")}),
+        InvalidRequestError,
+        "inf is not a finite number",
+    ),
+    (
+        "update: values not a mapping",
+        lambda s: s.update_metadata("sales.orders", "1.0.0", [("owner", "x")]),
+        InvalidRequestError,
+        "metadata values are a mapping of column to value, not list",
+    ),
+    (
+        "update: id with a lone surrogate",
+        lambda s: s.update_metadata("a\udc00", "1", {"owner": "x"}),
+        InvalidContractError,
+        "holds an unpaired surrogate (U+DC00) at position 2",
+    ),
+    (
+        "put: unknown metadata column",
+        lambda s: s.put(minimal(version="2.0.0"), metadata={"team": "x"}),
+        InvalidRequestError,
+        "put metadata: unknown metadata column 'team'",
+    ),
+    (
+        "put: metadata of the wrong type",
+        lambda s: s.put(minimal(version="2.0.0"), metadata={"score": "5"}),
+        InvalidRequestError,
+        "put metadata: 'score' is a long column: got str '5'",
+    ),
+    (
+        "put: metadata for an unchanged version",
+        lambda s: s.put(minimal(), metadata={"flag": "no"}),
+        InvalidRequestError,
+        "'flag' is a boolean column: got str 'no'",
+    ),
+    (
+        "put: on_error bogus",
+        lambda s: s.put_many([minimal(version="2.0.0")], on_error="bogus"),
+        InvalidRequestError,
+        "on_error must be 'raise' or 'skip', not 'bogus'",
+    ),
+    (
+        "put: validation bogus",
+        lambda s: s.put(minimal(version="2.0.0"), validation="bogus"),
+        InvalidRequestError,
+        "validation must be 'strict', 'warn' or 'off', not 'bogus'",
+    ),
+    (
+        "put_many of one text",
+        lambda s: s.put_many("a.yaml"),
+        InvalidRequestError,
+        "put_many takes an iterable of contracts",
+    ),
+    (
+        "who not text",
+        lambda s: s.put(minimal(version="2.0.0"), who=5),
+        InvalidRequestError,
+        "who must be text, not int",
+    ),
+    (
+        "why with a lone surrogate",
+        lambda s: s.put(minimal(version="2.0.0"), why="x\udc00"),
+        InvalidRequestError,
+        "why cannot be recorded in a commit",
+    ),
+    (
+        "commit_info not JSON",
+        lambda s: s.put(minimal(version="2.0.0"), commit_info={"x": object()}),
+        InvalidRequestError,
+        "commit_info 'x' cannot be recorded in a commit",
+    ),
+    (
+        "add column: differs only in case",
+        lambda s: s.add_metadata_columns({"OWNER": "string"}),
+        InvalidRequestError,
+        "metadata column 'OWNER' differs from the column 'owner' only in case",
+    ),
+    (
+        "add column: reserved name Status",
+        lambda s: s.add_metadata_columns({"Status": "string"}),
+        InvalidRequestError,
+        "'Status' is reserved",
+    ),
+    (
+        "add column: reserved name JSON",
+        lambda s: s.add_metadata_columns({"JSON": "string"}),
+        InvalidRequestError,
+        "'JSON' is reserved",
+    ),
+    (
+        "add column: view column kind",
+        lambda s: s.add_metadata_columns({"kind": "string"}),
+        InvalidRequestError,
+        "'kind' is reserved",
+    ),
+    (
+        "add column: two names differing in case",
+        lambda s: s.add_metadata_columns({"team": "string", "Team": "string"}),
+        InvalidRequestError,
+        "'Team' differs from the column 'team' only in case",
+    ),
+    (
+        "add column: another type",
+        lambda s: s.add_metadata_columns({"owner": "long"}),
+        IncompatibleTableError,
+        "metadata column 'owner' is declared long but the table holds it as string",
+    ),
+    (
+        "history limit -1",
+        lambda s: s.history(limit=-1),
+        InvalidRequestError,
+        "limit must be a whole number of at least 1, not -1",
+    ),
+    (
+        "optimize target size 0",
+        lambda s: s.optimize(target_file_size=0),
+        InvalidRequestError,
+        "target_file_size must be a whole number of at least 1",
+    ),
+    (
+        "vacuum retention -5",
+        lambda s: s.vacuum(retention_hours=-5),
+        InvalidRequestError,
+        "retention_hours must be a whole number of at least 0",
+    ),
+    (
+        "vacuum retention 1e20",
+        lambda s: s.vacuum(retention_hours=10**20),
+        InvalidRequestError,
+        "not 100000000000000000000",
+    ),
+    (
+        "sql not text",
+        lambda s: s.sql(5),
+        InvalidRequestError,
+        "store.sql takes the query as text, not int",
+    ),
+    (
+        "sql reading a file",
+        lambda s: s.sql("SELECT * FROM read_csv('/etc/passwd')"),
+        InvalidRequestError,
+        "refused: table function READ_CSV('/etc/passwd')",
+    ),
+    (
+        "path with a NUL",
+        lambda s: DeltaContractStore(path="a\x00b"),
+        InvalidLocationError,
+        "the path 'a\\x00b' contains a NUL character",
+    ),
+    (
+        "max_staleness negative",
+        lambda s: DeltaContractStore(path="x", max_staleness=-1),
+        InvalidRequestError,
+        "max_staleness must be a number of at least 0",
+    ),
+    (
+        "table name not text",
+        lambda s: DeltaContractStore(table=5),
+        InvalidLocationError,
+        "table must be text, not int",
+    ),
+    (
+        "storage option values not text",
+        lambda s: DeltaContractStore(path="x", storage_options={"timeout": 5}),
+        InvalidRequestError,
+        "storage_options must map option names to text values",
+    ),
+    (
+        "catalog not a UnityCatalog",
+        lambda s: DeltaContractStore(table="a.b.c", catalog="https://uc"),
+        InvalidRequestError,
+        "catalog must be a UnityCatalog, not str",
+    ),
+    (
+        "exists with a number for a version",
+        lambda s: s.exists("sales.orders", 1),
+        InvalidContractError,
+        "version must be a string, got int 1",
+    ),
+    (
+        "metadata_columns a list",
+        lambda s: DeltaContractStore(path="x", metadata_columns=["owner"]),
+        InvalidRequestError,
+        "metadata columns are a mapping of name to type, not list",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"), [pytest.param(*case[1:], id=case[0]) for case in REQUEST_CASES]
+)
+def test_bad_request(
+    governed: DeltaContractStore,
+    call: Callable[[DeltaContractStore], Any],
+    error: type[Exception],
+    message: str,
+) -> None:
+    before = version_of(governed)
+    with pytest.raises(ContractStoreError) as caught:
+        call(governed)
+    assert type(caught.value) is error
+    assert message in str(caught.value)
+    assert version_of(governed) == before
+    # the store is still usable: a refused request never poisons it
+    assert governed.put(minimal(version="7.0.0")).outcome == "inserted"
+
+
+def test_a_status_column_of_another_type_is_refused_before_writing(tmp_path: Path) -> None:
+    write_deltalake(
+        tmp_path / "t",
+        pa.table(
+            {
+                "contract_id": ["a"],
+                "version": ["1"],
+                "json": ['{"id": "a", "version": "1"}'],
+                "fingerprint": ["f"],
+                "status": pa.array([1], pa.int64()),
+            }
+        ),
+    )
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    with pytest.raises(IncompatibleTableError, match=r"status \(int64, not string\)"):
+        store.put(minimal())
+    assert DeltaTable(str(tmp_path / "t")).version() == 0
+    assert store.latest("a", status="1") == {"id": "a", "version": "1"}  # "1" read as a long
+
+
+# -- bad command lines ----------------------------------------------------------------------
+
+# (case id, arguments after --path TABLE, exit code, text stderr contains)
+CLI_CASES: list[tuple[str, list[str], int, str]] = [
+    (
+        "long column given text",
+        ["set-metadata", "sales.orders", "1.0.0", "score=abc"],
+        2,
+        "'abc' is not a long",
+    ),
+    (
+        "date column given a word",
+        ["set-metadata", "sales.orders", "1.0.0", "due=yesterday"],
+        2,
+        "'yesterday' is not a date: write YYYY-MM-DD",
+    ),
+    (
+        "boolean column given maybe",
+        ["set-metadata", "sales.orders", "1.0.0", "flag=maybe"],
+        2,
+        "'maybe' is not a boolean: write true or false",
+    ),
+    (
+        "timestamp without a zone",
+        ["set-metadata", "sales.orders", "1.0.0", "reviewed=2024-01-01T00:00:00"],
+        2,
+        "is not a timestamp: write RFC 3339 with a time zone",
+    ),
+    (
+        "long beyond 64 bits",
+        ["set-metadata", "sales.orders", "1.0.0", "score=99999999999999999999"],
+        2,
+        "outside a long's range",
+    ),
+    (
+        "if-match of the wrong type",
+        ["set-metadata", "sales.orders", "1.0.0", "owner=x", "--if-match", "flag=1"],
+        2,
+        "'1' is not a boolean",
+    ),
+    (
+        "put metadata of the wrong type",
+        ["put", "{contract}", "--metadata", "score=seven"],
+        2,
+        "'seven' is not a long",
+    ),
+    (
+        "put metadata unknown column",
+        ["put", "{contract}", "--metadata", "team=x"],
+        2,
+        "unknown metadata column 'team'",
+    ),
+    (
+        "filter of the wrong type",
+        ["latest", "sales.orders", "--filter", "score=abc"],
+        2,
+        "filter on 'score' (a long column)",
+    ),
+    ("history limit -1", ["history", "--limit", "-1"], 2, "-1 is not in the range x>=1"),
+    ("vacuum retention -5", ["vacuum", "--retention-hours", "-5"], 2, "-5 is not in the range"),
+    (
+        "vacuum retention 1e20",
+        ["vacuum", "--retention-hours", "1e20"],
+        2,
+        "'1e20' is not a valid integer range",
+    ),
+    ("optimize target size 0", ["optimize", "--target-file-size", "0"], 2, "0 is not in the range"),
+    (
+        "as-of beyond 2**63",
+        ["get", "sales.orders", "1.0.0", "--as-of", "99999999999999999999"],
+        2,
+        "as_of=99999999999999999999 is not a table version",
+    ),
+    (
+        "as-of negative",
+        ["latest", "sales.orders", "--as-of", "-1"],
+        2,
+        "as_of=-1 is not a table version",
+    ),
+    ("as-of past the head", ["list", "--as-of", "999"], 2, "as_of=999 is past the newest version"),
+    (
+        "as-of a word",
+        ["versions", "sales.orders", "--as-of", "yesterday"],
+        2,
+        "as_of='yesterday' is neither",
+    ),
+    (
+        "sql reading a file",
+        ["sql", "SELECT * FROM read_csv('/etc/passwd')"],
+        2,
+        "refused: table function READ_CSV",
+    ),
+    ("sql that writes", ["sql", "COPY contracts TO '/tmp/x.csv'"], 2, "only queries run, not COPY"),
+    (
+        "column differing in case",
+        ["add-columns", "OWNER=string"],
+        2,
+        "differs from the column 'owner' only in case",
+    ),
+    ("reserved column", ["add-columns", "Status=string"], 2, "'Status' is reserved"),
+    (
+        "junit report where it cannot be written",
+        ["validate", "{contract}", "--junit-xml", "/proc/x.xml"],
+        2,
+        "cannot write /proc/x.xml",
+    ),
+    (
+        "table and path both given",
+        ["--table", "a.b", "list"],
+        2,
+        "give --table or --path, not both",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"), [pytest.param(*case[1:], id=case[0]) for case in CLI_CASES]
+)
+def test_bad_command_line(
+    governed: DeltaContractStore, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    contract = tmp_path / "new.yaml"
+    contract.write_text("id: new.one\nversion: '1.0.0'\n", encoding="utf-8")
+    before = version_of(governed)
+    argv = [
+        "--path",
+        governed.location.uri,
+        *(a.replace("{contract}", str(contract)) for a in args),
+    ]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output and not isinstance(result.exception, Exception)
+    assert version_of(governed) == before
+
+
+def test_a_missing_table_on_a_read_is_not_an_empty_answer(tmp_path: Path) -> None:
+    for args in (["list"], ["latest", "x"], ["history"], ["sql", "SELECT 1"], ["get", "x", "1"]):
+        result = CliRunner().invoke(cli, ["--path", str(tmp_path / "nowhere"), *args])
+        assert result.exit_code == EXIT_CODES["not_found"], args
+        assert f"no table at {tmp_path / 'nowhere'}" in result.stderr
+    assert not (tmp_path / "nowhere").exists()

@@ -15,6 +15,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 from dc43_delta_store import InvalidContractError
 from dc43_delta_store.core.canonical import canonical_json, fingerprint, strip_nulls
 from dc43_delta_store.core.documents import MAX_DEPTH, load_document
+from dc43_delta_store.core.yaml12 import dump_yaml
 
 from .conftest import minimal
 
@@ -96,9 +97,9 @@ def test_errors_about_a_file_name_it(tmp_path: Path) -> None:
         ('{"id": "a", "x": NaN}', "NaN is not a JSON value"),
         ('{"id": "a", "x": -Infinity}', "-Infinity is not a JSON value"),
         ("id: a\nx: .inf\n", "$.x is inf, which JSON cannot hold"),
-        ("id: a\nx: !!binary aGVsbG8=\n", "$.x holds a bytes"),
+        ("id: a\nx: !!binary aGVsbG8=\n", "the YAML tag !!binary at line 2 is not supported"),
         ("id: a\n1: one\n", "key 1 at $ is a int, not a string"),
-        ("id: a\nx: {on: 1}\n", "key True at $.x is a bool"),
+        ("id: a\nx: {true: 1}\n", "key True at $.x is a bool"),
         (b"id: \xff\xfe\n", "not valid UTF-8 (byte 4"),
         ("id: a\x00", "contains NUL characters"),
         ({"id": "a", "x": {1, 2}}, "$.x holds a set"),
@@ -169,7 +170,7 @@ documents = st.dictionaries(keys, trees, max_size=6)
 @given(documents)
 def test_json_and_yaml_text_round_trip_to_the_same_tree(document: dict[str, Any]) -> None:
     assert load_document(json.dumps(document)) == document
-    assert load_document(yaml.safe_dump(document, allow_unicode=True)) == document
+    assert load_document(dump_yaml(document)) == document
 
 
 @given(documents)

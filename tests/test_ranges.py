@@ -3,6 +3,8 @@ that tie every answer to the store's version order."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -107,7 +109,6 @@ def test_prereleases_match_when_asked_for_or_named(
     ("spec", "position", "problem"),
     [
         ("", "the end", "empty range"),
-        ("1.2.3.4", "character 6", "at most three numbers"),
         ("1.x.3", "character 1", "cannot follow a wildcard"),
         ("1.2.3 - 2.0.0", "character 7", "hyphen ranges are not supported"),
         ("^^1", "character 2", "expected a version after '^'"),
@@ -214,3 +215,29 @@ def test_asking_for_prereleases_only_ever_adds_matches(spec: str, version: str) 
         assert version_range.contains(version, include_prereleases=True)
     assume(parse_version(version).prerelease)
     assert not version_range.contains(version)  # no bound of these names a prerelease
+
+
+@pytest.mark.parametrize(
+    ("spec", "version", "matches"),
+    [
+        ("0.42.0.0", "0.42.0.0", True),
+        ("0.42.0.0", "0.42.0", True),  # equal precedence: trailing zeros do not count
+        ("0.42.0.0", "0.42.1.0", False),
+        (">=0.42.0.0,<0.43.0.0", "0.42.7.1", True),
+        (">=0.42.0.0,<0.43.0.0", "0.43.0.0", False),
+        ("<0.32.0.0", "0.32.0.0rc2", False),  # a prerelease stage, not asked for
+        (">=0.32.0.0rc1", "0.32.0.0rc2", True),  # the range names a prerelease of 0.32
+        (">=0.32.0.0rc1", "0.33.0.0rc1", False),
+        ("0.32.0.0rc2", "0.32.0.0rc2", True),
+        ("^0.42", "0.42.1.0", True),
+        ("^0.42", "0.43.0.0", False),
+    ],
+)
+def test_dotted_versions_as_dc43_numbers_them(spec: str, version: str, matches: bool) -> None:
+    assert parse_range(spec).contains(version) is matches
+
+
+@pytest.mark.parametrize("spec", ["^0.42.0.0", "~1.2.3.4", "1.2.3.x", ">=0.42.0.0.", "1.2.3.4 - 2"])
+def test_carets_tildes_and_wildcards_take_three_numbers(spec: str) -> None:
+    with pytest.raises(InvalidRequestError, match=re.escape(repr(spec))):
+        parse_range(spec)

@@ -109,7 +109,7 @@ def resolve(
     wanted: dict[str, Any] = dict(pairs(filters, "--filter"))
     if status:
         wanted["status"] = list(status)
-    store = context.store()
+    store = context.reader()
     options: dict[str, Any] = {"include_prereleases": include_prereleases}
     options["as_of"] = parse_as_of(as_of)
     if explain:

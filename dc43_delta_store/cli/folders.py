@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,29 +10,73 @@ from xml.etree import ElementTree
 
 from ..core.documents import CONTRACT_SUFFIXES
 
-__all__ = ["CONTRACT_SUFFIXES", "Verdict", "contract_files", "git_state", "junit_xml"]
+__all__ = [
+    "CONTRACT_SUFFIXES",
+    "Skipped",
+    "Verdict",
+    "contract_files",
+    "find_contract_files",
+    "git_state",
+    "junit_xml",
+]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A ``*.yaml``/``*.yml``/``*.json`` entry of a folder that is not a file to read."""
+
+    path: str
+    reason: str
 
 
 def contract_files(paths: list[Path]) -> list[Path]:
-    """Every ``*.yaml``, ``*.yml`` and ``*.json`` file under ``paths``, in a stable order.
+    """Every ``*.yaml``, ``*.yml`` and ``*.json`` file under ``paths``, in a stable order."""
+    return find_contract_files(paths)[0]
 
-    Hidden files and folders (``.git``, ``.github``) are skipped; a path that is a file is
-    taken as it is.
+
+def find_contract_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
+    """The contract files under ``paths`` in a stable order, and the entries set aside.
+
+    Hidden files and folders (``.git``, ``.github``) are left out without a word; entries
+    named like contracts that are not regular files — FIFOs, sockets, devices, dangling
+    symbolic links — are set aside and reported. A path given as a file is taken as it is
+    (reading it says what it is).
     """
     found: list[Path] = []
+    skipped: list[Skipped] = []
     for path in paths:
-        if not path.is_dir():
+        if "\x00" in str(path) or not path.is_dir():  # reading it says what is wrong
             found.append(path)
             continue
         for candidate in sorted(path.rglob("*")):
             relative = candidate.relative_to(path).parts
-            if (
-                candidate.is_file()
-                and candidate.suffix.lower() in CONTRACT_SUFFIXES
-                and not any(part.startswith(".") for part in relative)
+            if candidate.suffix.lower() not in CONTRACT_SUFFIXES or any(
+                part.startswith(".") for part in relative
             ):
+                continue
+            if candidate.is_file():
                 found.append(candidate)
-    return found
+            elif not candidate.is_dir():
+                skipped.append(Skipped(str(candidate), _not_a_file(candidate)))
+    return found, skipped
+
+
+def _not_a_file(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "a dangling symbolic link" if path.is_symlink() else "vanished while listed"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or type(exc).__name__})"
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return kind
+    return "not a regular file"
 
 
 def git_state(folder: Path) -> dict[str, str | bool]:

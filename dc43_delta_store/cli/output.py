@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
+import decimal
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TextIO
 
@@ -13,17 +16,35 @@ Format = Literal["table", "json", "nl"]
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, (_dt.datetime, _dt.date)):
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
+        return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
-    return value
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "nan", "inf": JSON has no such numbers
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # exactly as computed
+    if isinstance(value, _dt.timedelta):
+        return _duration(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _duration(value: _dt.timedelta) -> str:
+    """ISO 8601: ``P1DT30S``; negative as ``-P...``."""
+    sign, value = ("-", -value) if value < _dt.timedelta(0) else ("", value)
+    seconds = value.seconds + value.microseconds / 1_000_000
+    return f"{sign}P{value.days}DT{seconds:g}S"
 
 
 def to_json(value: Any, *, indent: int | None = None) -> str:
-    """JSON text of ``value``; dates and datetimes as ISO 8601."""
+    """JSON text of ``value``: dates, times and durations as ISO 8601, decimals as exact text,
+    bytes as base64, NaN and infinities as text (JSON has no such numbers)."""
     return json.dumps(_plain(value), ensure_ascii=False, indent=indent)
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as _dt
+import contextlib
 import functools
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
+from ..core.values import from_text
 from ..errors import (
     BatchError,
     CompatibilityError,
     ContractNotFoundError,
     ContractStoreError,
+    DuplicateVersionError,
     IncompatibleTableError,
     InvalidContractError,
     InvalidLocationError,
@@ -28,8 +33,11 @@ from ..errors import (
 from ..store import DeltaContractStore
 
 __all__ = [
+    "ENVIRONMENT",
     "EXIT_CODES",
     "Context",
+    "SafePath",
+    "StoreGroup",
     "as_of_option",
     "exit_code",
     "fail",
@@ -51,6 +59,7 @@ EXIT_CODES = {
     "invalid": 5,
     "unavailable": 6,
     "incompatible": 7,
+    "table": 8,
 }
 
 
@@ -61,7 +70,7 @@ def exit_code(error: BaseException) -> int:
     """The documented exit code for an error."""
     if isinstance(error, BatchError):
         codes = [exit_code(problem.error) for problem in error.problems]
-        for kind in ("conflict", "incompatible"):
+        for kind in ("conflict", "incompatible", "table"):
             if EXIT_CODES[kind] in codes:
                 return EXIT_CODES[kind]
         return EXIT_CODES["invalid"]
@@ -70,7 +79,8 @@ def exit_code(error: BaseException) -> int:
         ((CompatibilityError,), "incompatible"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),
-        ((StoreUnavailableError, TableBusyError, IncompatibleTableError), "unavailable"),
+        ((IncompatibleTableError, DuplicateVersionError), "table"),
+        ((StoreUnavailableError, TableBusyError), "unavailable"),
         ((InvalidLocationError, InvalidRequestError), "usage"),
     ]:
         if isinstance(error, kinds):
@@ -113,7 +123,10 @@ def as_of_option(function: F) -> F:
 
 
 def parse_as_of(value: str | None) -> int | str | None:
-    return int(value) if value is not None and value.isdigit() else value
+    """A version number as an int (the store checks its range), anything else as text."""
+    if value is not None and re.fullmatch(r"[-+]?[0-9]+", value.strip(), re.ASCII):
+        return int(value)
+    return value
 
 
 def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -124,6 +137,24 @@ def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
             raise click.UsageError(f"{what} must be KEY=VALUE, got {item!r}")
         parsed[key] = value
     return parsed
+
+
+class SafePath(click.Path):
+    """``click.Path`` that refuses a NUL character as a usage error (click's own check
+    raises a bare ``ValueError`` on it)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if "\x00" in str(value):
+            self.fail(f"{str(value)!r} contains a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+ENVIRONMENT = {
+    "table": "DC43_DELTA_STORE_TABLE",
+    "path": "DC43_DELTA_STORE_PATH",
+    "warehouse": "DC43_DELTA_STORE_WAREHOUSE",
+}
+"""Where each table option comes from when it is not on the command line."""
 
 
 class Context:
@@ -139,6 +170,37 @@ class Context:
         self.table, self.path, self.warehouse = table, path, warehouse
         self.storage_options = storage_options
 
+    @classmethod
+    def from_options(cls, ctx: click.Context, storage_options: dict[str, str]) -> Context:
+        """The table options as meant: one given on the command line beats the environment
+        (with a warning naming the variable set aside), and two that contradict each other
+        are a usage error."""
+        values = {name: ctx.params.get(name) for name in ENVIRONMENT}
+        given = {
+            name
+            for name in ENVIRONMENT
+            if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+        }
+        from_env = {
+            name
+            for name in ENVIRONMENT
+            if ctx.get_parameter_source(name) == ParameterSource.ENVIRONMENT
+        }
+        if {"table", "path"} <= given:
+            raise click.UsageError("give --table or --path, not both")
+        if given & {"table", "path"}:
+            for name in from_env & {"table", "path"}:
+                _warn_ignored(ENVIRONMENT[name], "--" + next(iter(given & {"table", "path"})))
+                values[name] = None
+        elif {"table", "path"} <= from_env:
+            raise click.UsageError(
+                "both DC43_DELTA_STORE_TABLE and DC43_DELTA_STORE_PATH are set; unset one, or "
+                "give --table or --path"
+            )
+        if "warehouse" in given and ENVIRONMENT["warehouse"] in os.environ:
+            _warn_ignored(ENVIRONMENT["warehouse"], "--warehouse")
+        return cls(values["table"], values["path"], values["warehouse"], storage_options)
+
     def store(self, **options: Any) -> DeltaContractStore:
         if not (self.table or self.path):
             raise click.UsageError(
@@ -152,6 +214,53 @@ class Context:
             storage_options=self.storage_options,
             **options,
         )
+
+    def reader(self) -> DeltaContractStore:
+        """The store of a command that only reads: a table that does not exist is an error
+        (exit 3), not an empty answer."""
+        store = self.store()
+        if store.table_version is None:
+            click.echo(
+                f"error: no table at {store.location}: nothing has been written there "
+                "(check --table, --path, --warehouse and the DC43_DELTA_STORE_* variables)",
+                err=True,
+            )
+            sys.exit(EXIT_CODES["not_found"])
+        return store
+
+
+def _warn_ignored(variable: str, option: str) -> None:
+    click.echo(f"warning: {option} given: ignoring {variable} from the environment", err=True)
+
+
+class StoreGroup(click.Group):
+    """The command group: store errors become their message and exit code; anything else
+    one line and a hint (``--debug`` shows the traceback) — never a bare traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except ContractStoreError as error:
+            if ctx.params.get("debug"):
+                raise
+            fail(error)
+        except BrokenPipeError:  # `... | head`: the reader has what it wanted
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_CODES["success"])
+        except Exception as error:
+            if ctx.params.get("debug"):
+                raise
+            text = " ".join(str(error).split())[:500] or "(no message)"
+            click.echo(f"error: unexpected {type(error).__name__}: {text}", err=True)
+            click.echo(
+                "hint: run again with --debug (before the command) for the traceback, and "
+                "report it with the command that caused it",
+                err=True,
+            )
+            sys.exit(EXIT_CODES["error"])
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -189,6 +298,7 @@ def put_row(result: Any) -> dict[str, Any]:
         "fingerprint": result.fingerprint,
         "message": f"{len(issues)} schema issue(s): {issues[0]}" if issues else None,
         "compatibility": result.compatibility,
+        "messages": [str(issue) for issue in issues],  # all of them, for --json and --nl
     }
 
 
@@ -201,27 +311,26 @@ def problem_kind(error: BaseException) -> str:
     return "conflict" if isinstance(error, VersionConflictError) else "invalid"
 
 
-def typed_values(values: dict[str, str], columns: Any) -> dict[str, Any]:
-    """Command-line text as the column's type; an empty value clears it."""
+def typed_values(values: dict[str, str], columns: Any, what: str) -> dict[str, Any]:
+    """Command-line text as the column's type, by the documented spellings only (see
+    :mod:`..core.values`); an empty value clears it. Anything else is a usage error."""
     import polars as pl
 
+    kinds = {
+        pl.Boolean: "boolean",
+        pl.Int64: "long",
+        pl.Float64: "double",
+        pl.Date: "date",
+        pl.String: "string",
+    }
     typed: dict[str, Any] = {}
     for name, text in values.items():
         dtype = columns.get(name)
-        if text == "":
-            typed[name] = None
-        elif dtype == pl.Boolean:
-            typed[name] = text.lower() in ("true", "yes", "1")
-        elif dtype == pl.Int64:
-            typed[name] = int(text)
-        elif dtype == pl.Float64:
-            typed[name] = float(text)
-        elif dtype == pl.Date:
-            typed[name] = _dt.date.fromisoformat(text)
-        elif isinstance(dtype, pl.Datetime):
-            typed[name] = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        else:
-            typed[name] = text
+        kind = "timestamp" if isinstance(dtype, pl.Datetime) else kinds.get(dtype, "string")
+        try:
+            typed[name] = None if text == "" else from_text(kind, text)
+        except ValueError as exc:
+            raise click.BadParameter(f"{name}={text}: {exc}", param_hint=what) from None
     return typed
 
 

@@ -15,10 +15,12 @@ from typing import Any, Literal
 from ..errors import (
     BatchProblem,
     ContractStoreError,
+    DuplicateVersionError,
     ValidationIssue,
     VersionConflictError,
 )
 from .documents import file_path, load_document
+from .duplicates import DuplicateKey
 from .records import ContractRow, build_row
 from .validation import ValidationMode, apply_policy
 
@@ -148,14 +150,26 @@ class Classified:
     conflicts: list[BatchProblem]
 
 
-def classify(prepared: list[Prepared], stored: Mapping[Key, str]) -> Classified:
-    """Split by what the table holds: absent keys are new, equal fingerprints unchanged."""
+def classify(prepared: list[Prepared], stored: Mapping[Key, str | DuplicateKey]) -> Classified:
+    """Split by what the table holds: absent keys are new, equal fingerprints unchanged.
+
+    A key other writers stored several times with different content is a conflict
+    (:class:`~..errors.DuplicateVersionError`), whatever the new content is.
+    """
     new: list[Prepared] = []
     unchanged: list[Prepared] = []
     conflicts: list[BatchProblem] = []
     written: set[Key] = set()
     for item in prepared:
         fingerprint = stored.get(item.key)
+        if isinstance(fingerprint, DuplicateKey):
+            if not fingerprint.identical:
+                error: ContractStoreError = DuplicateVersionError(
+                    *item.key, fingerprint.fingerprints, fingerprint.rows
+                )
+                conflicts.append(BatchProblem(item.index, item.source, error))
+                continue
+            fingerprint = fingerprint.fingerprints[0]
         if fingerprint is None:
             (unchanged if item.key in written else new).append(item)
             written.add(item.key)

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-__all__ = ["canonical_json", "fingerprint", "strip_nulls"]
+__all__ = ["canonical_json", "fingerprint", "payload_and_fingerprint", "strip_nulls"]
 
 
 def strip_nulls(value: Any) -> Any:
@@ -30,7 +30,7 @@ def canonical_json(document: dict[str, Any]) -> str:
     >>> canonical_json({"id": "x", "version": "1.0.0", "name": None})
     '{"id":"x","version":"1.0.0"}'
     """
-    return json.dumps(strip_nulls(document), ensure_ascii=False, separators=(",", ":"))
+    return _compact(strip_nulls(document))
 
 
 def fingerprint(document: dict[str, Any]) -> str:
@@ -39,5 +39,19 @@ def fingerprint(document: dict[str, Any]) -> str:
     >>> fingerprint({"version": "1.0.0", "id": "x"}) == fingerprint({"id": "x", "version": "1.0.0"})
     True
     """
-    payload = json.dumps(strip_nulls(document), sort_keys=True, separators=(",", ":"))
+    return _sha256(strip_nulls(document))
+
+
+def payload_and_fingerprint(document: dict[str, Any]) -> tuple[str, str]:
+    """:func:`canonical_json` and :func:`fingerprint` of ``document``, stripping nulls once."""
+    stripped = strip_nulls(document)
+    return _compact(stripped), _sha256(stripped)
+
+
+def _compact(stripped: Any) -> str:
+    return json.dumps(stripped, ensure_ascii=False, separators=(",", ":"))
+
+
+def _sha256(stripped: Any) -> str:
+    payload = json.dumps(stripped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

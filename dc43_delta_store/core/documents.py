@@ -4,10 +4,10 @@ Accepted: an ``OpenDataContractStandard`` model (anything with pydantic's ``mode
 a mapping, YAML or JSON text (``str`` or UTF-8 ``bytes``), or a path to a ``.yaml``,
 ``.yml`` or ``.json`` file (``pathlib.Path``, or a ``str`` ending in one of those).
 
-YAML is read as written: dates and times stay strings (``2024-01-01`` is not turned into a
-``date``), duplicate keys and multi-document streams are errors, and an unquoted number
-where ODCS wants a string (``version: 1.10``, which YAML reads as 1.1) is reported with the
-text that was written. JSON rejects ``NaN``/``Infinity`` and duplicate keys.
+YAML is read with the YAML 1.2 core schema (see :mod:`.yaml12`): dates, ``yes``/``no``,
+``0x1F`` and ``12:30`` stay the text that was written. JSON rejects ``NaN``/``Infinity`` and
+duplicate keys. Numbers that would not read back as written (``1e-400``, ``1e400``,
+integers beyond 4300 digits) are refused naming their JSON path (see :mod:`.numbers`).
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import InvalidContractError
+from .numbers import MAX_INT_DIGITS, BadNumber, float_from_text, int_from_text
+from .yaml12 import load_yaml
 
 __all__ = [
     "CONTRACT_SUFFIXES",
@@ -41,44 +43,7 @@ MAX_VALUES = 1_000_000
 """Most values (scalars, lists, mappings) in one document; stops YAML alias bombs."""
 
 CONTRACT_SUFFIXES = (".yaml", ".yml", ".json")
-_STRING_FIELDS = ("id", "uuid", "version", "apiVersion", "name", "status")
-_NOT_TEXT = {
-    "tag:yaml.org,2002:int": "number",
-    "tag:yaml.org,2002:float": "number",
-    "tag:yaml.org,2002:bool": "boolean",
-}
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps timestamps as text and refuses duplicate keys."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            first = seen.get(key)
-        except TypeError:
-            continue  # unhashable keys are reported by PyYAML itself
-        if first is not None:
-            raise InvalidContractError(
-                f"duplicate key {key!r} at line {key_node.start_mark.line + 1} "
-                f"(first at line {first.start_mark.line + 1})"
-            )
-        seen[key] = key_node
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_INT_LIMIT = 10**MAX_INT_DIGITS
 
 
 def load_document(source: Any, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> dict[str, Any]:
@@ -119,20 +84,31 @@ def file_path(source: Any) -> Path | None:
 
 
 def _load_file(path: Path, max_bytes: int) -> dict[str, Any]:
-    label = str(path)
+    label = str(path).replace("\x00", "\\x00")
+    if "\x00" in str(path):
+        raise InvalidContractError("a file name cannot contain a NUL character", source=label)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise InvalidContractError("is a directory, not a contract file", source=label)
+        if not stat.S_ISREG(info.st_mode):
             raise InvalidContractError(
-                f"file is {size} bytes, above the {max_bytes}-byte limit", source=label
+                f"is not a regular file (a {_file_kind(info.st_mode)}); nothing read",
+                source=label,
+            )
+        if info.st_size > max_bytes:
+            raise InvalidContractError(
+                f"file is {info.st_size} bytes, above the {max_bytes}-byte limit", source=label
             )
         data = path.read_bytes()
     except FileNotFoundError as exc:
-        raise InvalidContractError("file does not exist", source=label) from exc
+        kind = "a dangling symbolic link" if os.path.islink(path) else "file does not exist"
+        raise InvalidContractError(kind, source=label) from exc
     except IsADirectoryError as exc:
         raise InvalidContractError("is a directory, not a contract file", source=label) from exc
     except OSError as exc:
-        raise InvalidContractError(f"cannot read file: {exc.strerror}", source=label) from exc
+        reason = exc.strerror or type(exc).__name__
+        raise InvalidContractError(f"cannot read file: {reason}", source=label) from exc
     text = _decode(data, label)
     if path.suffix.lower() == ".json":
         return _as_document(_parse_json(text, label), label, max_bytes)
@@ -155,9 +131,30 @@ def _from_text(text: str, label: str | None, max_bytes: int) -> dict[str, Any]:
     text = text.lstrip("\ufeff")
     if "\x00" in text:
         raise InvalidContractError("contains NUL characters: not a text document", source=label)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidContractError(
+            f"holds an unpaired surrogate (\\u{ord(text[exc.start]):04x}) at character "
+            f"{exc.start + 1}, not valid Unicode",
+            source=label,
+        ) from None
     if text.lstrip()[:1] in ("{", "["):
         return _as_document(_parse_json(text, label), label, max_bytes)
-    return _as_document(_parse_yaml(text, label), label, max_bytes)
+    value, plain = load_yaml(text, label, max_depth=MAX_DEPTH, max_values=MAX_VALUES)
+    return _as_document(value, label, max_bytes, checked=plain)
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
+        if test(mode):
+            return kind
+    return "special file"
 
 
 def _parse_json(text: str, label: str | None) -> Any:
@@ -173,7 +170,13 @@ def _parse_json(text: str, label: str | None) -> Any:
         raise InvalidContractError(f"{name} is not a JSON value", source=label)
 
     try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+        return json.loads(
+            text,
+            object_pairs_hook=pairs,
+            parse_constant=constant,
+            parse_int=int_from_text,
+            parse_float=float_from_text,
+        )
     except json.JSONDecodeError as exc:
         raise InvalidContractError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source=label
@@ -182,63 +185,10 @@ def _parse_json(text: str, label: str | None) -> Any:
         raise InvalidContractError(f"nested deeper than {MAX_DEPTH} levels", source=label) from exc
 
 
-def _parse_yaml(text: str, label: str | None) -> Any:
-    loader = _Loader(text)
-    try:
-        if not loader.check_node():
-            raise InvalidContractError("empty document", source=label)
-        node = loader.get_node()
-        if loader.check_node():
-            line = loader.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
-            raise InvalidContractError(
-                f"holds more than one YAML document (the second starts at line {line}); "
-                "put one contract per file",
-                source=label,
-            )
-        assert node is not None  # check_node() said there is one
-        _check_unquoted_numbers(node, label)
-        return loader.construct_document(node)
-    except InvalidContractError as exc:
-        if exc.source is None and label is not None:
-            raise InvalidContractError(str(exc), source=label) from exc
-        raise
-    except yaml.YAMLError as exc:
-        raise InvalidContractError(f"invalid YAML: {_yaml_message(exc)}", source=label) from exc
-    except RecursionError as exc:
-        raise InvalidContractError(f"nested deeper than {MAX_DEPTH} levels", source=label) from exc
-    finally:
-        loader.dispose()
-
-
-def _yaml_message(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return f"{exc.problem} (line {mark.line + 1}, column {mark.column + 1})"
-    return str(exc).splitlines()[0]
-
-
-def _check_unquoted_numbers(node: yaml.Node, label: str | None) -> None:
-    """``version: 1.10`` reads as the float 1.1: report the text as written, not the number."""
-    if not isinstance(node, yaml.MappingNode):
-        return
-    for key_node, value_node in node.value:
-        if (
-            isinstance(key_node, yaml.ScalarNode)
-            and key_node.value in _STRING_FIELDS
-            and isinstance(value_node, yaml.ScalarNode)
-            and value_node.style is None
-            and value_node.tag in _NOT_TEXT
-        ):
-            raw = value_node.value
-            raise InvalidContractError(
-                f"{key_node.value} must be a string, but YAML reads the unquoted {raw} at line "
-                f"{value_node.start_mark.line + 1} as a {_NOT_TEXT[value_node.tag]}; quote it: "
-                f'{key_node.value}: "{raw}"',
-                source=label,
-            )
-
-
-def _as_document(value: Any, label: str | None, max_bytes: int) -> dict[str, Any]:
+def _as_document(
+    value: Any, label: str | None, max_bytes: int, *, checked: bool = False
+) -> dict[str, Any]:
+    """``value`` as a checked JSON tree; ``checked`` when it is one already (from YAML)."""
     if not isinstance(value, Mapping):
         kind = "empty" if value is None else type(value).__name__
         hint = ""
@@ -255,7 +205,7 @@ def _as_document(value: Any, label: str | None, max_bytes: int) -> dict[str, Any
                 "parsed mapping",
                 source=label,
             )
-    tree = to_json_tree(value, label)
+    tree = value if checked else to_json_tree(value, label)
     assert isinstance(tree, dict)
     size = len(json.dumps(tree, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
     if size > max_bytes:
@@ -282,8 +232,18 @@ def _copy(value: Any, path: str, depth: int, label: str | None, budget: list[int
             f"holds more than {MAX_VALUES} values (at {path}); YAML aliases expanding?",
             source=label,
         )
-    if value is None or isinstance(value, (bool, int)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        if -_INT_LIMIT < value < _INT_LIMIT:
+            return value
+        raise InvalidContractError(
+            f"{path} is an integer of more than {MAX_INT_DIGITS} digits, which could not be "
+            "read back",
+            source=label,
+        )
+    if isinstance(value, BadNumber):
+        raise InvalidContractError(f"{path} is {value.describe()}", source=label)
     if isinstance(value, str):
         _check_text(value, path, label)
         return value
@@ -295,9 +255,10 @@ def _copy(value: Any, path: str, depth: int, label: str | None, budget: list[int
         copied: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
+                shown = key.text if isinstance(key, BadNumber) else repr(key)
+                kind = "number" if isinstance(key, BadNumber) else type(key).__name__
                 raise InvalidContractError(
-                    f"key {key!r} at {path} is a {type(key).__name__}, not a string "
-                    "(quote it in YAML)",
+                    f"key {shown} at {path} is a {kind}, not a string (quote it in YAML)",
                     source=label,
                 )
             _check_text(key, path, label)

@@ -8,7 +8,6 @@ primitive names.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -17,10 +16,12 @@ import pyarrow as pa
 
 from ..errors import IncompatibleTableError, InvalidRequestError
 from .table_schema import TABLE_SCHEMA
+from .values import check_value
 
 __all__ = [
     "DERIVED",
     "METADATA_TYPES",
+    "RESERVED",
     "check_declared",
     "check_values",
     "parse_columns",
@@ -37,38 +38,53 @@ METADATA_TYPES: dict[str, pa.DataType] = {
 }
 DERIVED = frozenset(TABLE_SCHEMA.names) - {"status"}
 """Columns that mirror the document or the write; never set by hand."""
+RESERVED = frozenset({*TABLE_SCHEMA.names, "tenant", "kind"})
+"""Names no metadata column may take, in any case: the table's own columns and the ones the
+SQL views read from the payload."""
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}", re.ASCII)
-_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "boolean": (bool,),
-    "long": (int,),
-    "double": (int, float),
-    "date": (_dt.date,),
-    "timestamp": (_dt.datetime,),
-}
 
 
-def parse_columns(spec: Mapping[str, str]) -> dict[str, pa.DataType]:
+def parse_columns(
+    spec: Mapping[str, str], existing: Mapping[str, Any] | None = None
+) -> dict[str, pa.DataType]:
     """Check a ``{name: type}`` declaration; return ``{name: Arrow type}``.
+
+    Names are compared without case, as Delta, Spark and Unity Catalog do: a name that
+    differs from a column of ``existing`` (or another declared one) only in case is refused.
 
     >>> parse_columns({"owner": "string", "reviewed_on": "date"})["reviewed_on"]
     DataType(date32[day])
     """
+    if not isinstance(spec, Mapping):
+        raise InvalidRequestError(
+            f"metadata columns are a mapping of name to type, not {type(spec).__name__}"
+        )
+    taken = {name.lower(): name for name in existing or {}}
     columns: dict[str, pa.DataType] = {}
     for name, type_name in spec.items():
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise InvalidRequestError(
-                f"metadata column name {name!r} must be letters, digits and '_', "
-                "not starting with a digit"
+                f"metadata column name {name!r} must be 1 to 128 ASCII letters, digits and "
+                "'_', not starting with a digit"
             )
-        if name in DERIVED or name == "status":
-            raise InvalidRequestError(f"{name!r} is a built-in column of the contract table")
-        if type_name not in METADATA_TYPES:
+        if name.lower() in RESERVED:
+            raise InvalidRequestError(
+                f"{name!r} is reserved: the contract table or its SQL views have a column "
+                f"{name.lower()!r}"
+            )
+        clash = taken.get(name.lower())
+        if clash is not None and clash != name:
+            raise InvalidRequestError(
+                f"metadata column {name!r} differs from the column {clash!r} only in case; "
+                "Delta column names are case-insensitive"
+            )
+        if not isinstance(type_name, str) or type_name not in METADATA_TYPES:
             raise InvalidRequestError(
                 f"metadata column {name!r}: type {type_name!r} is not one of "
                 + ", ".join(METADATA_TYPES)
             )
+        taken[name.lower()] = name
         columns[name] = METADATA_TYPES[type_name]
     return columns
 
@@ -102,11 +118,22 @@ def check_values(
     values: Mapping[str, Any], table: Mapping[str, pa.DataType], *, what: str
 ) -> dict[str, Any]:
     """Check ``values`` for metadata columns of ``table``; None clears a value."""
+    if not isinstance(values, Mapping):
+        raise InvalidRequestError(
+            f"{what}: metadata values are a mapping of column to value, not {type(values).__name__}"
+        )
     checked: dict[str, Any] = {}
     for name, value in values.items():
+        if not isinstance(name, str):
+            raise InvalidRequestError(f"{what}: column names are text, not {name!r}")
         if name in DERIVED:
             raise InvalidRequestError(
                 f"{what}: {name!r} comes from the contract document and cannot be set"
+            )
+        if name == "status" and name not in table:
+            raise InvalidRequestError(
+                f"{what}: the table has no status column (a table other tools wrote, such as "
+                "dc43's seven columns); `dc43-delta-store adopt --apply` adds it"
             )
         if name not in table:
             metadata = sorted(set(table) - DERIVED)
@@ -116,17 +143,13 @@ def check_values(
                 + " (declare new ones with add_metadata_columns)"
             )
         kind = type_name(table[name])
-        if value is not None and (
-            kind is None
-            or not isinstance(value, _PYTHON_TYPES[kind])
-            or (kind in ("long", "double") and isinstance(value, bool))
-            or (kind == "date" and isinstance(value, _dt.datetime))
-        ):
+        if kind is None:
             raise InvalidRequestError(
-                f"{what}: {name!r} is a {kind or table[name]} column, got "
-                f"{type(value).__name__} {value!r}"
+                f"{what}: {name!r} is a column of type {table[name]}, which this store does "
+                "not write (types: " + ", ".join(METADATA_TYPES) + ")"
             )
-        if isinstance(value, _dt.datetime) and kind == "timestamp" and value.tzinfo is None:
-            raise InvalidRequestError(f"{what}: {name!r} needs a timezone-aware datetime")
-        checked[name] = value
+        try:
+            checked[name] = None if value is None else check_value(kind, value)
+        except ValueError as exc:
+            raise InvalidRequestError(f"{what}: {name!r} is a {kind} column: {exc}") from None
     return checked

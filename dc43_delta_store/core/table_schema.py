@@ -66,13 +66,14 @@ def rows_to_table(
 ) -> pa.Table:
     """Arrow table of ``rows`` with ``schema``'s columns.
 
-    Metadata columns take ``metadata``'s value (the same for every row); other columns we do
-    not derive are null.
+    Metadata columns take ``metadata``'s value (the same for every row), ``status`` included:
+    a status given at write time wins over the document's. Other columns we do not derive
+    are null.
     """
     values = {
-        **{name: [value] * len(rows) for name, value in (metadata or {}).items()},
-        "created_at": [created_at] * len(rows),
         **{name: [getattr(row, name) for row in rows] for name in _ROW_FIELDS},
+        "created_at": [created_at] * len(rows),
+        **{name: [value] * len(rows) for name, value in (metadata or {}).items()},
     }
     arrays = [
         pa.array(values[f.name], type=f.type) if f.name in values else pa.nulls(len(rows), f.type)

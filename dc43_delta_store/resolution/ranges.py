@@ -8,6 +8,10 @@ The grammar (npm's, without hyphen ranges)::
                                                                              the operator)
     version     := [ "v" ] part [ "." part [ "." part [ "-" prerelease ] [ "+" build ] ] ]
     part        := digits | "x" | "X" | "*"
+    item        := [ ">=" | "<=" | ">" | "<" | "=" ] dotted          (dc43-style versions)
+    dotted      := [ "v" ] digits ( "." digits ){3,} [ stage ]      four or more numbers, or
+                 | [ "v" ] digits ( "." digits )* [ "." ] stage      a PEP 440-style stage
+    stage       := ( "dev" | "a" | "b" | "rc" | "post" | ... ) [ digits ]
 
 Each item stands for comparisons on SemVer precedence; a missing or wildcard part is a
 wildcard, and upper bounds end *below* the prereleases of the next version (``2.0.0-0``)::
@@ -23,6 +27,10 @@ prereleases, or when an item of the same set names a prerelease of the same
 major.minor.patch (``>=1.3.0-rc.1`` admits ``1.3.0-rc.2``, not ``1.4.0-rc.1``). Lower bounds
 stay as written, so ``^1.2`` never admits ``1.2.0-rc.1`` (it comes before ``1.2.0``), as in
 PEP 440.
+
+Dotted versions in dc43's style (``0.42.0.0``, ``0.32.0.0rc2``, ``1.0.0.post1``) are bounds
+as written: ``0.42.0.0``, ``>=0.42.0.0``, ``<0.43.0.0rc1``; carets, tildes and wildcards take
+at most three numbers (``^0.42`` admits ``0.42.1.0``, as the order places it).
 
 Versions are placed by :func:`~..core.versions.version_sort_key` (the store's order) and
 compared for equal precedence with :func:`~..core.versions.parse_version`; a version the
@@ -48,6 +56,13 @@ _ITEM = re.compile(
     r"(?P<version>[vV]?(?:\d+|[xX*])(?:\.(?:\d+|[xX*])){0,2}"
     r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)",
     re.ASCII,
+)
+_DOTTED_ITEM = re.compile(
+    r"(?P<op>>=|<=|>|<|=)?[ \t]*"
+    r"(?P<version>[vV]?\d+(?:\.\d+){3,}"
+    r"(?:[._-]*(?:dev|draft|alpha|a|beta|b|rc|post)(?:[._-]?\d+)?)?"
+    r"|[vV]?\d+(?:\.\d+)*\.?(?:dev|draft|alpha|a|beta|b|rc|post)(?:\.?\d+)?)",
+    re.ASCII | re.IGNORECASE,
 )
 _OPERATOR = re.compile(r"\^|~|>=|<=|>|<|=")
 _WILDCARD = ("x", "X", "*")
@@ -93,11 +108,9 @@ class Comparator:
         return above if self.op in (">", ">=") else not above
 
     def admits_prereleases_of(self, version: str) -> bool:
-        """True if this comparator names a prerelease of ``version``'s major.minor.patch."""
+        """True if this comparator names a prerelease of ``version``'s release numbers."""
         bound, mine = place(self.bound).parsed, place(version).parsed
-        if not bound.prerelease:
-            return False
-        return (bound.major, bound.minor, bound.patch) == (mine.major, mine.minor, mine.patch)
+        return bound.is_prerelease and bound.significant_release == mine.significant_release
 
     def __str__(self) -> str:
         return f"{self.op}{self.bound}"
@@ -187,6 +200,14 @@ def parse_range(text: str) -> VersionRange:
             continue
         if text[position] == "-":
             _refuse(text, position, "hyphen ranges are not supported; write '>=A <=B'")
+        dotted = _DOTTED_ITEM.match(text, position)
+        if dotted and (dotted.end() == len(text) or text[dotted.end()] in " \t,|"):
+            version = dotted["version"]
+            if not parse_version(version).ordered:
+                _refuse(text, dotted.start("version"), f"{version!r} is not a version")
+            items.append(Comparator(dotted["op"] or "=", version))  # type: ignore[arg-type]
+            expect_item, position = False, dotted.end()
+            continue
         match = _ITEM.match(text, position)
         if match is None:
             operator = _OPERATOR.match(text, position)
@@ -196,7 +217,7 @@ def parse_range(text: str) -> VersionRange:
             _refuse(text, position, "expected a version, optionally after ^, ~, >=, <=, >, < or =")
         end = match.end()
         if text.startswith(".", end):
-            _refuse(text, end, "a range takes at most three numbers (major.minor.patch)")
+            _refuse(text, end, "^, ~ and wildcards take at most three numbers (major.minor.patch)")
         if end < len(text) and text[end] not in " \t,|":
             _refuse(text, end, "expected ',', '||', a blank or the end after a version")
         items.extend(_comparators(text, match))

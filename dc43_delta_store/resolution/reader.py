@@ -13,17 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 import polars as pl
 from deltalake import DeltaTable
 
+from ..core.values import as_of_value
 from ..errors import StoreUnavailableError
 from ..table.delta_table import AsOf, ContractTable
 from ..table.log import DeltaLog
-from ..table.queries import filter_expr, frozen_filters
+from ..table.queries import document_column, filter_expr, frozen_filters, one_copy
 from ..table.reads import Snapshot, TableReads
 from .explain import CandidateRow, Resolution, ResolveRequest, decide
 
@@ -64,26 +65,30 @@ class Resolver:
         self._collect = reads.collect
 
     def choose(self, contract_id: str, request: ResolveRequest) -> tuple[str, str] | None:
-        """``(version, json)`` of the chosen version, or None; filters pushed into the scan."""
+        """``(version, json)`` of the chosen version, or None. Filters are a column, not a
+        scan filter: copies of the chosen version they skip still count (a version other
+        writers stored twice with different content raises DuplicateVersionError)."""
         query = ("resolve", contract_id, *_request_key(request))
 
         def compute(view: _View) -> tuple[str, str] | None:
             if view.snapshot is None:
                 return None
             columns = view.snapshot.columns()
-            checks = [filter_expr(c, wanted, columns) for c, wanted in request.filters.items()]
             cutoff = view.cutoff is not None and "created_at" in columns
             needed = ["version", "json", *request.filters, *(["created_at"] if cutoff else [])]
-            frame = view.snapshot.frame(contract_id, needed)
-            for check in checks:
-                frame = frame.filter(check)
+            frame = view.snapshot.frame(contract_id, [c for c in needed if c in columns])
             if cutoff:
                 created = pl.col("created_at")  # null: written by a tool that did not say
                 frame = frame.filter(created.is_null() | (created <= view.cutoff))
-            found = self._collect(frame.select("version", "json"))
-            payloads = dict(zip(found["version"], found["json"], strict=True))
+            filters = request.filters.items()
+            matches = [filter_expr(c, w, columns).fill_null(False) for c, w in filters]
+            passed = [pl.all_horizontal(matches).alias("\0passed")] if matches else []
+            found = self._collect(frame.select("version", "json", *passed))
+            payloads = {r[0]: r[1] for r in found.iter_rows() if not matches or r[2]}
             chosen = decide(contract_id, map(CandidateRow, payloads), request).chosen
-            return None if chosen is None else (chosen, payloads[chosen])
+            if chosen is None:
+                return None
+            return chosen, self._payload(view.snapshot, contract_id, chosen, found, payloads)
 
         return self._answer(request.as_of, query, compute, contract_id)
 
@@ -107,7 +112,10 @@ class Resolver:
                 contract_id, rows, request, values_now=view.values_now, notes=view.notes
             )
             chosen = resolution.chosen
-            return resolution, None if chosen is None else payloads[chosen]
+            if chosen is None:
+                return resolution, None
+            versions = pl.DataFrame({"version": [r.version for r in rows]})
+            return resolution, self._payload(view.snapshot, contract_id, chosen, versions, payloads)
 
         return self._answer(request.as_of, query, compute, contract_id)
 
@@ -118,14 +126,16 @@ class Resolver:
     ) -> tuple[list[CandidateRow], dict[str, str]]:
         assert view.snapshot is not None
         columns = view.snapshot.columns()
-        shown = [c for c in dict.fromkeys([*request.filters, "status"]) if c in columns]
+        wanted = dict.fromkeys([*request.filters, "status"])
+        lifted = {c: document_column(c, columns) for c in wanted}  # dc43's tables: from JSON
+        shown = [c for c, expr in lifted.items() if expr is not None]
         checks = [
             filter_expr(column, wanted, columns).fill_null(False).alias(f"\0{index}")
             for index, (column, wanted) in enumerate(request.filters.items())
         ]
-        needed = ["version", "json", *shown, *[c for c in ("created_at",) if c in columns]]
-        frame = view.snapshot.frame(contract_id, needed).select(
-            "version", _created(columns), "json", *shown, *checks
+        needed = ["version", "json", "created_at", *request.filters, "status"]
+        frame = view.snapshot.frame(contract_id, [c for c in needed if c in columns]).select(
+            "version", _created(columns), "json", *(lifted[c] for c in shown), *checks
         )
         data = self._collect(frame)
         values = zip(*(data[column].to_list() for column in shown), strict=True)
@@ -148,14 +158,32 @@ class Resolver:
         """Versions in the current table that the ``as_of`` snapshot does not have yet."""
         snapshot = self._reads.snapshot(current)
         columns = snapshot.columns()
-        needed = ["version", *[c for c in ("created_at",) if c in columns]]
-        frame = snapshot.frame(contract_id, needed)
-        data = self._collect(frame.select("version", _created(columns)))
+        needed = [c for c in ("version", "created_at") if c in columns]
+        data = self._collect(
+            snapshot.frame(contract_id, needed).select("version", _created(columns))
+        )
         return [
             CandidateRow(version, created, published_after_as_of=True)
             for version, created in data.iter_rows()
             if version not in known
         ]
+
+    def _payload(
+        self,
+        snapshot: Snapshot,
+        contract_id: str,
+        chosen: str,
+        found: pl.DataFrame,
+        payloads: Mapping[str, str],
+    ) -> str:
+        """The chosen version's json; where ``found`` holds it more than once (copies other
+        writers made), the one content they share, else DuplicateVersionError."""
+        if (found["version"] == chosen).sum() > 1:
+            dt = snapshot.table()
+            payload = one_copy(dt, contract_id, chosen, self._reads.columns(dt), self._collect)
+            assert payload is not None
+            return payload
+        return payloads[chosen]
 
     # -- snapshots -----------------------------------------------------------------------
 
@@ -175,7 +203,7 @@ class Resolver:
             return self._cache.pinned(
                 as_of, query, lambda: compute(_View(self._reads.snapshot(self._table.at(as_of))))
             )
-        snapshot = self._table.at(as_of)
+        snapshot = self._table.at(as_of, before_creation=True)
         instant = _instant(as_of)
         gone = None if instant is None else self._not_reached(snapshot, instant)
         if gone is None:
@@ -257,14 +285,7 @@ def _request_key(request: ResolveRequest) -> tuple[Hashable, ...]:
 
 
 def _instant(as_of: AsOf) -> datetime | None:
-    """``as_of`` as an aware time (naive means UTC), or None if it is not a time."""
-    if isinstance(as_of, datetime):
-        moment = as_of
-    elif isinstance(as_of, str):
-        try:
-            moment = datetime.fromisoformat(as_of)
-        except ValueError:
-            return None
-    else:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """``as_of`` as an aware time (naive means local time, as everywhere), or None for a
+    table version."""
+    point = as_of_value(as_of)
+    return None if isinstance(point, int) else point

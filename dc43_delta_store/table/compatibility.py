@@ -25,8 +25,9 @@ from ..compatibility.policy import CompatibilitySettings, Policy
 from ..core.batch import Classified, Prepared
 from ..core.records import contract_key
 from ..errors import BatchProblem
-from .delta_table import commit_properties
+from .commits import commit_properties
 from .queries import decode_document, lookup
+from .scanning import scan_frame
 
 __all__ = ["apply_gate", "gate_transactions", "gated", "read_settings", "write_settings"]
 
@@ -92,14 +93,14 @@ def apply_gate(
     ]
     stored: dict[str, list[str]] = {}
     if dt is not None:
-        frame = pl.scan_delta(dt).filter(pl.col("contract_id").is_in(ids))
+        frame = scan_frame(dt).filter(pl.col("contract_id").is_in(ids))
         for contract_id, version in collect(frame.select("contract_id", "version")).iter_rows():
             stored.setdefault(contract_id, []).append(version)
 
     def load(contract_id: str, versions: Sequence[str]) -> dict[str, dict[str, Any]]:
         assert dt is not None  # only stored versions are loaded
         match = lookup(contract_id, columns) & pl.col("version").is_in(list(versions))
-        rows = collect(pl.scan_delta(dt).filter(match).select("version", "json")).iter_rows()
+        rows = collect(scan_frame(dt).filter(match).select("version", "json")).iter_rows()
         return {version: decode_document(text, contract_id, version) for version, text in rows}
 
     outcomes = check(candidates, settings, stored_versions=stored, load=load, policy=policy)

@@ -1,19 +1,7 @@
-"""The Delta table behind a store: open, create, refresh, check, insert — with deltalake.
+"""The Delta table behind a store: open, create, refresh, check it, and write to it.
 
-Inserts and metadata updates are replace-where writes (``write_deltalake(mode="overwrite",
-predicate=…)``) on the snapshot the store read, with the exact predicate of the keys they
-write (:mod:`..core.key_filter`). That predicate is the commit's conflict predicate: two
-writers of the same key conflict (the loser gets ``CommitFailedError`` and re-reads),
-writers of different keys both commit. An insert first reads, on the same snapshot, which
-keys are there already and writes only the others, so it replaces nothing. A plain append
-would duplicate the key.
-
-Why not ``MERGE``: delta-rs 1.6's MERGE (like its UPDATE and DELETE) writes Parquet files
-whose embedded Arrow schema says ``string_view`` and every column nullable — its DataFusion
-session forces view types, with no option to turn it off — and Daft and Sail (Spark) refuse
-those files. ``write_deltalake`` and ``optimize`` write plain ``string``, NOT NULL where the
-table declares it. Tables with ``delta.appendOnly`` refuse replace-where writes, so inserts
-into them stay insert-only MERGEs.
+The writes themselves (replace-where commits on the read snapshot, and why not ``MERGE``)
+are in :mod:`.commits`.
 """
 
 from __future__ import annotations
@@ -29,12 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 from deltalake import (
-    CommitProperties,
     DeltaTable,
     Field,
-    PostCommitHookProperties,
-    Transaction,
-    write_deltalake,
 )
 from deltalake.exceptions import (
     CommitFailedError,
@@ -44,21 +28,33 @@ from deltalake.exceptions import (
     TableNotFoundError,
 )
 from deltalake.schema import PrimitiveType
-from deltalake.table import TableMerger
 
+from ..core.health import DELTA_RS_READER_FEATURES, implied_features
 from ..core.key_filter import key_predicate
 from ..core.metadata import type_name
 from ..core.records import ContractRow
 from ..core.table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, catalog_columns, rows_to_table
+from ..core.values import as_of_value
 from ..errors import (
+    ContractStoreError,
     IncompatibleTableError,
     InvalidLocationError,
     InvalidRequestError,
     StoreUnavailableError,
 )
 from .catalog import UnityCatalog, resolve_catalog_table
+from .commits import (
+    POST_COMMIT,
+    append_only,
+    commit_properties,
+    merge_on_key,
+    read_keys,
+    replace_keys,
+)
 from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
+from .maintenance import compactable
+from .scanning import column_mapping
 
 __all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable"]
 
@@ -77,14 +73,15 @@ WRITABLE_FEATURES = frozenset(
 )
 """Writer features that delta-rs honours on the inserts this store makes."""
 
-_KEY_MATCH = "t.contract_id = s.contract_id AND t.version = s.version"
-# Rows written by other tools may lack contract_key: they still match, and files without
-# nulls in it are skipped by its statistics.
-_HASHED_KEY_MATCH = _KEY_MATCH + " AND (t.contract_key = s.contract_key OR t.contract_key IS NULL)"
-# Checkpoints as configured (every 100 commits); expired-log cleanup lists the whole log, which
-# grows with every put, so it runs in optimize() rather than after each commit.
-POST_COMMIT = PostCommitHookProperties(create_checkpoint=True, cleanup_expired_logs=False)
 logger = logging.getLogger("dc43_delta_store")
+_deltalake_pid: int | None = None
+"""The process whose deltalake runtime the store has used (inherited by forked children)."""
+FORKED = (
+    "this process was forked from one that had already used deltalake (pid {parent}), and "
+    "deltalake's runtime cannot run in a forked child; start workers with multiprocessing's "
+    "'spawn' or 'forkserver' method (multiprocessing.get_context('spawn')), or fork before "
+    "the first store call"
+)
 TABLE_CONFIGURATION = {
     # Stats only where lookups and conflict checks use them; keeps checkpoints small.
     "delta.dataSkippingStatsColumns": (
@@ -116,6 +113,7 @@ class ContractTable:
         on an object store, an incremental log listing (one round trip), skipped for
         ``max_staleness`` seconds after the last one.
         """
+        check_process()
         with self.errors("read"):
             generation = self.location.credentials_generation
             if self._dt is None or generation != self._generation:
@@ -137,6 +135,7 @@ class ContractTable:
         :mod:`.reads`) save its refresh, which replays every commit since the last checkpoint.
         Elsewhere, the version of :meth:`current`.
         """
+        check_process()
         dt = self._dt
         if self._log_folder is None or dt is None:
             dt = self.current()
@@ -152,23 +151,44 @@ class ContractTable:
             return os.path.exists(f"{self._log_folder}{dt.version() + 1:020d}.json")
         return time.monotonic() - self._refreshed_at >= self._max_staleness
 
-    def at(self, as_of: AsOf) -> DeltaTable:
-        """A snapshot as the table stood at a version number or a point in time."""
-        if isinstance(as_of, bool) or not isinstance(as_of, (int, datetime, str)):
+    def at(self, as_of: AsOf, *, before_creation: bool = False) -> DeltaTable:
+        """A snapshot as the table stood at a version number or a point in time.
+
+        A naive ``datetime`` (or time text without an offset) is local time, as Python's
+        ``datetime.now()`` gives it. A time before the table was created is an error unless
+        ``before_creation`` (then: its first version, which the caller judges).
+        """
+        try:
+            point = as_of_value(as_of)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        head = self.current()
+        if head is None:
+            raise InvalidRequestError(f"table {self.location} does not exist, at any version")
+        if isinstance(point, int) and point > head.version():
             raise InvalidRequestError(
-                f"as_of must be a table version (int) or a time (datetime or RFC 3339 text), "
-                f"not {type(as_of).__name__}"
+                f"as_of={point} is past the newest version of table {self.location}, "
+                f"{head.version()}"
             )
         with self.errors("read"):
             dt = self._open()
             if dt is None:
                 raise InvalidRequestError(f"table {self.location} does not exist, at any version")
             try:
-                dt.load_as_version(as_of)
-            except (DeltaError, ValueError) as exc:
+                dt.load_as_version(point)
+            except (DeltaError, ValueError, OverflowError) as exc:
                 raise InvalidRequestError(
-                    f"table {self.location} has no state at as_of={as_of!r}: {self._redact(exc)}"
+                    f"table {self.location} has no state at as_of={as_of!r}"
+                    f"{' (' + point.isoformat() + ')' if not isinstance(point, int) else ''}: "
+                    f"{self._redact(exc)}"
                 ) from None
+            if not isinstance(point, int) and dt.version() == 0 and not before_creation:
+                created = datetime.fromtimestamp(dt.history(1)[0]["timestamp"] / 1000, UTC)
+                if created > point:
+                    raise InvalidRequestError(
+                        f"table {self.location} did not exist yet at {point.isoformat()}: it "
+                        f"was created at {created.isoformat()}"
+                    )
         self._verify(dt, writable=False)
         return dt
 
@@ -201,12 +221,14 @@ class ContractTable:
         if path is not None and not (path / "_delta_log").is_dir():
             self._check_local_folder(path)
             return None
+        check_process(using=True)
         try:
             return DeltaTable(self.location.uri, storage_options=self._options())
         except TableNotFoundError:
             return None
 
     def _create(self, metadata_columns: Mapping[str, pa.DataType]) -> DeltaTable:
+        check_process(using=True)
         path = self.location.local_path
         if path is not None:
             with self.errors("create"):
@@ -245,14 +267,47 @@ class ContractTable:
                 + ", ".join(missing)
             )
         if writable:
-            protocol = dt.protocol()
-            blocked = sorted(set(protocol.writer_features or ()) - WRITABLE_FEATURES)
-            if blocked:
+            foreign = [
+                f"{field.name} ({columns[field.name]}, not {type_name(field.type)})"
+                for field in TABLE_SCHEMA
+                if field.name in columns
+                and field.name != "created_at"
+                and type_name(columns[field.name]) != type_name(field.type)
+            ]
+            if foreign:
                 raise IncompatibleTableError(
-                    f"table {self.location} uses Delta writer features {', '.join(blocked)} "
-                    f"(protocol {protocol.min_reader_version}/{protocol.min_writer_version}), "
-                    "which this store cannot write safely; nothing was written"
+                    f"table {self.location} holds columns of other types than this store "
+                    f"writes: {', '.join(foreign)}; nothing was written"
                 )
+        protocol = dt.protocol()
+        described = f"protocol {protocol.min_reader_version}/{protocol.min_writer_version}"
+        readers, writers = implied_features(
+            protocol.min_reader_version,
+            protocol.min_writer_version,
+            protocol.reader_features,
+            protocol.writer_features,
+        )
+        unreadable = sorted(readers - DELTA_RS_READER_FEATURES)
+        if unreadable or protocol.min_reader_version > 3:
+            raise IncompatibleTableError(
+                f"table {self.location} needs Delta reader features "
+                f"{', '.join(unreadable) or '(unknown)'} ({described}), which neither Polars "
+                "nor deltalake reads"
+            )
+        mapping = column_mapping(dt)
+        if writable and mapping:
+            raise IncompatibleTableError(
+                f"table {self.location} uses the Delta feature columnMapping "
+                f"(delta.columnMapping.mode={mapping}, {described}): this store reads it but "
+                "does not write it (delta-rs cannot add columns to it, and the store's writes "
+                "are not tested on it); nothing was written"
+            )
+        blocked = sorted(writers - WRITABLE_FEATURES - {"columnMapping"})
+        if writable and blocked:
+            raise IncompatibleTableError(
+                f"table {self.location} uses Delta writer features {', '.join(blocked)} "
+                f"({described}), which this store cannot write safely; nothing was written"
+            )
         self._checked = (version, writable)
 
     # -- writing -------------------------------------------------------------------------
@@ -273,9 +328,9 @@ class ContractTable:
         """
         schema = table_schema(dt)
         with self.errors("write"):
-            if _append_only(dt):
+            if append_only(dt):
                 source = rows_to_table(rows, datetime.now(UTC), schema, metadata)
-                merger = _on_key(dt, schema, source, commit_info, app_transactions)
+                merger = merge_on_key(dt, schema, source, commit_info, app_transactions)
                 return int(
                     merger.when_not_matched_insert_all().execute()["num_target_rows_inserted"]
                 )
@@ -295,14 +350,20 @@ class ContractTable:
 
         Every put adds a one-row file and every file costs each later write and lookup;
         this keeps their number bounded. A lost race with another writer just skips it.
+
+        Under the lock the snapshot is brought up to date first: a compaction that another
+        process finished meanwhile removed the same files, and delta-rs lets a second
+        compaction of them commit too (every row it moved would then appear twice).
         """
-        sizes = pa.table(dt.get_add_actions()).column("size_bytes").to_pylist()
-        if sum(size < target_size // 8 for size in sizes) < threshold:
+        if compactable(file_sizes(dt), target_size // 8) < threshold:
             return False
         try:
             with self.maintenance() as held:
                 if not held:
                     return False  # another process is compacting right now
+                dt.update_incremental()
+                if compactable(file_sizes(dt), target_size // 8) < threshold:
+                    return False  # someone else compacted them
                 dt.optimize.compact(
                     target_size=target_size,
                     commit_properties=commit_properties(commit_info),
@@ -332,7 +393,7 @@ class ContractTable:
         The row is read and written back whole, with the other rows of its file.
         Raises ``CommitFailedError`` when a concurrent commit touched the same row.
         """
-        if _append_only(dt):
+        if append_only(dt):
             raise IncompatibleTableError(
                 f"cannot update {key[0]!r} version {key[1]!r} in table {self.location}: the "
                 "table is append-only (delta.appendOnly=true) and an update rewrites the row; "
@@ -367,7 +428,7 @@ class ContractTable:
         """
         try:
             yield
-        except CommitFailedError:
+        except (CommitFailedError, ContractStoreError):  # ours already name the table
             raise
         except (SchemaMismatchError, DeltaProtocolError) as exc:
             raise IncompatibleTableError(
@@ -377,6 +438,24 @@ class ContractTable:
             raise StoreUnavailableError(
                 f"cannot {action} table {self.location}: {self._redact(exc)}"
             ) from None
+        except BaseException as exc:  # deltalake panics (a BaseException) in a forked child
+            if type(exc).__name__ == "PanicException" and "Forked process" in str(exc):
+                raise StoreUnavailableError(
+                    f"cannot {action} table {self.location}: "
+                    + FORKED.format(parent=_deltalake_pid or "another process")
+                ) from None
+            raise
+
+
+def check_process(*, using: bool = False) -> None:
+    """Refuse to run in a child forked after this process used deltalake (its tokio runtime
+    panics there); ``using`` records that this process is about to use it."""
+    global _deltalake_pid
+    pid = os.getpid()
+    if _deltalake_pid is not None and _deltalake_pid != pid:
+        raise StoreUnavailableError(FORKED.format(parent=_deltalake_pid))
+    if using:
+        _deltalake_pid = pid
 
 
 def create_table(
@@ -433,80 +512,18 @@ def table_arrow_schema(metadata_columns: Mapping[str, pa.DataType]) -> pa.Schema
     return pa.schema([*TABLE_SCHEMA, *(pa.field(n, t) for n, t in metadata_columns.items())])
 
 
-def commit_properties(
-    commit_info: Mapping[str, Any], app_transactions: Sequence[tuple[str, int]] = ()
-) -> CommitProperties:
-    transactions = [Transaction(app, version) for app, version in app_transactions]
-    return CommitProperties(
-        custom_metadata=dict(commit_info), app_transactions=transactions or None
-    )
-
-
-def read_keys(dt: DeltaTable, predicate: str) -> set[tuple[str, str]]:
-    """The (contract_id, version) keys of snapshot ``dt`` whose rows match ``predicate``."""
-    found = pa.table(dt.scan(columns=["contract_id", "version"], predicate=predicate))
-    return set(zip(*(found.column(name).to_pylist() for name in found.column_names), strict=True))
-
-
-def replace_keys(
-    dt: DeltaTable,
-    source: pa.Table,
-    hashed: bool,
-    commit_info: Mapping[str, Any],
-    app_transactions: Sequence[tuple[str, int]] = (),
-) -> None:
-    """One commit on snapshot ``dt``: the rows of ``source``'s keys become ``source``.
-
-    The key predicate is also the commit's conflict predicate (see the module docstring).
-    """
-    keys = zip(
-        source.column("contract_id").to_pylist(), source.column("version").to_pylist(), strict=True
-    )
-    write_deltalake(
-        dt,
-        source,
-        mode="overwrite",
-        predicate=key_predicate(keys, hashed=hashed),
-        commit_properties=commit_properties(commit_info, app_transactions),
-        post_commithook_properties=POST_COMMIT,
-    )
-
-
-def _append_only(dt: DeltaTable) -> bool:
-    return str(dt.metadata().configuration.get("delta.appendOnly", "")).lower() == "true"
-
-
-def _on_key(
-    dt: DeltaTable,
-    schema: pa.Schema,
-    source: pa.Table,
-    commit_info: Mapping[str, Any],
-    app_transactions: Sequence[tuple[str, int]] = (),
-) -> TableMerger:
-    """An insert-only MERGE of ``source`` into snapshot ``dt`` on (contract_id, version).
-
-    Only for append-only tables. ``streamed_exec=False`` makes the commit carry a conflict
-    predicate built from the source keys.
-    """
-    return dt.merge(
-        source,
-        predicate=key_match(schema),
-        source_alias="s",
-        target_alias="t",
-        streamed_exec=False,
-        commit_properties=commit_properties(commit_info, app_transactions),
-        post_commithook_properties=POST_COMMIT,
-    )
-
-
-def key_match(schema: pa.Schema) -> str:
-    """The MERGE condition on (contract_id, version), using contract_key when the table has it."""
-    return _HASHED_KEY_MATCH if "contract_key" in schema.names else _KEY_MATCH
-
-
 def table_schema(dt: DeltaTable) -> pa.Schema:
     """The Arrow schema of snapshot ``dt``."""
     return pa.schema(dt.schema().to_arrow())
+
+
+def file_sizes(dt: DeltaTable) -> list[tuple[tuple[Any, ...], int]]:
+    """(partition values, size in bytes) of every data file of snapshot ``dt``."""
+    actions = pa.table(dt.get_add_actions(flatten=True))
+    sizes = actions.column("size_bytes").to_pylist()
+    columns = [f"partition.{name}" for name in dt.metadata().partition_columns]
+    values = [actions.column(c).to_pylist() for c in columns if c in actions.column_names]
+    return list(zip(zip(*values, strict=True) if values else [()] * len(sizes), sizes, strict=True))
 
 
 def table_columns(dt: DeltaTable) -> dict[str, pa.DataType]:

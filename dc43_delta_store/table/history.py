@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -10,13 +11,20 @@ from typing import Any
 
 from .. import __version__
 from ..core.records import ContractRow
+from ..errors import InvalidRequestError
 
 __all__ = ["Commit", "commit_metadata", "commits_of", "update_summary", "write_summary"]
 
 
 @dataclass(frozen=True)
 class Commit:
-    """One Delta commit. ``user`` and ``reason`` are Delta's ``userName`` and ``userMetadata``."""
+    """One Delta commit. ``user`` and ``reason`` are Delta's ``userName`` and ``userMetadata``.
+
+    A commit of ``dc43-delta-store ingest`` also says where its contracts came from: the
+    folder (``ingested_from``), its Git commit (``git_commit``, and ``git_dirty`` when the
+    work tree had uncommitted changes) and each contract's file (``sources``:
+    ``{"id@version": "relative/path.yaml"}``). ``info`` holds everything the commit carries.
+    """
 
     version: int
     timestamp: datetime
@@ -25,6 +33,10 @@ class Commit:
     reason: str | None = None
     contracts: str | None = None
     info: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    ingested_from: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    sources: Mapping[str, str] | None = field(default=None, repr=False)
 
 
 def commits_of(raw: list[dict[str, Any]]) -> list[Commit]:
@@ -38,6 +50,10 @@ def commits_of(raw: list[dict[str, Any]]) -> list[Commit]:
             reason=entry.get("userMetadata"),
             contracts=entry.get("contracts"),
             info=entry,
+            ingested_from=entry.get("ingested_from"),
+            git_commit=entry.get("git_commit"),
+            git_dirty=entry.get("git_dirty"),
+            sources=entry.get("sources"),
         )
         for entry in raw
     ]
@@ -76,7 +92,25 @@ def _json_value(value: Any) -> Any:
 def commit_metadata(
     who: str | None, why: str | None, extra: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """Commit info: Delta's ``userName`` (``who``, else the OS user) and ``userMetadata``."""
+    """Commit info: Delta's ``userName`` (``who``, else the OS user) and ``userMetadata``.
+
+    ``who`` and ``why`` are text; ``extra`` maps text to JSON values: anything else is an
+    :class:`~.errors.InvalidRequestError`, before any commit.
+    """
+    for name, value in (("who", who), ("why", why)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidRequestError(f"{name} must be text, not {type(value).__name__}")
+    if extra is not None and not isinstance(extra, Mapping):
+        raise InvalidRequestError(f"commit_info must be a mapping, not {type(extra).__name__}")
+    for key, value in {**(extra or {}), "who": who, "why": why}.items():
+        try:
+            if not isinstance(key, str):
+                raise TypeError(f"key {key!r} is not text")
+            json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+            key.encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            label = key if key in ("who", "why") else f"commit_info {key!r}"
+            raise InvalidRequestError(f"{label} cannot be recorded in a commit: {exc}") from None
     info: dict[str, Any] = {**(extra or {}), "dc43_delta_store": __version__}
     user = who or os_user()
     if user:

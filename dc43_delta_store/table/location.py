@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InvalidLocationError
+from ..errors import InvalidLocationError, InvalidRequestError
 from .catalog import VendedCredentials
 
 __all__ = [
     "WAREHOUSE_ENV",
     "TableLocation",
+    "checked_options",
     "describe",
     "resolve_location",
     "secret_values",
@@ -96,9 +97,19 @@ def resolve_location(
     >>> resolve_location(table="gov.meta.contracts", warehouse="/srv/wh").uri
     '/srv/wh/gov/meta/contracts'
     """
-    options = dict(storage_options or {})
+    options = checked_options(storage_options)
     if (table is None) == (path is None):
         raise InvalidLocationError("give exactly one of table= (a name) or path= (a path or URI)")
+    for name, value, kinds in (
+        ("table", table, (str,)),
+        ("path", path, (str, os.PathLike)),
+        ("warehouse", warehouse, (str, os.PathLike)),
+    ):
+        if value is not None and not isinstance(value, kinds):
+            raise InvalidLocationError(
+                f"{name} must be {'text' if name == 'table' else 'a path or URI'}, not "
+                f"{type(value).__name__}"
+            )
     if path is not None:
         return TableLocation(_normalise(os.fspath(path), "path"), options)
     assert table is not None
@@ -111,6 +122,19 @@ def resolve_location(
     if not resolved.is_relative_to(Path(base).resolve()):
         raise InvalidLocationError(f"table name {table!r} escapes the warehouse {base}")
     return TableLocation(str(Path(base, *parts)), options, table)
+
+
+def checked_options(storage_options: Mapping[str, str] | None) -> dict[str, str]:
+    """``storage_options`` as a dict of text to text, or :class:`InvalidRequestError`."""
+    if storage_options is None:
+        return {}
+    if not isinstance(storage_options, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in storage_options.items()
+    ):
+        raise InvalidRequestError(
+            "storage_options must map option names to text values, as deltalake takes them"
+        )
+    return dict(storage_options)
 
 
 def _split_name(table: str) -> list[str]:
@@ -126,6 +150,8 @@ def _split_name(table: str) -> list[str]:
 def _normalise(location: str, what: str) -> str:
     if not location.strip():
         raise InvalidLocationError(f"the {what} is empty")
+    if "\x00" in location:
+        raise InvalidLocationError(f"the {what} {location!r} contains a NUL character")
     if "://" in location:
         scheme = location.split("://", 1)[0].lower()
         if scheme not in _SCHEMES:

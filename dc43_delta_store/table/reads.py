@@ -27,11 +27,12 @@ from ..errors import ContractStoreError, StoreUnavailableError
 from ..feed.reader import read_touched
 from ..feed.touched import EVERYTHING, Stats, Touched
 from .cache import DEFAULT_CACHE_BYTES, TABLE, ResultCache, Scope
-from .delta_table import AsOf, ContractTable, table_schema
+from .delta_table import FORKED, AsOf, CommitFailedError, ContractTable, table_schema
 from .location import describe
 from .log import DeltaLog
 from .queries import lookup
 from .row_groups import Files, PointReader
+from .scanning import scan_frame
 
 __all__ = ["Snapshot", "TableReads"]
 
@@ -104,14 +105,20 @@ class TableReads:
     def reading(self) -> Iterator[None]:
         """Polars and pyarrow raise their own exceptions for I/O failures: make them store
         errors."""
+        location = self._table.location
         try:
             yield
-        except ContractStoreError:
+        except (ContractStoreError, CommitFailedError):
             raise
         except Exception as exc:
-            location = self._table.location
             message = describe(exc, location)
             raise StoreUnavailableError(f"cannot read table {location}: {message}") from None
+        except BaseException as exc:  # deltalake panics (a BaseException) in a forked child
+            if type(exc).__name__ == "PanicException" and "Forked process" in str(exc):
+                raise StoreUnavailableError(
+                    f"cannot read table {location}: " + FORKED.format(parent="another process")
+                ) from None
+            raise
 
     # -- following commits ---------------------------------------------------------------
 
@@ -229,4 +236,4 @@ class Snapshot:
         if rows is not None:
             return rows.lazy()
         dt = self.table()
-        return pl.scan_delta(dt).filter(lookup(contract_id, self._reads.columns(dt)))
+        return scan_frame(dt).filter(lookup(contract_id, self._reads.columns(dt)))

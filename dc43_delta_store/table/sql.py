@@ -3,59 +3,45 @@
 Two views:
 
 - ``contracts``: one row per contract version — every table column, plus ``tenant`` and
-  ``kind`` read from the document's JSON (and ``domain``, ``data_product`` on tables written
-  before those became columns);
+  ``kind`` read from the document's JSON (and ``status``, ``api_version``, ``domain``,
+  ``data_product`` where the table lacks them, as dc43's seven-column tables do, or rows
+  other tools wrote left them unset);
 - ``contracts_latest``: one row per contract, its latest version as :meth:`latest` picks it
   (the version order of ``core.versions``, prereleases skipped).
 
-Only ``SELECT`` (and ``WITH ... SELECT``) statements run; anything else is refused.
+What may run is decided by :mod:`..core.sql_guard` (one query over these views, allowed
+functions only); Polars runs the SQL it regenerates.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 
 import polars as pl
 
 from ..core.versions import is_prerelease, version_sort_key
 from ..errors import InvalidRequestError
+from .queries import DOCUMENT_FIELDS, document_column
 
-__all__ = ["JSON_FIELDS", "check_read_only", "run_sql", "views"]
+__all__ = ["SQL_ONLY_FIELDS", "run_sql", "views"]
 
-JSON_FIELDS = {
-    "domain": "$.domain",
-    "data_product": "$.dataProduct",
-    "tenant": "$.tenant",
-    "kind": "$.kind",
-}
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
-_STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
-
-
-def check_read_only(query: str) -> None:
-    """Refuse anything but one SELECT statement (comments and string literals aside)."""
-    code = _STRINGS.sub("''", _COMMENTS.sub(" ", query)).strip().rstrip(";").strip()
-    first = code.split(None, 1)[0].upper() if code else ""
-    if ";" in code:
-        raise InvalidRequestError("store.sql runs one statement at a time")
-    if first not in ("SELECT", "WITH"):
-        raise InvalidRequestError(
-            f"store.sql is read-only: only SELECT queries run, not {first or 'an empty query'}"
-        )
+SQL_ONLY_FIELDS = ("tenant", "kind")
+"""View columns read from the payload only: reserved names for metadata columns."""
 
 
 def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.LazyFrame]:
     """The ``contracts`` and ``contracts_latest`` views over a lazy scan of the table."""
     sort_key, prerelease = _version_order(columns)
-    order = sort_key.alias("_order")
-    released = scan.filter(~prerelease.fill_null(False)).with_columns(order)
-    latest = released.filter(pl.col("_order") == pl.col("_order").max().over("contract_id"))
+    helper = "_order"
+    while helper in columns:  # a column of the table by that name must survive
+        helper = "_" + helper
+    released = scan.filter(~prerelease.fill_null(False)).with_columns(sort_key.alias(helper))
+    latest = released.filter(pl.col(helper) == pl.col(helper).max().over("contract_id"))
     # JSON fields are read after the latest row is picked: one parse per contract, not version
     lifted = _lifted(columns)
     return {
         "contracts": scan.with_columns(lifted),
-        "contracts_latest": latest.drop("_order").with_columns(lifted),
+        "contracts_latest": latest.drop(helper).with_columns(lifted),
     }
 
 
@@ -97,25 +83,49 @@ def _refreshed(batch: pl.Series, column: str, compute: Callable[[str], object]) 
 
 
 def _lifted(columns: Mapping[str, object]) -> list[pl.Expr]:
-    """JSON fields the table lacks as columns, read from the payload when a query needs them."""
-    return [
-        pl.col("json").str.json_path_match(path).alias(name)
-        for name, path in JSON_FIELDS.items()
-        if name not in columns
-    ]
+    """Document fields the table lacks as columns (or that rows other tools wrote leave
+    unset), read from the payload when a query needs them. A ``tenant`` or ``kind`` column
+    another tool added keeps its values, and the payload fills its nulls."""
+    lifted = []
+    for name, path in DOCUMENT_FIELDS.items():
+        if name in SQL_ONLY_FIELDS and name in columns:
+            found = pl.col("json").str.json_path_match(path)
+            lifted.append(pl.coalesce(pl.col(name).cast(pl.String), found).alias(name))
+        elif (expr := document_column(name, columns)) is not None:
+            lifted.append(expr)
+    return lifted
 
 
 def run_sql(query: str, frames: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
-    """Run a read-only ``query`` over ``frames``; Polars' SQL errors become clear errors."""
-    check_read_only(query)
+    """Run ``query`` over ``frames`` if the sandbox allows it; errors in the query itself
+    (syntax, unknown column, a failed cast) become :class:`InvalidRequestError`."""
+    from ..core.sql_guard import sandboxed  # sqlglot takes ~0.1 s to import: only for SQL
+
+    checked = sandboxed(query, frames)
     context = pl.SQLContext(frames=dict(frames))
     try:
-        return context.execute(query, eager=False).collect()
+        return context.execute(checked, eager=False).collect()
     except (
         pl.exceptions.SQLInterfaceError,
         pl.exceptions.SQLSyntaxError,
         pl.exceptions.ColumnNotFoundError,
         pl.exceptions.InvalidOperationError,
         pl.exceptions.SchemaError,
+        pl.exceptions.DuplicateError,
+        pl.exceptions.StructFieldNotFoundError,
+        pl.exceptions.OutOfBoundsError,
     ) as exc:
-        raise InvalidRequestError(f"cannot run the query: {exc}") from exc
+        raise InvalidRequestError(f"cannot run the query: {_one_line(exc)}") from None
+    except pl.exceptions.ComputeError as exc:
+        if _looks_like_io(exc):
+            raise
+        raise InvalidRequestError(f"cannot run the query: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())[:2000]
+
+
+def _looks_like_io(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("os error", "object store", "io error", "timed out"))

@@ -1,0 +1,183 @@
+"""Commands that read the table: ``get``, ``latest``, ``list``, ``versions``, ``history``,
+``sql``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import polars as pl
+
+from ..core.versions import version_sort_key
+from ..core.yaml12 import dump_yaml
+from ..errors import ContractNotFoundError
+from ..table.sql import views
+from .consumers import print_explanation
+from .output import Format, emit, to_json
+from .support import (
+    Context,
+    as_of_option,
+    fail,
+    guarded,
+    output_options,
+    pairs,
+    parse_as_of,
+    pass_context,
+)
+
+__all__ = ["get", "history", "latest", "list_", "sql", "versions"]
+
+
+@click.command()
+@click.argument("contract_id")
+@click.argument("version")
+@as_of_option
+@click.option("--json", "as_json", is_flag=True, help="The document as JSON (default: YAML).")
+@pass_context
+@guarded
+def get(context: Context, contract_id: str, version: str, as_of: str | None, as_json: bool) -> None:
+    """Print one stored contract version."""
+    document = context.reader().get(contract_id, version, as_of=parse_as_of(as_of))
+    _print_document(document, as_json)
+
+
+@click.command()
+@click.argument("contract_id")
+@click.option("--status", multiple=True, help="Only versions with this status, repeatable.")
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="Only versions whose metadata column equals VALUE, repeatable.",
+)
+@click.option("--include-prereleases", is_flag=True, help="Consider 1.2.0-rc.1 and the like.")
+@as_of_option
+@click.option("--explain", is_flag=True, help="Print every candidate's verdict and reasons.")
+@click.option("--json", "as_json", is_flag=True, help="The document as JSON (default: YAML).")
+@pass_context
+@guarded
+def latest(
+    context: Context,
+    contract_id: str,
+    status: tuple[str, ...],
+    filters: tuple[str, ...],
+    include_prereleases: bool,
+    as_of: str | None,
+    explain: bool,
+    as_json: bool,
+) -> None:
+    """Print the latest version of a contract (version order, as `versions` lists)."""
+    wanted: dict[str, Any] = dict(pairs(filters, "--filter"))
+    if status:
+        wanted["status"] = list(status)
+    if explain:
+        resolution = context.reader().resolve(
+            contract_id,
+            include_prereleases=include_prereleases,
+            as_of=parse_as_of(as_of),
+            explain=True,
+            **wanted,
+        )
+        return print_explanation(resolution, as_json)
+    document = context.reader().latest(
+        contract_id, include_prereleases=include_prereleases, as_of=parse_as_of(as_of), **wanted
+    )
+    if document is None:
+        fail(ContractNotFoundError(contract_id, detail=" (no version matches)"))
+    _print_document(document, as_json)
+
+
+def _print_document(document: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(to_json(document))
+    else:
+        click.echo(dump_yaml(document), nl=False)
+
+
+@click.command(name="list")
+@as_of_option
+@output_options
+@pass_context
+@guarded
+def list_(context: Context, as_of: str | None, fmt: Format | None) -> None:
+    """List contracts with their version count and latest version."""
+    scan = context.reader().scan(as_of=parse_as_of(as_of))
+    columns = scan.collect_schema()
+    frames = views(scan, columns)  # "latest" as latest() picks it: prereleases skipped
+    counts = frames["contracts"].group_by("contract_id").agg(pl.len().alias("versions"))
+    latest = frames["contracts_latest"].select(
+        "contract_id", pl.col("version").alias("latest"), "status"
+    )
+    listed = counts.join(latest, on="contract_id", how="left").sort("contract_id").collect()
+    emit(
+        listed.to_dicts(),
+        ["contract_id", "versions", "latest", "status"],
+        fmt or "table",
+        sys.stdout,
+    )
+
+
+@click.command()
+@click.argument("contract_id")
+@as_of_option
+@output_options
+@pass_context
+@guarded
+def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format | None) -> None:
+    """List the versions of a contract, lowest to highest."""
+    import polars as pl
+
+    scan = context.reader().scan(as_of=parse_as_of(as_of))
+    frame = views(scan, scan.collect_schema())["contracts"]  # status from the JSON if need be
+    frame = frame.filter(pl.col("contract_id") == contract_id)
+    columns = [
+        c for c in ("version", "status", "created_at", "fingerprint") if c in frame.collect_schema()
+    ]
+    found = frame.select(columns).collect().to_dicts()
+    if not found:
+        fail(ContractNotFoundError(contract_id))
+    found.sort(key=lambda row: version_sort_key(row["version"]))
+    emit(found, columns, fmt or "table", sys.stdout)
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N commits.")
+@output_options
+@pass_context
+@guarded
+def history(context: Context, limit: int | None, fmt: Format | None) -> None:
+    """List the table's commits: version, time, operation, who, why, contracts, and for an
+    ingest the folder, Git commit and (with --json, --nl) each contract's source file."""
+    rows = [
+        {
+            "version": c.version,
+            "timestamp": c.timestamp,
+            "operation": c.operation,
+            "user": c.user,
+            "reason": c.reason,
+            "contracts": c.contracts,
+            "ingested_from": c.ingested_from,
+            "git_commit": c.git_commit,
+            "git_dirty": c.git_dirty,
+            "sources": c.sources,
+        }
+        for c in context.reader().history(limit=limit)
+    ]
+    shown = ["version", "timestamp", "operation", "user", "reason", "contracts"]
+    if any(row["ingested_from"] for row in rows):
+        shown += ["ingested_from", "git_commit", "git_dirty"]
+    emit(rows, shown, fmt or "table", sys.stdout)
+
+
+@click.command()
+@click.argument("query")
+@as_of_option
+@output_options
+@pass_context
+@guarded
+def sql(context: Context, query: str, as_of: str | None, fmt: Format | None) -> None:
+    """Run a read-only SQL query over the contracts and contracts_latest views."""
+    frame = context.reader().sql(query, as_of=parse_as_of(as_of))
+    emit(frame.to_dicts(), frame.columns, fmt or "table", sys.stdout)

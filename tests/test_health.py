@@ -1,0 +1,270 @@
+"""``check``: the table's health, from real tables in each condition; column-mapped tables
+read (through deltalake's DataFusion reader) and refused for writes, naming the feature."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pytest
+from click.testing import CliRunner
+from deltalake import DeltaTable, PostCommitHookProperties, write_deltalake
+
+from dc43_delta_store import DeltaContractStore, IncompatibleTableError
+from dc43_delta_store.cli.commands import cli
+from dc43_delta_store.cli.support import EXIT_CODES, exit_code
+from dc43_delta_store.core.health import TableFacts, judge
+from dc43_delta_store.errors import DuplicateVersionError
+from dc43_delta_store.table.delta_table import WRITABLE_FEATURES
+
+from .conftest import minimal
+from .dc43_tables import DC43_SCHEMA, dc43_document, dc43_rows
+
+NO_CHECKPOINT = PostCommitHookProperties(create_checkpoint=False)
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args))
+
+
+def checks(store: DeltaContractStore) -> set[str]:
+    return {finding.check for finding in store.check().findings}
+
+
+def test_a_store_table_is_healthy_and_check_exits_0(store: DeltaContractStore) -> None:
+    store.put(minimal())
+    result = run("--path", store.location.uri, "check", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["healthy"] is True and report["findings"] == []
+    assert report["facts"]["rows"] == 1 and report["facts"]["missing_columns"] == []
+    assert "healthy: no problems found" in run("--path", store.location.uri, "check").output
+
+
+def test_a_table_not_created_yet_is_healthy(store: DeltaContractStore) -> None:
+    assert store.check().healthy and store.check().facts.version == -1
+
+
+def test_commits_without_checkpoint_are_reported_until_optimize(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    rows = dc43_rows([dc43_document("a", f"1.{i}.0") for i in range(7)])
+    write_deltalake(path, rows.slice(0, 1), configuration={"delta.checkpointInterval": "5"})
+    for i in range(1, 7):
+        write_deltalake(
+            path, rows.slice(i, 1), mode="append", post_commithook_properties=NO_CHECKPOINT
+        )
+    store = DeltaContractStore(path=path, validation="off")
+    (finding,) = [f for f in store.check().findings if f.check == "checkpoint"]
+    assert finding.details == {"last_checkpoint": None, "commits_since": 7}
+    assert finding.fix == "dc43-delta-store optimize"
+    store.optimize()
+    assert "checkpoint" not in checks(store)
+    assert store.check().facts.last_checkpoint == DeltaTable(path).version()
+
+
+def test_small_files_are_reported_until_optimize(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", auto_compact=None)
+    store.put_many([minimal(f"c{i}") for i in range(3)])
+    for i in range(100):
+        write_deltalake(store.location.uri, _row_like(store, f"x{i}"), mode="append")
+    (finding,) = [f for f in store.check().findings if f.check == "small_files"]
+    assert finding.details["mergeable"] == 101 and finding.severity == "warning"
+    store.optimize()
+    assert "small_files" not in checks(store)
+
+
+def _row_like(store: DeltaContractStore, contract_id: str) -> pa.Table:
+    from datetime import UTC, datetime
+
+    from dc43_delta_store.core.records import build_row
+    from dc43_delta_store.core.table_schema import rows_to_table
+
+    schema = pa.schema(DeltaTable(store.location.uri).schema().to_arrow())
+    return rows_to_table([build_row(minimal(contract_id))], datetime.now(UTC), schema)
+
+
+def test_a_writer_feature_the_store_cannot_honour(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    write_deltalake(
+        path,
+        dc43_rows([dc43_document("a", "1.0.0")]),
+        configuration={"delta.enableDeletionVectors": "true"},
+    )
+    store = DeltaContractStore(path=path, validation="off")
+    assert store.get("a", "1.0.0")["version"] == "1.0.0"  # Polars reads deletion vectors
+    (finding,) = [f for f in store.check().findings if f.check == "unwritable_features"]
+    assert "deletionVectors" in finding.details["features"] and finding.severity == "error"
+    result = run(
+        "--path",
+        str(path),
+        "put",
+        "--validation",
+        "off",
+        _file(tmp_path, dc43_document("a", "2.0.0")),
+    )
+    assert result.exit_code == EXIT_CODES["table"] == 8, result.output
+    assert "deletionVectors" in result.stderr
+
+
+def _file(folder: Path, document: dict[str, Any]) -> str:
+    file = folder / f"{document['id']}-{document['version']}.json"
+    file.write_text(json.dumps(document))
+    return str(file)
+
+
+def test_files_other_engines_refuse_are_reported_until_optimize(store: DeltaContractStore) -> None:
+    store.put(minimal("a"))
+    dt = DeltaTable(store.location.uri)
+    # delta-rs' own MERGE writes string_view and nullable columns into the file's footer
+    dt.merge(
+        _row_like(store, "b"), "t.contract_id = s.contract_id", source_alias="s", target_alias="t"
+    ).when_not_matched_insert_all().execute()
+    (finding,) = [f for f in store.check().findings if f.check == "file_schemas"]
+    (problems,) = finding.details["files"].values()
+    assert "json: string_view (a view type), table declares string" in problems
+    store.optimize()
+    assert store.check().healthy
+
+
+# -- column mapping ----------------------------------------------------------------------
+
+DOCUMENTS = [
+    dc43_document("sales.orders", "1.0.0", status="active", domain="sales"),
+    dc43_document("sales.orders", "1.1.0", status="draft", domain="sales"),
+    dc43_document("finance.ledger", "0.10.0.0", status="active"),
+]
+
+
+@pytest.fixture
+def mapped(tmp_path: Path) -> Path:
+    """A dc43 table with column mapping by name, as Databricks makes them (protocol 2/5)."""
+    path = tmp_path / "mapped"
+    write_deltalake(
+        path,
+        dc43_rows(DOCUMENTS),
+        partition_by=["contract_id"],
+        configuration={"delta.columnMapping.mode": "name"},
+    )
+    return path
+
+
+def test_the_mapped_table_is_one_polars_refuses(mapped: Path) -> None:
+    dt = DeltaTable(mapped)
+    assert (dt.protocol().min_reader_version, dt.protocol().min_writer_version) == (2, 5)
+    physical = [f.metadata["delta.columnMapping.physicalName"] for f in dt.schema().fields]
+    assert all(name.startswith("col-") for name in physical)
+    with pytest.raises(Exception, match="column mapping"):
+        pl.scan_delta(mapped).collect()
+
+
+def test_a_column_mapped_table_is_read(mapped: Path) -> None:
+    store = DeltaContractStore(path=mapped, validation="off")
+    assert store.list_contracts() == ["finance.ledger", "sales.orders"]
+    assert store.list_versions("sales.orders") == ["1.0.0", "1.1.0"]
+    assert store.get("sales.orders", "1.1.0") == DOCUMENTS[1]
+    assert store.latest("sales.orders", status="active") == DOCUMENTS[0]
+    assert store.latest("finance.ledger") == DOCUMENTS[2]
+    rows = store.sql("SELECT contract_id, version, status FROM contracts_latest ORDER BY 1").rows()
+    assert rows == [("finance.ledger", "0.10.0.0", "active"), ("sales.orders", "1.1.0", "draft")]
+    latest = run("--path", str(mapped), "latest", "sales.orders", "--status", "active", "--json")
+    assert json.loads(latest.output) == DOCUMENTS[0]
+
+
+def test_an_independent_reader_agrees_on_the_mapped_table(mapped: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    extension = pytest.importorskip("duckdb_extension_delta")
+    con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+    con.execute(f"LOAD '{next(Path(extension.__file__).parent.rglob('delta.duckdb_extension'))}'")
+    found = con.execute(f"SELECT contract_id, version, json FROM delta_scan('{mapped}')").fetchall()
+    store = DeltaContractStore(path=mapped, validation="off")
+    assert len(found) == len(DOCUMENTS)
+    assert {(c, v): json.loads(j) for c, v, j in found} == {
+        (c, v): store.get(c, v) for c, v, _ in found
+    }
+
+
+def test_writes_to_a_mapped_table_are_refused_naming_the_feature(
+    mapped: Path, tmp_path: Path
+) -> None:
+    store = DeltaContractStore(path=mapped, validation="off")
+    before = DeltaTable(mapped).version()
+    for write in (
+        lambda: store.put(dc43_document("sales.orders", "2.0.0")),
+        lambda: store.adopt(dry_run=False),
+        lambda: store.add_metadata_columns({"owner": "string"}),
+    ):
+        with pytest.raises(IncompatibleTableError, match="columnMapping"):
+            write()
+    assert DeltaTable(mapped).version() == before
+    result = run("--path", str(mapped), "put", _file(tmp_path, dc43_document("x", "1.0.0")))
+    assert result.exit_code == 8 and "columnMapping" in result.stderr
+    (finding,) = [f for f in store.check().findings if f.check == "column_mapping"]
+    assert finding.details == {"mode": "name"} and finding.severity == "error"
+
+
+# -- the judgement ---------------------------------------------------------------------------
+
+
+def facts(**changes: Any) -> TableFacts:
+    base = TableFacts("t", 10, 1, 2, (), (), None, (), (), 5, 1, 1, 100, 0, 10, 100)
+    return TableFacts(**{**base.__dict__, **changes})
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, set()),
+        (
+            {"reader_version": 3, "writer_version": 7, "reader_features": ("catalogManaged",)},
+            {"unreadable_features"},
+        ),
+        (
+            {
+                "reader_version": 3,
+                "writer_version": 7,
+                "reader_features": ("deletionVectors",),
+                "writer_features": ("deletionVectors",),
+            },
+            {"unwritable_features"},
+        ),
+        ({"writer_version": 6}, {"unwritable_features"}),
+        ({"reader_version": 2, "writer_version": 5}, {"column_mapping"}),
+        ({"reader_version": 2, "writer_version": 5, "column_mapping": "name"}, {"column_mapping"}),
+        ({"last_checkpoint": None, "version": 99}, {"checkpoint"}),
+        ({"last_checkpoint": 0, "version": 99}, set()),
+        ({"mergeable_files": 100}, {"small_files"}),
+        ({"odd_files": (("f.parquet", ("json: string_view",)),)}, {"file_schemas"}),
+        ({"missing_columns": ("status",)}, {"missing_derived_columns"}),
+        (
+            {"rows_without_derived": 1, "stale_sort_keys": 2, "rows_without_identity": 1},
+            {"rows_without_derived_columns", "stale_version_keys", "rows_without_identity"},
+        ),
+    ],
+)
+def test_judge(changes: dict[str, Any], expected: set[str]) -> None:
+    found = judge(facts(**changes), writable_features=WRITABLE_FEATURES)
+    assert {finding.check for finding in found} == expected
+    assert all(finding.message for finding in found)
+
+
+def test_table_problems_have_their_own_exit_code() -> None:
+    assert exit_code(IncompatibleTableError("x")) == 8
+    assert exit_code(DuplicateVersionError("a", "1", ["f1", "f2"], 2)) == 8
+    assert EXIT_CODES["unavailable"] == 6 and 8 not in {
+        code for kind, code in EXIT_CODES.items() if kind != "table"
+    }
+
+
+def test_schema_of_seven_columns_is_dc43s() -> None:
+    assert DC43_SCHEMA.names == [
+        "contract_id",
+        "version",
+        "name",
+        "description",
+        "json",
+        "fingerprint",
+        "created_at",
+    ]
