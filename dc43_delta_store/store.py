@@ -683,9 +683,11 @@ class DeltaContractStore:
                 f"include_prereleases must be True or False, not {include_prereleases!r}"
             )
         version_range = None if spec is None else parse_range(spec)
-        current = self._table.current()
-        columns = self._columns(current) if current is not None else self._new_table_columns()
-        wanted = checked_filters(filters, columns)  # converted, or refused before any scan
+        wanted: dict[str, Any] = {}
+        if filters:  # converted, or refused before any scan
+            newest = self._reads.newest()
+            columns = self._new_table_columns() if newest is None else newest.columns()
+            wanted = checked_filters(filters, columns)
         return ResolveRequest(version_range, wanted, include_prereleases, as_of)
 
     def _resolved(self, contract_id: str, request: ResolveRequest) -> dict[str, Any] | None:

@@ -250,3 +250,28 @@ def test_the_files_of_a_new_version_follow_from_the_commits(tmp_path: Path) -> N
         expected = _files_of(dt, service.store._reads.schema(dt))
         assert derived is not None and expected is not None
         assert derived.ranges == expected.ranges
+
+
+def test_a_local_service_answers_after_a_commit_without_reloading_its_snapshot(
+    tmp_path: Path,
+) -> None:
+    """The new version's files follow from the commit; the Delta snapshot stays as it was
+    until a read needs it (here list_contracts, a scan)."""
+    path = tmp_path / "t"
+    writer = seeded(path)
+    writer.optimize()
+    service = Service(path)
+    assert [service.latest(cid) for cid in IDS] == ["1.1.0"] * 3
+    loaded = service.store._table._dt
+    assert loaded is not None
+    before = loaded.version()
+    writer.put(minimal("sales.orders", "2.0.0"))
+    writer.update_metadata("sales.customers", "1.1.0", {"status": "retired"})
+    assert service.latest("sales.orders") == "2.0.0"
+    assert service.latest("sales.customers", status="active") == "1.0.0"
+    assert service.store.get("sales.orders", "2.0.0")["version"] == "2.0.0"
+    assert service.store.table_version == before + 2
+    assert loaded.version() == before  # not reloaded
+    assert "new.one" not in service.store.list_contracts()
+    writer.put(minimal("new.one"))
+    assert "new.one" in service.store.list_contracts()
