@@ -3,7 +3,7 @@
 Every put is a commit that adds one small file. ``optimize`` rewrites the table into files of
 about ``target_file_size`` clustered by ``contract_key`` (a Z-order on the id's hash; on
 tables without it, on ``contract_id``), so a lookup's predicate matches one file's
-statistics, in row groups of about 512 KB so that a lookup reads one of them; then writes
+statistics, in row groups of about 2 MB so that a lookup reads one of them; then writes
 a checkpoint (table loading reads it instead of replaying JSON commits) and removes log
 files past ``delta.logRetentionDuration``. A table partitioned by ``contract_id`` (as dc43's
 Spark store creates it) is compacted within its partitions, which already cluster it; one
@@ -103,7 +103,10 @@ def optimize(
         dt.optimize.z_order(
             list(order),
             target_size=target_file_size,
-            writer_properties=WriterProperties(max_row_group_size=row_group_rows),
+            writer_properties=WriterProperties(
+                max_row_group_size=row_group_rows,
+                compression="ZSTD",  # the default's
+            ),
             commit_properties=properties,
         )
     elif before > 0:

@@ -37,7 +37,7 @@ from .log import LogEntry
 __all__ = ["MAX_FILES", "ROW_GROUP_BYTES", "Files", "PointReader"]
 
 MAX_FILES: Final = 8
-ROW_GROUP_BYTES: Final = 512 * 1024
+ROW_GROUP_BYTES: Final = 2 * 1024 * 1024
 _READABLE_FEATURES = frozenset({"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"})
 _KEY = "contract_key"
 
