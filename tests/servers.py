@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -89,6 +90,149 @@ class MotoS3:
 
     def stop(self) -> None:
         stop(self._process)
+
+
+class AuthenticatingS3(MotoS3):
+    """moto's S3 server checking credentials, as AWS does: only the access key of an IAM user
+    it created (with an ``s3:*`` policy) is accepted; any other key is refused with
+    ``403 InvalidAccessKeyId``, a wrong secret with ``403 SignatureDoesNotMatch``.
+
+    moto checks credentials once ``INITIAL_NO_AUTH_ACTION_COUNT`` requests have been served
+    (default: never); its ``/moto-api/reset-auth`` endpoint sets that count at run time, so the
+    user and the bucket are created first, then checking starts.
+
+    :attr:`aws_errors` is the endpoint of a proxy in front of it that completes refusals as
+    AWS S3 writes them, which moto does not: AWS names the ``AWSAccessKeyId`` of a request it
+    refuses (``InvalidAccessKeyId``, ``SignatureDoesNotMatch``) and repeats the session token
+    it could not use (``InvalidToken``: ``<Token-0>``). An engine error then carries them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        import boto3
+
+        iam = boto3.client(
+            "iam",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            region_name="us-east-1",
+        )
+        iam.create_user(UserName="contracts-writer")
+        policy = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sts:*"], "Resource": "*"}],
+            }
+        )
+        iam.put_user_policy(UserName="contracts-writer", PolicyName="s3", PolicyDocument=policy)
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        )
+        role = iam.create_role(RoleName="contracts-reader", AssumeRolePolicyDocument=trust)
+        iam.put_role_policy(RoleName="contracts-reader", PolicyName="s3", PolicyDocument=policy)
+        self.role_arn = role["Role"]["Arn"]
+        key = iam.create_access_key(UserName="contracts-writer")["AccessKey"]
+        self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
+        self.bucket_name = self.bucket()
+        request = urllib.request.Request(
+            f"{self.endpoint}/moto-api/reset-auth",
+            data=b"0",
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+        proxy_port = free_port()
+        self.aws_errors = f"http://127.0.0.1:{proxy_port}"
+        self._proxy = subprocess.Popen(
+            [sys.executable, "-m", "tests.servers", str(proxy_port), self.endpoint],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(proxy_port)
+
+    def options(self, **overrides: str) -> dict[str, str]:
+        credentials = {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+        }
+        return super().options(**{**credentials, **overrides})
+
+    def temporary_credentials(self) -> dict[str, str]:
+        """Short-lived credentials of a role (STS AssumeRole), as Unity Catalog vends them:
+        moto accepts them only with their session token."""
+        import boto3
+
+        sts = boto3.client(
+            "sts",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+        )
+        found = sts.assume_role(RoleArn=self.role_arn, RoleSessionName="catalog")["Credentials"]
+        return {
+            "AWS_ACCESS_KEY_ID": found["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": found["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": found["SessionToken"],
+        }
+
+    def stop(self) -> None:
+        stop(self._proxy)
+        super().stop()
+
+
+def aws_error_proxy(port: int, upstream: str) -> None:
+    """Serve ``upstream`` on ``port``, completing its 403 bodies as AWS S3 writes them."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    target = urlsplit(upstream)
+
+    class Proxy(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+            connection.request(self.command, self.path, body, dict(self.headers.items()))
+            answer = connection.getresponse()
+            data = answer.read()
+            if answer.status in (400, 403):
+                data = self._as_aws(data)
+            self.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            connection.close()
+
+        def _as_aws(self, data: bytes) -> bytes:
+            if b"<Code>InvalidToken</Code>" in data or b"<Code>ExpiredToken</Code>" in data:
+                token = self.headers.get("X-Amz-Security-Token", "")
+                extra = f"<Token-0>{token}</Token-0>"
+            else:
+                authorization = self.headers.get("Authorization", "")
+                key = authorization.partition("Credential=")[2].partition("/")[0]
+                extra = f"<AWSAccessKeyId>{key}</AWSAccessKeyId>"
+            return data.replace(b"</Message>", b"</Message>" + extra.encode(), 1)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+    ThreadingHTTPServer(("127.0.0.1", port), Proxy).serve_forever()
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -204,6 +348,7 @@ class CatalogState:
     credential_seconds: float = 3600.0
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     readers_only: set[str] = field(default_factory=set)  # tables the token may not write
+    session_token: str | None = None  # vended with the keys (else a new random one each time)
     calls: Counter[str] = field(default_factory=Counter)
 
 
@@ -238,7 +383,7 @@ def _handler(state: CatalogState) -> type[BaseHTTPRequestHandler]:
                 "aws_temp_credentials": {
                     "access_key_id": state.vended_options["AWS_ACCESS_KEY_ID"],
                     "secret_access_key": state.vended_options["AWS_SECRET_ACCESS_KEY"],
-                    "session_token": f"session-{uuid.uuid4().hex}",
+                    "session_token": state.session_token or f"session-{uuid.uuid4().hex}",
                 },
                 "expiration_time": int((time.time() + state.credential_seconds) * 1000),
             }
@@ -340,3 +485,7 @@ class UnityCatalogServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+if __name__ == "__main__":
+    aws_error_proxy(int(sys.argv[1]), sys.argv[2])

@@ -193,15 +193,26 @@ def _check(path: Path, config: Config, outcomes: list[Any], report: Report) -> N
         if outcome == "busy" and key[0] != SHARED and key in stored:
             report.violations.append(f"{key} reported busy but was written")
     for (contract_id, version), outcome in by_key.items():
-        if outcome["inserted"] > 1:
+        written = (contract_id, version) in stored
+        if outcome["inserted"] != int(written):
             report.violations.append(
-                f"{contract_id} {version} inserted {outcome['inserted']} times"
+                f"{contract_id} {version} inserted {outcome['inserted']} times, "
+                f"{'stored' if written else 'not stored'}"
             )
-        if contract_id == SHARED and outcome["busy"] == 0:
-            shared_index = int(version.split(".")[0])
-            loser = "unchanged" if shared_index % 2 == 0 else "conflict"
-            if outcome["inserted"] != 1 or outcome[loser] != config.processes - 1:
-                report.violations.append(f"{version}: {dict(outcome)}")
+        if contract_id != SHARED:
+            continue
+        # every writer put each shared key: one inserted it, the others saw it there (the
+        # same content: unchanged; their own: a conflict) or gave up busy; all busy: none
+        shared_index = int(version.split(".")[0])
+        loser, never = (
+            ("unchanged", "conflict") if shared_index % 2 == 0 else ("conflict", "unchanged")
+        )
+        if (
+            outcome[never]
+            or outcome["inserted"] + outcome[loser] + outcome["busy"] != config.processes
+            or (outcome["inserted"] == 0 and outcome[loser] > 0)
+        ):
+            report.violations.append(f"{version}: {dict(outcome)}")
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from dc43_delta_store import (
 from dc43_delta_store.table.catalog import UnityCatalog
 
 from .conftest import EXAMPLES, minimal
-from .servers import CatalogState, MotoS3, UnityCatalogServer
+from .servers import AuthenticatingS3, CatalogState, MotoS3, UnityCatalogServer
 
 TOKEN = "dapi-test-token-0123456789"
 NAME = "main.governance.contracts"
@@ -167,6 +167,42 @@ def test_catalog_errors_name_the_table_and_never_the_token(
             storage_options=options,
         )
     assert TOKEN not in str(unreachable.value)
+
+
+def test_vended_temporary_credentials_work_with_their_token_and_are_never_shown(
+    s3_with_auth: AuthenticatingS3,
+) -> None:
+    # moto checks credentials: the role's temporary keys work only with their session token
+    vended = s3_with_auth.temporary_credentials()
+    state = CatalogState(
+        TOKEN, {"main.governance"}, vended, session_token=vended["AWS_SESSION_TOKEN"]
+    )
+    server = UnityCatalogServer(state)
+    try:
+        server.register(NAME, f"s3://{s3_with_auth.bucket_name}/catalog/contracts")
+        options = {
+            "AWS_ENDPOINT_URL": s3_with_auth.aws_errors,
+            "AWS_REGION": "us-east-1",
+            "AWS_ALLOW_HTTP": "true",
+        }
+
+        def store() -> DeltaContractStore:
+            catalog = UnityCatalog(server.url, token=TOKEN)
+            return DeltaContractStore(table=NAME, catalog=catalog, storage_options=options)
+
+        store().put(minimal())
+        assert store().latest("sales.orders")["version"] == "1.0.0"
+        # the catalog vends a token S3 refuses, and S3 repeats it in its answer
+        state.session_token = "revoked-" + vended["AWS_SESSION_TOKEN"]
+        with pytest.raises(StoreUnavailableError) as caught:
+            store().latest("sales.orders")
+        assert "InvalidToken" in str(caught.value) and NAME in str(caught.value)
+        message = str(caught.value)
+        assert "<Token-0>***</Token-0>" in message  # S3 repeated it; the message hides it
+        assert vended["AWS_SESSION_TOKEN"][:16] not in message
+        assert vended["AWS_SECRET_ACCESS_KEY"] not in message
+    finally:
+        server.stop()
 
 
 def test_cli_exit_codes_for_catalog_errors(catalog: UnityCatalogServer, moto_s3: MotoS3) -> None:

@@ -8,16 +8,20 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree
 
 import click
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner, Result
+from deltalake import DeltaTable, write_deltalake
 
+from dc43_delta_store import DeltaContractStore
 from dc43_delta_store.cli import EXIT_CODES, cli
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import EXAMPLES, ROOT, minimal, skip_unless_ci
 
 SCRIPT = Path(sys.executable).parent / "dc43-delta-store"
 
@@ -32,6 +36,18 @@ def folder(tmp_path: Path) -> Path:
     target = tmp_path / "contracts"
     shutil.copytree(EXAMPLES, target)
     return target
+
+
+def test_hidden_folders_and_files_are_not_contracts(tmp_path: Path, folder: Path) -> None:
+    (folder / ".github" / "workflows").mkdir(parents=True)
+    (folder / ".github" / "workflows" / "ci.yaml").write_text("on: [push]\njobs: {}\n")
+    (folder / "sales" / ".draft.yaml").write_text("id: [\n")
+    listed = json.loads(run("validate", str(folder), "--json").stdout)
+    assert len(listed) == 6 and not any("/." in row["file"] for row in listed)
+    table = tmp_path / "table"
+    ingested = run("ingest", str(folder), "--json", table=table)
+    assert ingested.exit_code == 0, ingested.output
+    assert [row["outcome"] for row in json.loads(ingested.stdout)] == ["inserted"] * 6
 
 
 def test_validate_reports_each_file_and_writes_junit(tmp_path: Path, folder: Path) -> None:
@@ -67,7 +83,7 @@ def test_ingest_plans_writes_once_and_reruns_as_unchanged(tmp_path: Path, folder
     second = run("ingest", str(folder), "--json", table=table)
     assert [row["outcome"] for row in json.loads(second.stdout)] == ["unchanged"] * 6
     assert "nothing written" in second.stderr
-    commit = json.loads(run("history", "--json", "--limit", "1", table=table).stdout)[0]
+    (commit,) = json.loads(run("history", "--json", "--limit", "1", table=table).stdout)
     assert (commit["operation"], commit["user"], commit["reason"]) == (
         "WRITE",
         "ci",
@@ -75,8 +91,9 @@ def test_ingest_plans_writes_once_and_reruns_as_unchanged(tmp_path: Path, folder
     )
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_ingest_records_the_files_and_the_git_commit(tmp_path: Path, folder: Path) -> None:
+    if shutil.which("git") is None:
+        skip_unless_ci("git is not installed")
     git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
@@ -91,6 +108,13 @@ def test_ingest_records_the_files_and_the_git_commit(tmp_path: Path, folder: Pat
     info = DeltaTable(str(table)).history(1)[0]
     assert info["git_commit"] == head and info["git_dirty"] is False
     assert info["sources"]["sales.orders@1.0.0"] == "sales/orders-1.0.0.odcs.yaml"
+    (folder / "new.yaml").write_text(  # an uncommitted file: the work tree is dirty
+        "apiVersion: v3.1.0\nkind: DataContract\nid: new.one\nversion: 1.0.0\nstatus: active\n"
+    )
+    assert run("ingest", str(folder), table=table).exit_code == 0
+    header, _, dirty, clean, _ = run("history", table=table).stdout.splitlines()
+    assert header.split()[-2:] == ["git_commit", "git_dirty"]
+    assert dirty.split()[-2:] == [head, "yes"] and clean.split()[-2:] == [head, "no"]
 
 
 def test_ingest_refuses_a_folder_with_problems_unless_told_to_skip(
@@ -189,25 +213,80 @@ def test_reads_and_governance_commands(tmp_path: Path, folder: Path) -> None:
     assert run("optimize", table=table).exit_code == 0
     vacuum = run("vacuum", "--json", table=table)
     assert vacuum.exit_code == 0 and json.loads(vacuum.stdout) == []
-    assert run("versions", "sales.orders", "--as-of", "1", "--json", table=table).exit_code == 0
+    as_of = run("versions", "sales.orders", "--as-of", "1", "--json", table=table)
+    assert [row["version"] for row in json.loads(as_of.stdout)] == [
+        "1.0.0",
+        "1.1.0",
+        "1.2.0-rc.1",
+        "2.0.0",
+    ]
+
+
+def test_versions_prints_each_versions_status_time_and_fingerprint(tmp_path: Path) -> None:
+    table = tmp_path / "table"
+    store = DeltaContractStore(path=table, validation="off")
+    put = {
+        v: store.put(minimal("x", v, status=s))
+        for v, s in [("1.10.0", "draft"), ("1.9.0", "active")]
+    }
+    store.update_metadata("x", "1.9.0", {"status": "Validated"})
+    rows = json.loads(run("versions", "x", "--json", table=table).stdout)
+    assert [set(row) for row in rows] == [{"version", "status", "created_at", "fingerprint"}] * 2
+    assert [(r["version"], r["status"], r["fingerprint"]) for r in rows] == [
+        ("1.9.0", "Validated", put["1.9.0"].fingerprint),
+        ("1.10.0", "draft", put["1.10.0"].fingerprint),
+    ]
+    created = datetime.fromisoformat(rows[0]["created_at"])
+    assert abs((datetime.now(UTC) - created).total_seconds()) < 600
+    text = run("versions", "x", table=table).stdout
+    assert put["1.9.0"].fingerprint in text and "Validated" in text
+    assert run("versions", "nope", table=table).exit_code == 3
+
+
+# The README's exit codes, written out here: a test must not read the CLI's own table.
+README_EXIT_CODES = {
+    0: "success",
+    1: "unexpected error",
+    2: "usage error",
+    3: "not found",
+    4: "version conflict",
+    5: "invalid contract",
+    6: "store unavailable",
+    7: "incompatible",
+    8: "the table needs attention",
+}
+
+
+def test_the_readme_states_the_exit_codes() -> None:
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    paragraph = text[text.index("Exit codes:") :].split("Typed values")[0]
+    for code, meaning in README_EXIT_CODES.items():
+        assert f"**{code}** {meaning}" in paragraph, (code, meaning)
 
 
 def test_exit_codes(tmp_path: Path, folder: Path) -> None:
     table = tmp_path / "table"
-    assert run("list").exit_code == EXIT_CODES["usage"]  # no table given
-    assert run("list", "--bogus", table=table).exit_code == EXIT_CODES["usage"]
-    assert run("get", "nope", "1.0.0", table=table).exit_code == EXIT_CODES["not_found"]
-    assert run("put", str(folder / "sales" / "orders-1.0.0.odcs.yaml"), table=table).exit_code == 0
+    assert run("list").exit_code == 2  # no table given
+    assert run("list", "--bogus", table=table).exit_code == 2
+    assert run("get", "nope", "1.0.0", table=table).exit_code == 3
+    orders = folder / "sales" / "orders-1.0.0.odcs.yaml"
+    assert run("put", str(orders), table=table).exit_code == 0
+    assert run("get", "nope", "1.0.0", table=table).exit_code == 3
     changed = tmp_path / "changed.yaml"
-    changed.write_text(
-        (folder / "sales" / "orders-1.0.0.odcs.yaml").read_text().replace("Orders", "Other")
-    )
+    changed.write_text(orders.read_text().replace("Orders", "Other"))
     conflict = run("put", str(changed), table=table)
-    assert conflict.exit_code == EXIT_CODES["conflict"]
+    assert conflict.exit_code == 4
     assert "already exists with fingerprint" in conflict.stderr and conflict.stdout == ""
+    stale = run(
+        "set-metadata", "sales.orders", "1.0.0", "status=x", "--if-match", "status=y", table=table
+    )
+    assert stale.exit_code == 4
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: a\n")
-    assert run("put", str(bad), table=table).exit_code == EXIT_CODES["invalid"]
+    assert run("put", str(bad), table=table).exit_code == 5
+    assert run("sql", "DELETE FROM contracts", table=table).exit_code == 2
+    bigger = run("diff", str(orders), str(changed), "--fail-on", "patch")
+    assert bigger.exit_code == 7, bigger.output
     unreachable = CliRunner().invoke(
         cli,
         [
@@ -224,8 +303,28 @@ def test_exit_codes(tmp_path: Path, folder: Path) -> None:
             "list",
         ],
     )
-    assert unreachable.exit_code == EXIT_CODES["unavailable"]
+    assert unreachable.exit_code == 6
     assert "cannot read table s3://bucket/contracts" in unreachable.stderr
+    twice = dict(pa.table(DeltaTable(str(table)).to_pyarrow_table()).to_pylist()[0])
+    twice["fingerprint"] = "0" * 64  # another writer stored the version again, differently
+    write_deltalake(str(table), pa.Table.from_pylist([twice], schema=_schema(table)), mode="append")
+    duplicated = run("get", "sales.orders", "1.0.0", table=table)
+    assert duplicated.exit_code == 8 and "sales.orders" in duplicated.stderr
+    assert EXIT_CODES == {
+        "success": 0,
+        "error": 1,
+        "usage": 2,
+        "not_found": 3,
+        "conflict": 4,
+        "invalid": 5,
+        "unavailable": 6,
+        "incompatible": 7,
+        "table": 8,
+    }
+
+
+def _schema(table: Path) -> pa.Schema:
+    return pa.schema(DeltaTable(str(table)).schema().to_arrow())
 
 
 def test_the_console_script_pipes_json(tmp_path: Path, folder: Path) -> None:

@@ -27,6 +27,7 @@ from dc43_delta_store import (
     ContractValidationWarning,
     Dc43ContractStore,
     DeltaContractStore,
+    StoreUnavailableError,
     VersionConflictError,
 )
 from dc43_delta_store.cli import cli
@@ -117,6 +118,24 @@ def test_a_changed_reput_is_a_conflict_that_dc43s_app_can_answer(tmp_path: Path)
     assert error.contract_id == "sales.orders" and error.version == "1.0.0"
     assert error.stored_fingerprint == fingerprint(dc43_contract(usage="first"))
     assert adapter.get("sales.orders", "1.0.0").description.usage == "first"  # type: ignore[union-attr]
+
+
+def test_an_unreachable_store_is_503_for_dc43s_app() -> None:
+    from starlette.exceptions import HTTPException
+
+    options = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_REGION": "us-east-1",
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "max_retries": "0",
+    }
+    adapter = Dc43ContractStore(path="s3://bucket/contracts", storage_options=options)
+    with pytest.raises(StoreUnavailableError) as caught:
+        adapter.list_contracts()
+    assert isinstance(caught.value, HTTPException) and caught.value.status_code == 503
+    assert "cannot read table s3://bucket/contracts" in caught.value.detail
 
 
 def test_the_adapter_is_importable_from_the_root_and_registered_without_importing_dc43_first(

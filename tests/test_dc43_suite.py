@@ -22,7 +22,7 @@ from deltalake import DeltaTable
 
 from dc43_delta_store import Dc43ContractStore
 
-from .conftest import ROOT
+from .conftest import ROOT, skip_unless_ci
 from .dc43_suite_plugin import DIFFERENCES
 from .test_dc43_compat import dc43_contract
 
@@ -54,10 +54,7 @@ def dc43_sdist() -> Path:
     except subprocess.TimeoutExpired:
         problem = "pip download timed out after 600 s"
     if problem or not target.exists():
-        reason = f"cannot download the {DC43} sdist for dc43's own tests: {problem}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_unless_ci(f"cannot download the {DC43} sdist for dc43's own tests: {problem}")
     return target
 
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from dc43_delta_store import InvalidContractError
+from dc43_delta_store import DeltaContractStore, InvalidContractError
 from dc43_delta_store.core.canonical import canonical_json, fingerprint, strip_nulls
 from dc43_delta_store.core.documents import MAX_DEPTH, load_document
 from dc43_delta_store.core.yaml12 import dump_yaml
@@ -54,9 +54,27 @@ def test_every_input_form_gives_the_same_document(tmp_path: Path) -> None:
         assert loaded == document, type(form)
 
 
-def test_yaml_dates_stay_the_text_that_was_written() -> None:
-    loaded = load_document(YAML_TEXT)
-    assert loaded["servers"][0]["customProperties"][0]["value"] == "2024-01-01"
+# Each would read back differently if YAML's 1.1 date, time or base-60 rules applied.
+TIMES = {
+    "since": "2024-1-1 9:05:00",  # a datetime: 2024-01-01T09:05:00
+    "stamp": "2001-12-14t21:59:43.10-05:00",  # 2001-12-14T21:59:43.100000-05:00
+    "utc": "2024-05-01T10:00:00Z",  # 2024-05-01T10:00:00+00:00
+    "start": "12:30",  # 750
+    "duration": "1:30:00",  # 5400
+    "day": "2024-01-01",
+}
+
+
+def test_yaml_dates_stay_the_text_that_was_written(tmp_path: Path) -> None:
+    text = "id: a\nversion: '1'\n" + "".join(f"{k}: {v}\n" for k, v in TIMES.items())
+    assert yaml.safe_load(text)["since"] != TIMES["since"]  # what YAML 1.1 would make of it
+    assert load_document(text) == {"id": "a", "version": "1", **TIMES}
+    assert load_document(dump_yaml(load_document(text))) == load_document(text)
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(text)
+    assert store.get("a", "1") == {"id": "a", "version": "1", **TIMES}
+    tagged = "id: a\nversion: '1'\nstamp: !!timestamp 2024-1-1 9:05:00\n"
+    assert load_document(tagged)["stamp"] == "2024-1-1 9:05:00"
 
 
 def test_mapping_with_date_objects_from_yaml_safe_load_is_accepted() -> None:
@@ -139,6 +157,26 @@ def test_deep_nesting_is_refused_with_the_limit() -> None:
         load_document("[" * 100_000)
 
 
+def _nested(levels: int) -> dict[str, Any]:
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = {"x": value}
+    return {"id": "a", "version": "1", **value}
+
+
+@pytest.mark.parametrize("form", ["mapping", "json", "yaml"])
+def test_the_documented_nesting_limit_is_inclusive(form: str) -> None:
+    def written(document: dict[str, Any]) -> Any:
+        return {"mapping": document, "json": json.dumps(document), "yaml": dump_yaml(document)}[
+            form
+        ]
+
+    deepest = _nested(MAX_DEPTH)  # 64 levels: the documented maximum
+    assert load_document(written(deepest)) == deepest
+    with pytest.raises(InvalidContractError, match=f"nested deeper than {MAX_DEPTH} levels"):
+        load_document(written(_nested(MAX_DEPTH + 1)))
+
+
 def test_documents_above_the_size_limit_are_refused(tmp_path: Path) -> None:
     big = minimal(description={"usage": "x" * 2000})
     with pytest.raises(InvalidContractError, match="above the 1000-byte limit"):
@@ -187,3 +225,72 @@ def test_fingerprint_ignores_key_order_and_explicit_nulls(
     shuffled = dict(items)
     shuffled["__absent__"] = None
     assert fingerprint(shuffled) == fingerprint(document)
+
+
+def _refused(source: object, **kwargs: int) -> str:
+    with pytest.raises(InvalidContractError) as caught:
+        load_document(source, **kwargs)
+    return str(caught.value)
+
+
+def test_file_errors_start_with_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    assert _refused(folder) == f"{folder}: is a directory, not a contract file"
+    bad_utf8 = tmp_path / "latin1.yaml"
+    bad_utf8.write_bytes(b"id: \xe9t\xe9\n")
+    assert _refused(bad_utf8) == f"{bad_utf8}: not valid UTF-8 (byte 4: b'\\xe9')"
+    nul = tmp_path / "a\x00.yaml"
+    assert _refused(nul) == f"{tmp_path}/a\\x00.yaml: a file name cannot contain a NUL character"
+    device = Path("/dev/null")
+    assert _refused(device) == "/dev/null: is not a regular file (a character device); nothing read"
+
+
+def test_a_socket_is_not_read(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "s.yaml"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        assert _refused(path) == f"{path}: is not a regular file (a socket); nothing read"
+
+
+def test_an_unreadable_file_says_why(tmp_path: Path) -> None:
+    memory = Path("/proc/self/mem")  # a regular file whose read fails (EIO)
+    if not memory.exists():
+        pytest.skip("no /proc/self/mem on this system")
+    assert _refused(memory) == "/proc/self/mem: cannot read file: Input/output error"
+
+
+def test_the_size_limit_admits_a_file_of_exactly_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text('{"id":"a","version":"1"}', encoding="utf-8")  # as long as its JSON form
+    size = path.stat().st_size
+    assert load_document(path, max_bytes=size) == {"id": "a", "version": "1"}
+    text = path.read_text(encoding="utf-8")  # the same as text, and as a mapping
+    assert load_document(text, max_bytes=size) == load_document(text, max_bytes=size + 1)
+    assert load_document({"id": "a", "version": "1"}, max_bytes=size)["id"] == "a"
+    with pytest.raises(InvalidContractError, match=f"above the {size - 1}-byte limit"):
+        load_document(text, max_bytes=size - 1)
+    assert _refused(path, max_bytes=size - 1) == (
+        f"{path}: file is {size} bytes, above the {size - 1}-byte limit"
+    )
+
+
+@pytest.mark.parametrize("suffix", [".json", ".JSON"])
+def test_a_json_file_is_read_as_json_only(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"c{suffix}"
+    path.write_text("id: a\nversion: '1'\n", encoding="utf-8")  # YAML, not JSON
+    assert _refused(path).startswith(f"{path}: invalid JSON at line 1 column 1")
+    for text, message in [
+        ('{"id": "a", "id": "b"}', "duplicate key 'id' in a JSON object"),
+        ('{"id": "a", "x": NaN}', "NaN is not a JSON value"),
+        ('{"id": "a", "x": ' + "[" * 5000 + "]" * 5000 + "}", "nested deeper than 64 levels"),
+        ('{"id": "a", "x": 1e-400}', "$.x is 1e-400 is too small for a 64-bit float"),
+        (
+            '{"id": "a", "x": "\\ud800"}',
+            "$.x holds an unpaired surrogate (\\ud800), not valid Unicode",
+        ),
+    ]:
+        path.write_text(text, encoding="utf-8")
+        assert _refused(path).startswith(f"{path}: {message}")

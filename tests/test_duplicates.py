@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
@@ -17,7 +18,8 @@ from dc43_delta_store.cli.commands import cli
 from dc43_delta_store.core.duplicates import StoredRow, duplicate_keys, one_row, versions_of
 from dc43_delta_store.core.records import build_row
 
-from .dc43_tables import append, dc43_document, dc43_rows, dc43_table
+from .conftest import need
+from .dc43_tables import DC43_SCHEMA, append, dc43_document, dc43_rows, dc43_table
 
 ORIGINAL = dc43_document("sales.orders", "1.0.0", status="active", description={"usage": "a"})
 CHANGED = dc43_document("sales.orders", "1.0.0", status="draft", description={"usage": "b"})
@@ -50,6 +52,28 @@ def test_identical_copies_answer_once(path: Path) -> None:
     (finding,) = [f for f in report.findings if f.check != "missing_derived_columns"]
     assert (finding.check, finding.severity) == ("duplicate_keys", "warning")
     assert finding.details["keys"][0]["rows"] == 2
+
+
+def without_fingerprint(document: dict[str, Any], payload: str | None = None) -> Any:
+    """A row another writer added without a fingerprint, its JSON spelled ``payload``."""
+    row = dc43_rows([document]).to_pylist()[0]
+    row["fingerprint"] = None
+    if payload is not None:
+        row["json"] = payload
+    return pa.Table.from_pylist([row], schema=DC43_SCHEMA)
+
+
+def test_a_copy_without_fingerprint_counts_by_its_json(path: Path) -> None:
+    # the same document, spelled otherwise (spaces, key order): the same content, read once
+    spelled = json.dumps(dict(reversed(list(ORIGINAL.items()))), indent=1)
+    append(path, without_fingerprint(ORIGINAL, spelled))
+    store = store_of(path)
+    assert store.get("sales.orders", "1.0.0") == ORIGINAL
+    assert store.list_versions("sales.orders") == ["0.9.0", "1.0.0"]
+    # other content without a fingerprint is a different copy, never hidden
+    append(path, without_fingerprint(CHANGED))
+    with pytest.raises(DuplicateVersionError, match="is stored 3 times"):
+        store_of(path).get("sales.orders", "1.0.0")
 
 
 def test_different_copies_refuse_every_read_of_the_key(path: Path) -> None:
@@ -158,7 +182,7 @@ def test_a_row_without_fingerprint_counts_by_its_json() -> None:
 
 
 def test_dc43s_web_app_gets_a_409_for_a_duplicated_key(path: Path) -> None:
-    starlette = pytest.importorskip("starlette.exceptions")
+    starlette = need("starlette.exceptions")
     from dc43_delta_store import Dc43ContractStore
 
     append(path, dc43_rows([CHANGED]))

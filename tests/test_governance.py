@@ -168,6 +168,19 @@ def test_if_match_refuses_a_stale_update(governed: DeltaContractStore) -> None:
     assert governed.latest("sales.orders", status="Retired")["version"] == "1.0.0"
 
 
+def test_if_match_none_means_the_column_is_unset(governed: DeltaContractStore) -> None:
+    governed.update_metadata("sales.orders", "1.0.0", {"owner": "sales"})
+    version = governed.table_version
+    with pytest.raises(UpdateConflictError, match=r"holds \{'owner': 'sales'\}"):
+        governed.update_metadata(
+            "sales.orders", "1.0.0", {"status": "Validated"}, if_match={"owner": None}
+        )
+    assert governed.table_version == version
+    assert governed.latest("sales.orders", status="Validated") is None
+    governed.update_metadata("sales.orders", "1.1.0", {"owner": "x"}, if_match={"owner": None})
+    assert governed.latest("sales.orders", owner="x")["version"] == "1.1.0"
+
+
 def _update_worker(path: str, column: str, rounds: int, start: Any) -> None:
     store = DeltaContractStore(path=path, validation="off")
     start.wait(timeout=60)
@@ -258,10 +271,43 @@ def test_sql_refuses_anything_but_select(governed: DeltaContractStore, statement
     assert governed.table_version == version
 
 
+def test_sql_keywords_functions_and_view_names_in_any_case(
+    governed: DeltaContractStore,
+) -> None:
+    template = (
+        "{select} contract_id, {octet}(version) AS n, {strftime}(created_at, '%Y') AS y, "
+        "{regexp}(version, '^1') AS r, {coalesce}(status, 'none') AS s {from} {view} "
+        "{where} contract_id {in} ('sales.orders', 'finance.invoices') "
+        "{order} contract_id, version_sort_key"
+    )
+    words = ["select", "octet_length", "strftime", "regexp_like", "coalesce", "from", "contracts"]
+    words += ["where", "in", "order by"]
+    keys = ["select", "octet", "strftime", "regexp", "coalesce", "from", "view", "where", "in"]
+    keys += ["order"]
+    answers = [
+        governed.sql(template.format(**dict(zip(keys, map(spell, words), strict=True)))).rows()
+        for spell in (str.lower, str.upper, str.title)
+    ]
+    assert answers[0] == answers[1] == answers[2]
+    assert [row[:2] for row in answers[0]] == [
+        ("finance.invoices", 5),
+        ("sales.orders", 5),
+        ("sales.orders", 5),
+        ("sales.orders", 10),
+        ("sales.orders", 5),
+    ]
+    assert governed.sql("select count(*) as n from Contracts_Latest").item() == 3
+
+
 def test_sql_errors_are_clear(governed: DeltaContractStore) -> None:
     with pytest.raises(InvalidRequestError, match="cannot run the query"):
         governed.sql("SELECT nope FROM contracts")
-    assert governed.sql("SELECT count(*) AS n FROM contracts WHERE json LIKE '%;%'").item() >= 0
+    # ";" and "--" inside string literals are text, not a second statement or a comment
+    governed.put(minimal("semi", description={"usage": "a; b -- c"}))
+    query = "SELECT contract_id FROM contracts WHERE json LIKE '%a; b --%' -- the comment"
+    assert governed.sql(query).rows() == [("semi",)]
+    counted = "SELECT count(*) AS n FROM contracts WHERE json LIKE '%;%'"
+    assert governed.sql(counted).item() == sum(";" in row["json"] for row in rows(governed))
 
 
 # -- history and time travel -----------------------------------------------------------------
@@ -297,6 +343,7 @@ def test_history_lists_commits_newest_first(governed: DeltaContractStore) -> Non
     assert newest.info["git_commit"] == "abc123" and newest.contracts == "h@1.0.0"
     assert commits[-1].operation == "CREATE TABLE"
     assert newest.timestamp.tzinfo is not None
+    assert governed.history(limit=2) == commits[:2]
 
 
 # -- upkeep ------------------------------------------------------------------------------------
@@ -320,6 +367,16 @@ def test_optimize_clusters_so_a_lookup_matches_one_file(tmp_path: Path) -> None:
     assert store.vacuum().files == ()  # nothing is past the 7-day retention yet
     with pytest.raises(InvalidRequestError, match="vacuum refused"):
         store.vacuum(retention_hours=0, dry_run=False)
+    # with a short retention the compacted files are past it: vacuum lists them, and only
+    # deletes them when told to
+    dt_after.alter.set_table_properties({"delta.deletedFileRetentionDuration": "interval 1 second"})
+    time.sleep(1.1)
+    listed = store.vacuum()
+    assert listed.dry_run and len(listed.files) == 40
+    assert all(Path(store.location.uri, name).exists() for name in listed.files)
+    deleted = store.vacuum(dry_run=False)
+    assert not deleted.dry_run and deleted.files == listed.files
+    assert not any(Path(store.location.uri, name).exists() for name in listed.files)
 
 
 # -- long-lived readers ------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dc43_delta_store.core.health import TableFacts, judge
 from dc43_delta_store.errors import DuplicateVersionError
 from dc43_delta_store.table.delta_table import WRITABLE_FEATURES
 
-from .conftest import minimal
+from .conftest import minimal, need
 from .dc43_tables import DC43_SCHEMA, dc43_document, dc43_rows
 
 NO_CHECKPOINT = PostCommitHookProperties(create_checkpoint=False)
@@ -74,6 +74,19 @@ def test_small_files_are_reported_until_optimize(tmp_path: Path) -> None:
     assert finding.details["mergeable"] == 101 and finding.severity == "warning"
     store.optimize()
     assert "small_files" not in checks(store)
+
+
+def test_one_small_file_per_partition_is_not_reported(tmp_path: Path) -> None:
+    # dc43's tables are partitioned by contract_id: one file per contract, which compaction
+    # cannot merge, so neither check nor auto-compaction counts them
+    path = tmp_path / "t"
+    documents = [dc43_document(f"c{i:03}", "1.0.0") for i in range(120)]
+    write_deltalake(path, dc43_rows(documents), partition_by=["contract_id"])
+    store = DeltaContractStore(path=path, validation="off", auto_compact=2)
+    assert store.check().facts.mergeable_files == 0
+    assert "small_files" not in checks(store)
+    store.put(dc43_document("c999", "1.0.0"))
+    assert len(DeltaTable(path).file_uris()) == 121
 
 
 def _row_like(store: DeltaContractStore, contract_id: str) -> pa.Table:
@@ -174,8 +187,8 @@ def test_a_column_mapped_table_is_read(mapped: Path) -> None:
 
 
 def test_an_independent_reader_agrees_on_the_mapped_table(mapped: Path) -> None:
-    duckdb = pytest.importorskip("duckdb")
-    extension = pytest.importorskip("duckdb_extension_delta")
+    duckdb = need("duckdb")
+    extension = need("duckdb_extension_delta")
     con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
     con.execute(f"LOAD '{next(Path(extension.__file__).parent.rglob('delta.duckdb_extension'))}'")
     found = con.execute(f"SELECT contract_id, version, json FROM delta_scan('{mapped}')").fetchall()

@@ -89,3 +89,20 @@ def test_an_empty_batch_writes_nothing(store: DeltaContractStore) -> None:
     batch = store.put_many([])
     assert batch.results == () and batch.table_version is None
     assert not Path(store.location.uri).exists()
+
+
+def test_a_dry_run_plans_reports_problems_and_writes_nothing(store: DeltaContractStore) -> None:
+    store.put(minimal(version="1.0.0"))
+    before = version_of(store)
+    plan = store.put_many(
+        [minimal(version="1.0.0"), minimal(version="2.0.0"), {"id": "no.version"}], dry_run=True
+    )
+    assert [(r.version, r.outcome) for r in plan.results] == [
+        ("1.0.0", "unchanged"),
+        ("2.0.0", "new"),
+    ]
+    assert [p.index for p in plan.problems] == [2]
+    assert isinstance(plan.problems[0].error, InvalidContractError)
+    assert plan.table_version == before
+    assert version_of(store) == before
+    assert store.list_versions("sales.orders") == ["1.0.0"]

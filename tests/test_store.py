@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from click.testing import CliRunner
 from deltalake import DeltaTable, write_deltalake
 
 from dc43_delta_store import (
@@ -20,6 +21,7 @@ from dc43_delta_store import (
     StoreUnavailableError,
     VersionConflictError,
 )
+from dc43_delta_store.cli import cli
 from dc43_delta_store.core.table_schema import SEED_COLUMNS
 
 from .conftest import minimal
@@ -128,6 +130,36 @@ def test_list_and_latest_follow_version_precedence(store: DeltaContractStore) ->
     assert store.latest("sales.orders", status="retired") is None
     assert store.latest("unknown.contract") is None
     assert store.list_versions("unknown.contract") == []
+
+
+def test_versions_with_a_dash_or_build_are_releases_everywhere(store: DeltaContractStore) -> None:
+    # a date and SemVer build metadata hold "-" but are no prereleases: latest(), the SQL view,
+    # the prerelease column other engines read, and the command line agree
+    for contract_id, version in [
+        ("dated", "2023-12-31"),
+        ("dated", "2024-01-01"),
+        ("built", "1.0.0"),
+        ("built", "1.0.0+b-1"),
+        ("built", "1.1.0-rc.1"),
+    ]:
+        store.put(minimal(contract_id, version))
+    assert store.latest("dated")["version"] == "2024-01-01"
+    assert store.latest("built")["version"] == "1.0.0+b-1"
+    latest = store.sql("SELECT contract_id, version FROM contracts_latest ORDER BY contract_id")
+    assert latest.rows() == [("built", "1.0.0+b-1"), ("dated", "2024-01-01")]
+    flags = dict(store.sql("SELECT version, prerelease FROM contracts").rows())
+    assert flags == {
+        "2023-12-31": False,
+        "2024-01-01": False,
+        "1.0.0": False,
+        "1.0.0+b-1": False,
+        "1.1.0-rc.1": True,
+    }
+    listed = CliRunner().invoke(cli, ["--path", store.location.uri, "list", "--json"])
+    assert {row["contract_id"]: row["latest"] for row in json.loads(listed.stdout)} == {
+        "built": "1.0.0+b-1",
+        "dated": "2024-01-01",
+    }
 
 
 def test_unknown_filter_column_is_a_clear_error(store: DeltaContractStore) -> None:

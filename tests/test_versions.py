@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 import semver
 from dc43_core.versioning import _VERSION_KEY_PATTERN, _VERSION_KEY_STAGE, version_key
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from dc43_delta_store.core.versions import (
@@ -247,8 +247,20 @@ def test_where_dc43_reads_only_part_of_the_version_the_order_differs_as_document
     assert sort_versions(["1.0.0-rc2", "1.0.0-rc10"]) == ["1.0.0-rc10", "1.0.0-rc2"]
 
 
+LONG = "9" * 100  # a number of 100 digits: beyond what the key encodes, so unordered
+
+
 @relaxed
 @given(any_version, any_version)
+@example("latest", "0.0.0-rc.1")  # unordered below a prerelease of 0.0.0
+@example("latest", "0")
+@example("1.0.0-x", "1.0.dev0")  # a SemVer prerelease below the dev stage
+@example("1.0.0-a", "1.0.0-b")
+@example("1.0.0-1", "1.0.0-a")  # numeric identifiers below alphanumeric ones
+@example("1.0.0-1.a", "1.0.0-1.1")
+@example("latest", f"1.0.{LONG}")  # unordered SemVer-shaped text
+@example("latest", f"1.0.0.{LONG}")  # unordered dotted text
+@example("1.0", "1.0.post0")
 def test_key_order_is_the_comparator_order(a: str, b: str) -> None:
     assert sign(version_sort_key(a), version_sort_key(b)) == compare_versions(a, b)
     assert compare_versions(a, b) == -compare_versions(b, a)
@@ -333,3 +345,24 @@ def test_polars_and_sqlite_sort_the_key_column_exactly_as_python(versions: list[
         db.executemany("INSERT INTO t VALUES (?, ?)", list(zip(versions, keys, strict=True)))
         rows = db.execute("SELECT version FROM t ORDER BY k").fetchall()
     assert [row[0] for row in rows] == sort_versions(versions)
+
+
+def test_numbers_of_up_to_99_digits_are_ordered() -> None:
+    for digits in (1, 98, 99):
+        number = "9" * digits
+        for version in (f"1.0.{number}", f"1.0.0.{number}", f"1.0.0-{number}", f"1.0rc{number}"):
+            assert parse_version(version).ordered, version
+            assert sort_versions([version, "latest"]) == ["latest", version]
+    for version in (f"1.0.{LONG}", f"1.0.0.{LONG}", f"1.0.0-{LONG}", f"1.0rc{LONG}"):
+        assert not parse_version(version).ordered, version
+        assert version_sort_key(version) == "0 " + version
+
+
+def test_parsed_versions_name_their_parts() -> None:
+    short = parse_version("2")
+    assert (short.major, short.minor, short.patch) == (2, 0, 0)
+    assert (parse_version("1.2").minor, parse_version("1.2").patch) == (2, 0)
+    full = parse_version("v1.2.3-rc.1+build.5")
+    assert (full.major, full.minor, full.patch) == (1, 2, 3)
+    assert (full.prerelease, full.build) == (("rc", 1), "build.5")
+    assert parse_version("0.32.0.0rc2").release == (0, 32, 0, 0)

@@ -19,7 +19,7 @@ from deltalake.exceptions import CommitFailedError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dc43_delta_store import DeltaContractStore, IncompatibleTableError
+from dc43_delta_store import DeltaContractStore, IncompatibleTableError, VersionConflictError
 from dc43_delta_store.core.key_filter import key_predicate
 from dc43_delta_store.core.records import build_row
 from dc43_delta_store.core.table_schema import TABLE_SCHEMA, rows_to_table
@@ -158,13 +158,51 @@ def test_the_key_predicate_selects_exactly_its_keys(
     everything = pa.table(tricky.scan(columns=["contract_id", "version"])).to_pylist()
     stored = [(str(r["contract_id"]), str(r["version"])) for r in everything]
     absent = [("a", "3"), ("zz", "1"), ("b", "1\x1f")]
-    keys = data.draw(st.lists(st.sampled_from(stored + absent), min_size=1, max_size=12))
+    one_id = data.draw(st.sampled_from([None, "a", "o'brien"]))  # a batch of one contract
+    pool = [key for key in stored + absent if one_id in (None, key[0])]
+    keys = data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=12))
+    predicate = key_predicate(keys, hashed=data.draw(st.booleans()))
     found = pa.table(
-        tricky.scan(columns=["contract_id", "version"], predicate=key_predicate(keys, hashed=True))
+        tricky.scan(columns=["contract_id", "version"], predicate=predicate)
     ).to_pylist()
     assert sorted((r["contract_id"], r["version"]) for r in found) == sorted(
         key for key in stored if key in set(keys)
     )
+
+
+def test_a_version_another_tool_wrote_without_a_key_is_not_written_again(table: Path) -> None:
+    # Spark (or dc43's MERGE) adds rows without contract_key: a re-put finds them
+    row = rows_to_table([build_row(minimal("spark.written", "1.0.0"))], datetime.now(UTC))
+    row = row.set_column(
+        row.schema.get_field_index("contract_key"), "contract_key", pa.nulls(1, pa.string())
+    )
+    write_deltalake(str(table), row, mode="append")
+    store = DeltaContractStore(path=table, validation="off")
+    assert store.put(minimal("spark.written", "1.0.0")).outcome == "unchanged"
+    with pytest.raises(VersionConflictError):
+        store.put(minimal("spark.written", "1.0.0", status="retired"))
+    batch = store.put_many([minimal("spark.written", "1.0.0"), minimal("new.one")])
+    assert [r.outcome for r in batch.results] == ["unchanged", "inserted"]
+    assert keys_of(table).count(("spark.written", "1.0.0")) == 1
+
+
+def test_append_only_tables_keep_the_same_guarantees(table: Path) -> None:
+    # inserts there are insert-only MERGEs: the key is still the conflict predicate
+    snapshot(table).alter.set_table_properties({"delta.appendOnly": "true"})
+    behind = snapshot(table)
+    assert insert(table, snapshot(table), ("a", "1")) == 1
+    assert insert(table, behind, ("b", "1")) == 1  # another key: both commit
+    behind = snapshot(table)
+    assert insert(table, snapshot(table), ("c", "1")) == 1
+    with pytest.raises(CommitFailedError):
+        insert(table, behind, ("c", "1"))  # the same key: the second conflicts
+    assert keys_of(table) == [("a", "1"), ("b", "1"), ("c", "1"), ("seed", "1.0.0")]
+
+
+def test_a_write_of_no_keys_is_a_programming_error_not_a_table_wide_predicate() -> None:
+    # an empty predicate would replace every row of the table
+    with pytest.raises(ValueError, match=r"^key_predicate needs at least one key$"):
+        key_predicate([], hashed=True)
 
 
 def test_append_only_tables_take_puts_and_refuse_metadata_updates(tmp_path: Path) -> None:

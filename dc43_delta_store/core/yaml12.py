@@ -149,7 +149,7 @@ class _Builder:
         stack: list[Any] = []  # open containers
         keys: list[Any] = []  # per open mapping: the key waiting for its value, or _NO_KEY
         lines: list[dict[Any, int] | None] = []  # per open mapping: the line of each key
-        merges: list[list[Any] | None] = []  # per open mapping: the mappings `<<` merges in
+        merges: list[list[Any] | None] = []  # per open mapping: (value, event) of each `<<`
         root: Any = None
         get = self.next_event
         scalar_event, alias_event = ev.ScalarEvent, ev.AliasEvent
@@ -184,8 +184,8 @@ class _Builder:
                 keys.pop()
                 lines.pop()
                 merged = merges.pop()
-                if merged:
-                    _merge(done, merged)
+                if merged:  # a list after `<<` is complete only now
+                    _merge(done, [m for value, at in merged for m in _merge_sources(value, at)])
                 if not stack:
                     return done
                 continue
@@ -204,7 +204,7 @@ class _Builder:
                     key = keys[-1]
                     keys[-1] = _NO_KEY
                     if key is _MERGE_KEY:
-                        merges[-1] = (merges[-1] or []) + _merge_sources(value, event)
+                        merges[-1] = [*(merges[-1] or []), (value, event)]
                     else:
                         container[key] = value
             else:
@@ -337,6 +337,16 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.add_implicit_resolver(FLOAT, re.compile(f"^(?:{_FLOAT.pattern})$"), list("-+.0123456789"))
+
+
+def _text(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # A single-quoted U+0085 (NEL) reads back as a space: those line breaks go double-quoted,
+    # where they are escaped.
+    style = '"' if any(ch in data for ch in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar(STR, data, style=style)
+
+
+_Dumper.add_representer(str, _text)
 
 
 def dump_yaml(document: Any) -> str:
