@@ -17,6 +17,7 @@ SCRIPTS = {
     "store_ops.py": [],
     "upkeep.py": [],
     "service.py": [],
+    "busy.py": [],
     "diff_corpus.py": ["--out", str(HERE / "results" / "diff_corpus.json")],
     "consumers.py": [],
     "yaml_put.py": [],

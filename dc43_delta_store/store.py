@@ -7,7 +7,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Literal, TypeVar, overload
 
@@ -39,10 +39,8 @@ from .core.versions import sort_versions
 from .errors import (
     BatchError,
     ContractNotFoundError,
-    ContractStoreError,
     InvalidLocationError,
     InvalidRequestError,
-    StoreUnavailableError,
     TableBusyError,
     UpdateConflictError,
 )
@@ -52,7 +50,7 @@ from .resolution.explain import Resolution, ResolveRequest
 from .resolution.ranges import parse_range
 from .resolution.reader import Resolver
 from .table.adopt import AdoptionResult, adopt
-from .table.cache import ResultCache
+from .table.cache import DEFAULT_CACHE_BYTES, TABLE
 from .table.catalog import UnityCatalog
 from .table.compatibility import (
     apply_gate,
@@ -62,17 +60,15 @@ from .table.compatibility import (
     write_settings,
 )
 from .table.delta_table import (
-    FORKED,
     AsOf,
     CommitFailedError,
     ContractTable,
     catalog_location,
     table_arrow_schema,
-    table_columns,
 )
 from .table.health import check_table
 from .table.history import Commit, commit_metadata, commits_of, update_summary, write_summary
-from .table.location import TableLocation, checked_options, describe, resolve_location
+from .table.location import TableLocation, checked_options, resolve_location
 from .table.log import DeltaLog
 from .table.maintenance import (
     DEFAULT_TARGET_FILE_SIZE,
@@ -82,6 +78,7 @@ from .table.maintenance import (
     vacuum,
 )
 from .table.queries import FilterValue, checked_filters, decode_document, lookup, one_copy
+from .table.reads import Snapshot, TableReads
 from .table.scanning import scan_frame
 from .table.sql import run_sql, views
 
@@ -120,7 +117,9 @@ class DeltaContractStore:
 
     Reads check the table for new commits on every call (a ``stat`` of the next commit file
     on a local table; a log listing on object stores, at most every ``max_staleness``
-    seconds) and answer from memory while nothing changed.
+    seconds) and answer from memory while nothing changed; after a commit, answers about
+    the contracts it did not touch stay (see :mod:`.table.reads`). ``cache_bytes`` bounds
+    what is remembered.
     """
 
     def __init__(
@@ -138,10 +137,12 @@ class DeltaContractStore:
         catalog: UnityCatalog | None = None,
         catalog_storage_root: str | None = None,
         compatibility: str | Policy | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         self._validation: ValidationMode = validation_mode(validation)
         check_number("max_commit_attempts", max_commit_attempts, low=1, whole=True)
         check_number("max_staleness", max_staleness, low=0)
+        check_number("cache_bytes", cache_bytes, low=0, whole=True)
         if auto_compact is not None:
             check_number("auto_compact", auto_compact, low=1, whole=True)
         self._compatibility = None if compatibility is None else Policy.parse(compatibility)
@@ -169,9 +170,9 @@ class DeltaContractStore:
         self._table = ContractTable(self._location, max_staleness=max_staleness)
         self._max_attempts = max_commit_attempts
         self._auto_compact = auto_compact
-        self._cache = ResultCache()
         self._log = DeltaLog(self._location)
-        self._resolver = Resolver(self._table, self._log, self._cache, self._columns, self._collect)
+        self._reads = TableReads(self._table, self._log, cache_bytes=cache_bytes)
+        self._resolver = Resolver(self._table, self._log, self._reads)
 
     @property
     def location(self) -> TableLocation:
@@ -181,8 +182,7 @@ class DeltaContractStore:
     @property
     def table_version(self) -> int | None:
         """The table's newest version, or None before the first write."""
-        dt = self._table.current()
-        return None if dt is None else dt.version()
+        return self._table.newest()
 
     def __repr__(self) -> str:
         return f"DeltaContractStore({self._location.name or self._location.uri!r})"
@@ -568,16 +568,17 @@ class DeltaContractStore:
         check_identity(contract_id, "contract_id")
         check_identity(version, "version")
 
-        def compute(dt: DeltaTable | None) -> str | None:
-            if dt is None:
+        def compute(snapshot: Snapshot | None) -> str | None:
+            if snapshot is None:
                 return None
-            match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
-            found = self._collect(scan_frame(dt).filter(match).select("json"))["json"]
+            frame = snapshot.frame(contract_id, ["version", "json"])
+            found = self._collect(frame.filter(pl.col("version") == version).select("json"))["json"]
             if len(found) > 1:  # copies another writer made: one content, or refuse
+                dt = snapshot.table()
                 return one_copy(dt, contract_id, version, self._columns(dt), self._collect)
             return found[0] if len(found) else None
 
-        payload = self._answer(as_of, ("get", contract_id, version), compute)
+        payload = self._answer(as_of, ("get", contract_id, version), compute, contract_id)
         if payload is None:
             raise ContractNotFoundError(contract_id, version, detail=_where(as_of))
         return decode_document(payload, contract_id, version)
@@ -682,9 +683,11 @@ class DeltaContractStore:
                 f"include_prereleases must be True or False, not {include_prereleases!r}"
             )
         version_range = None if spec is None else parse_range(spec)
-        current = self._table.current()
-        columns = self._columns(current) if current is not None else self._new_table_columns()
-        wanted = checked_filters(filters, columns)  # converted, or refused before any scan
+        wanted: dict[str, Any] = {}
+        if filters:  # converted, or refused before any scan
+            newest = self._reads.newest()
+            columns = self._new_table_columns() if newest is None else newest.columns()
+            wanted = checked_filters(filters, columns)
         return ResolveRequest(version_range, wanted, include_prereleases, as_of)
 
     def _resolved(self, contract_id: str, request: ResolveRequest) -> dict[str, Any] | None:
@@ -694,10 +697,11 @@ class DeltaContractStore:
     def list_contracts(self, *, as_of: AsOf | None = None) -> list[str]:
         """Every contract id in the table, sorted."""
 
-        def compute(dt: DeltaTable | None) -> tuple[str, ...]:
-            if dt is None:
+        def compute(snapshot: Snapshot | None) -> tuple[str, ...]:
+            if snapshot is None:
                 return ()
-            ids = self._collect(scan_frame(dt).select("contract_id").unique().drop_nulls())
+            frame = scan_frame(snapshot.table())
+            ids = self._collect(frame.select("contract_id").unique().drop_nulls())
             return tuple(sorted(ids["contract_id"].to_list()))
 
         return list(self._answer(as_of, ("contracts",), compute))
@@ -706,18 +710,20 @@ class DeltaContractStore:
         """The versions of ``contract_id``, lowest to highest (see :mod:`.core.versions`)."""
         check_identity(contract_id, "contract_id")
 
-        def compute(dt: DeltaTable | None) -> tuple[str, ...]:
-            if dt is None:
+        def compute(snapshot: Snapshot | None) -> tuple[str, ...]:
+            if snapshot is None:
                 return ()
-            frame = scan_frame(dt).filter(lookup(contract_id, self._columns(dt)))
+            frame = snapshot.frame(contract_id, ["version"])
             versions = self._collect(frame.select("version"))["version"]
             if not versions.is_duplicated().any():
                 return tuple(sort_versions(versions.to_list()))
-            found = self._collect(frame.select(*_ROW_COLUMNS))  # copies: one content, or refuse
-            rows = [StoredRow(*row) for row in found.iter_rows()]
+            frame = snapshot.frame(contract_id, _ROW_COLUMNS)  # copies: one content, or refuse
+            rows = [
+                StoredRow(*row) for row in self._collect(frame.select(*_ROW_COLUMNS)).iter_rows()
+            ]
             return tuple(sort_versions(versions_of(contract_id, rows)))
 
-        return list(self._answer(as_of, ("versions", contract_id), compute))
+        return list(self._answer(as_of, ("versions", contract_id), compute, contract_id))
 
     def exists(
         self, contract_id: str, version: str | None = None, *, as_of: AsOf | None = None
@@ -803,8 +809,11 @@ class DeltaContractStore:
 
         def attempt() -> OptimizeResult:
             dt = self._table.writable(self._table.current(), self._declared)
+            rows = self._reads.row_group_rows(dt)
             with self._table.errors("optimize"):
-                return optimize(dt, target_file_size=target_file_size, commit_info=info)
+                return optimize(
+                    dt, target_file_size=target_file_size, commit_info=info, row_group_rows=rows
+                )
 
         with self._table.errors("optimize"), self._table.maintenance() as held:
             if not held:
@@ -896,48 +905,26 @@ class DeltaContractStore:
         return self._table.current() if as_of is None else self._table.at(as_of)
 
     def _answer(
-        self, as_of: AsOf | None, query: tuple[Any, ...], compute: Callable[[DeltaTable | None], T]
-    ) -> T:
-        """``compute`` on the right snapshot, remembered per table version."""
-        if isinstance(as_of, int) and not isinstance(as_of, bool):  # checked by at() on a miss
-            return self._cache.get_or_compute(as_of, query, lambda: compute(self._table.at(as_of)))
-        return self._answer_on(self._snapshot(as_of), query, compute)
-
-    def _answer_on(
         self,
-        dt: DeltaTable | None,
+        as_of: AsOf | None,
         query: tuple[Any, ...],
-        compute: Callable[[DeltaTable | None], T],
+        compute: Callable[[Snapshot | None], T],
+        scope: str | None = None,
     ) -> T:
-        if dt is None:
-            return compute(None)
-        return self._cache.get_or_compute(dt.version(), query, lambda: compute(dt))
+        """``compute`` on the right snapshot, remembered (see :mod:`.table.reads`); ``scope``
+        is the contract the answer is about (None: the whole table)."""
+        return self._reads.answer(as_of, query, compute, scope=TABLE if scope is None else scope)
 
     def _columns(self, dt: DeltaTable) -> dict[str, Any]:
         """The columns of snapshot ``dt`` (remembered per version: schemas change by commit)."""
-        return self._cache.get_or_compute(dt.version(), ("columns",), lambda: table_columns(dt))
+        return self._reads.columns(dt)
 
     def _collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
-        with self._reading():
-            return frame.collect()
+        return self._reads.collect(frame)
 
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[None]:
+    def _reading(self) -> contextlib.AbstractContextManager[None]:
         """Polars raises its own exceptions for I/O failures: make them store errors."""
-        try:
-            yield
-        except (ContractStoreError, CommitFailedError):
-            raise
-        except Exception as exc:
-            message = describe(exc, self._location)
-            raise StoreUnavailableError(f"cannot read table {self._location}: {message}") from None
-        except BaseException as exc:  # deltalake panics (a BaseException) in a forked child
-            if type(exc).__name__ == "PanicException" and "Forked process" in str(exc):
-                raise StoreUnavailableError(
-                    f"cannot read table {self._location}: "
-                    + FORKED.format(parent="another process")
-                ) from None
-            raise
+        return self._reads.reading()
 
 
 _ROW_COLUMNS = ("version", "fingerprint", "json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 MAX_IDENTITY_LENGTH = 1000
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ space character
         raise InvalidContractError(
             f"{field} {value!r} has leading or trailing whitespace", source=label
         )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if _CONTROL.search(value):
         raise InvalidContractError(f"{field} {value!r} contains control characters", source=label)
     if len(value) > MAX_IDENTITY_LENGTH:
         raise InvalidContractError(

@@ -10,11 +10,19 @@ commit info already names what each commit did.
 
 from __future__ import annotations
 
-from ..errors import CursorExpiredError, InvalidRequestError
-from ..table.log import DeltaLog
-from .events import ChangeEvent, events_of
+import json
+from collections.abc import Callable
+from urllib.parse import unquote
 
-__all__ = ["read_changes"]
+from ..errors import CursorExpiredError, InvalidRequestError
+from ..table.log import DeltaLog, LogEntry
+from .events import ChangeEvent, events_of
+from .touched import NOTHING, Stats, Touched, touched_by
+
+__all__ = ["MAX_FOLLOWED_COMMITS", "read_changes", "read_touched"]
+
+MAX_FOLLOWED_COMMITS = 100
+"""Beyond this many commits, recomputing answers costs less than reading the log."""
 
 
 def read_changes(log: DeltaLog, since: int, upto: int, table: str) -> list[ChangeEvent]:
@@ -58,3 +66,54 @@ def _expired(log: DeltaLog, since: int, missing: int, table: str) -> CursorExpir
         since=since,
         earliest=earliest,
     )
+
+
+def read_touched(
+    log: DeltaLog,
+    since: int,
+    upto: int,
+    stats_before: Callable[[str], Stats | None],
+    *,
+    limit: int = MAX_FOLLOWED_COMMITS,
+) -> tuple[Touched, list[LogEntry]]:
+    """What the commits ``since + 1`` to ``upto`` touched (see :mod:`.touched`), and those
+    commits (empty when they were not all read).
+
+    ``stats_before(path)`` gives the statistics of a file of snapshot ``since``, for a
+    removed file whose remove action has none (files added in between are known from their
+    add actions). More than ``limit`` commits, or one the log no longer holds, touch
+    everything.
+    """
+    if upto - since > limit:
+        return Touched(everything=True, data=True, reason=f"{upto - since} commits"), []
+    added: dict[str, Stats] = {}
+    entries: list[LogEntry] = []
+
+    def stats_of(path: str) -> Stats | None:
+        return added[path] if path in added else stats_before(path)
+
+    result = NOTHING
+    for version in range(since + 1, upto + 1):
+        entry = log.read(version)
+        if entry is None:
+            return Touched(everything=True, data=True, reason=f"commit {version} is gone"), []
+        entries.append(entry)
+        if not result.everything:
+            result = result | touched_by(entry.actions, stats_of)
+        for action in entry.actions:
+            add = action.get("add")
+            if isinstance(add, dict) and isinstance(add.get("path"), str):
+                stats = _stats(add.get("stats"))
+                if stats is not None:
+                    added[unquote(add["path"])] = stats
+    return result, entries
+
+
+def _stats(raw: object) -> Stats | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        stats = json.loads(raw)
+    except ValueError:
+        return None
+    return stats if isinstance(stats, dict) else None

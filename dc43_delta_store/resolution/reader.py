@@ -22,26 +22,23 @@ from deltalake import DeltaTable
 
 from ..core.values import as_of_value
 from ..errors import StoreUnavailableError
-from ..table.cache import ResultCache
 from ..table.delta_table import AsOf, ContractTable
 from ..table.log import DeltaLog
-from ..table.queries import document_column, filter_expr, frozen_filters, lookup, one_copy
-from ..table.scanning import scan_frame
+from ..table.queries import document_column, filter_expr, frozen_filters, one_copy
+from ..table.reads import Snapshot, TableReads
 from .explain import CandidateRow, Resolution, ResolveRequest, decide
 
 __all__ = ["Resolver"]
 
 T = TypeVar("T")
-Columns = Callable[[DeltaTable], Mapping[str, Any]]
-Collect = Callable[[pl.LazyFrame], pl.DataFrame]
 
 
 @dataclass(frozen=True)
 class _View:
-    """Where to read: ``dt``; with ``cutoff``, the current table where rows created after
-    the cutoff did not exist yet and metadata is today's (``notes`` say why)."""
+    """Where to read: ``snapshot``; with ``cutoff``, the current table where rows created
+    after the cutoff did not exist yet and metadata is today's (``notes`` say why)."""
 
-    dt: DeltaTable | None
+    snapshot: Snapshot | None
     cutoff: datetime | None = None
     values_now: bool = False
     notes: tuple[str, ...] = ()
@@ -57,21 +54,15 @@ class _Gone:
 
 class Resolver:
     """Answers ``resolve`` and ``latest`` on a :class:`~..table.delta_table.ContractTable`,
-    remembering answers per table version in ``cache`` (as the store's other reads do)."""
+    remembering answers in the store's cache (see :mod:`..table.reads`): an answer about a
+    contract stays until a commit touches that contract."""
 
-    def __init__(
-        self,
-        table: ContractTable,
-        log: DeltaLog,
-        cache: ResultCache,
-        columns: Columns,
-        collect: Collect,
-    ) -> None:
+    def __init__(self, table: ContractTable, log: DeltaLog, reads: TableReads) -> None:
         self._table = table
         self._log = log
-        self._cache = cache
-        self._columns = columns
-        self._collect = collect
+        self._reads = reads
+        self._cache = reads.cache
+        self._collect = reads.collect
 
     def choose(self, contract_id: str, request: ResolveRequest) -> tuple[str, str] | None:
         """``(version, json)`` of the chosen version, or None. Filters are a column, not a
@@ -80,11 +71,13 @@ class Resolver:
         query = ("resolve", contract_id, *_request_key(request))
 
         def compute(view: _View) -> tuple[str, str] | None:
-            if view.dt is None:
+            if view.snapshot is None:
                 return None
-            columns = self._columns(view.dt)
-            frame = scan_frame(view.dt).filter(lookup(contract_id, columns))
-            if view.cutoff is not None and "created_at" in columns:
+            columns = view.snapshot.columns()
+            cutoff = view.cutoff is not None and "created_at" in columns
+            needed = ["version", "json", *request.filters, *(["created_at"] if cutoff else [])]
+            frame = view.snapshot.frame(contract_id, [c for c in needed if c in columns])
+            if cutoff:
                 created = pl.col("created_at")  # null: written by a tool that did not say
                 frame = frame.filter(created.is_null() | (created <= view.cutoff))
             filters = request.filters.items()
@@ -95,9 +88,9 @@ class Resolver:
             chosen = decide(contract_id, map(CandidateRow, payloads), request).chosen
             if chosen is None:
                 return None
-            return chosen, self._payload(view.dt, contract_id, chosen, found, payloads)
+            return chosen, self._payload(view.snapshot, contract_id, chosen, found, payloads)
 
-        return self._answer(request.as_of, query, compute)
+        return self._answer(request.as_of, query, compute, contract_id)
 
     def explain(self, contract_id: str, request: ResolveRequest) -> tuple[Resolution, str | None]:
         """The resolution with every candidate judged, and the chosen version's json."""
@@ -110,7 +103,7 @@ class Resolver:
         )
 
         def compute(view: _View) -> tuple[Resolution, str | None]:
-            if view.dt is None:
+            if view.snapshot is None:
                 return decide(contract_id, [], request, notes=view.notes), None
             rows, payloads = self._rows(contract_id, view, request)
             if request.as_of is not None and view.cutoff is None and current is not None:
@@ -122,17 +115,17 @@ class Resolver:
             if chosen is None:
                 return resolution, None
             versions = pl.DataFrame({"version": [r.version for r in rows]})
-            return resolution, self._payload(view.dt, contract_id, chosen, versions, payloads)
+            return resolution, self._payload(view.snapshot, contract_id, chosen, versions, payloads)
 
-        return self._answer(request.as_of, query, compute)
+        return self._answer(request.as_of, query, compute, contract_id)
 
     # -- rows ----------------------------------------------------------------------------
 
     def _rows(
         self, contract_id: str, view: _View, request: ResolveRequest
     ) -> tuple[list[CandidateRow], dict[str, str]]:
-        assert view.dt is not None
-        columns = self._columns(view.dt)
+        assert view.snapshot is not None
+        columns = view.snapshot.columns()
         wanted = dict.fromkeys([*request.filters, "status"])
         lifted = {c: document_column(c, columns) for c in wanted}  # dc43's tables: from JSON
         shown = [c for c, expr in lifted.items() if expr is not None]
@@ -140,10 +133,9 @@ class Resolver:
             filter_expr(column, wanted, columns).fill_null(False).alias(f"\0{index}")
             for index, (column, wanted) in enumerate(request.filters.items())
         ]
-        frame = (
-            scan_frame(view.dt)
-            .filter(lookup(contract_id, columns))
-            .select("version", _created(columns), "json", *(lifted[c] for c in shown), *checks)
+        needed = ["version", "json", "created_at", *request.filters, "status"]
+        frame = view.snapshot.frame(contract_id, [c for c in needed if c in columns]).select(
+            "version", _created(columns), "json", *(lifted[c] for c in shown), *checks
         )
         data = self._collect(frame)
         values = zip(*(data[column].to_list() for column in shown), strict=True)
@@ -164,9 +156,12 @@ class Resolver:
         self, contract_id: str, current: DeltaTable, known: set[str]
     ) -> list[CandidateRow]:
         """Versions in the current table that the ``as_of`` snapshot does not have yet."""
-        columns = self._columns(current)
-        frame = scan_frame(current).filter(lookup(contract_id, columns))
-        data = self._collect(frame.select("version", _created(columns)))
+        snapshot = self._reads.snapshot(current)
+        columns = snapshot.columns()
+        needed = [c for c in ("version", "created_at") if c in columns]
+        data = self._collect(
+            snapshot.frame(contract_id, needed).select("version", _created(columns))
+        )
         return [
             CandidateRow(version, created, published_after_as_of=True)
             for version, created in data.iter_rows()
@@ -175,7 +170,7 @@ class Resolver:
 
     def _payload(
         self,
-        dt: DeltaTable,
+        snapshot: Snapshot,
         contract_id: str,
         chosen: str,
         found: pl.DataFrame,
@@ -184,31 +179,39 @@ class Resolver:
         """The chosen version's json; where ``found`` holds it more than once (copies other
         writers made), the one content they share, else DuplicateVersionError."""
         if (found["version"] == chosen).sum() > 1:
-            payload = one_copy(dt, contract_id, chosen, self._columns(dt), self._collect)
+            dt = snapshot.table()
+            payload = one_copy(dt, contract_id, chosen, self._reads.columns(dt), self._collect)
             assert payload is not None
             return payload
         return payloads[chosen]
 
     # -- snapshots -----------------------------------------------------------------------
 
-    def _answer(self, as_of: AsOf | None, query: Hashable, compute: Callable[[_View], T]) -> T:
-        """``compute`` on the snapshot ``as_of`` names, remembered per table version."""
+    def _answer(
+        self, as_of: AsOf | None, query: Hashable, compute: Callable[[_View], T], contract_id: str
+    ) -> T:
+        """``compute`` on the snapshot ``as_of`` names: on the newest snapshot, remembered
+        until a commit touches ``contract_id``; on an older one, per table version."""
         if as_of is None:
-            dt = self._table.current()
-            if dt is None:
+            newest = self._reads.newest()
+            if newest is None:
                 return compute(_View(None))
-            return self._cache.get_or_compute(dt.version(), query, lambda: compute(_View(dt)))
+            return self._cache.live(
+                newest.version, query, lambda: compute(_View(newest)), scope=contract_id
+            )
         if isinstance(as_of, int) and not isinstance(as_of, bool):
-            return self._cache.get_or_compute(
-                as_of, query, lambda: compute(_View(self._table.at(as_of)))
+            return self._cache.pinned(
+                as_of, query, lambda: compute(_View(self._reads.snapshot(self._table.at(as_of))))
             )
         snapshot = self._table.at(as_of, before_creation=True)
         instant = _instant(as_of)
         gone = None if instant is None else self._not_reached(snapshot, instant)
         if gone is None:
             try:
-                return self._cache.get_or_compute(
-                    snapshot.version(), query, lambda: compute(_View(snapshot))
+                return self._cache.pinned(
+                    snapshot.version(),
+                    query,
+                    lambda: compute(_View(self._reads.snapshot(snapshot))),
                 )
             except StoreUnavailableError:
                 gone = None if instant is None else self._vacuumed(snapshot, instant)
@@ -216,11 +219,15 @@ class Resolver:
                     raise
         assert instant is not None
         dt = self._table.current()
-        view = _View(dt, instant, gone.values_now, (gone.note,))
+        current = None if dt is None else self._reads.snapshot(dt)
+        view = _View(current, instant, gone.values_now, (gone.note,))
         if dt is None:
             return compute(view)
-        return self._cache.get_or_compute(
-            dt.version(), (query, "created_at <=", instant), lambda: compute(view)
+        return self._cache.live(
+            dt.version(),
+            (query, "created_at <=", instant),
+            lambda: compute(view),
+            scope=contract_id,
         )
 
     def _not_reached(self, snapshot: DeltaTable, instant: datetime) -> _Gone | None:

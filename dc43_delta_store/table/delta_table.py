@@ -100,6 +100,9 @@ class ContractTable:
         self._refreshed_at = 0.0
         self._generation = 0
         self._checked: tuple[int, bool] | None = None  # (version, writable) last verified
+        local = location.local_path
+        self._log_folder = None if local is None else f"{local / '_delta_log'}{os.sep}"
+        self._seen = -1  # the newest version the commit files showed
 
     # -- opening -------------------------------------------------------------------------
 
@@ -117,17 +120,35 @@ class ContractTable:
                 self._dt = self._open()  # new credentials need a new DeltaTable
                 self._generation = generation
                 self._refreshed_at = time.monotonic()
-            elif self._may_have_changed(self._dt):
+            elif self._seen > self._dt.version() or self._may_have_changed(self._dt):
                 self._dt.update_incremental()
                 self._refreshed_at = time.monotonic()
         if self._dt is not None:
             self._verify(self._dt, writable=False)
         return self._dt
 
+    def newest(self) -> int | None:
+        """The newest table version, or None while no table exists.
+
+        On a local table the commit files say (a ``stat`` each) and the snapshot is not
+        brought up to it: reads that need it call :meth:`current`, reads that do not (see
+        :mod:`.reads`) save its refresh, which replays every commit since the last checkpoint.
+        Elsewhere, the version of :meth:`current`.
+        """
+        check_process()
+        dt = self._dt
+        if self._log_folder is None or dt is None:
+            dt = self.current()
+            return None if dt is None else dt.version()
+        version = max(dt.version(), self._seen)
+        while os.path.exists(f"{self._log_folder}{version + 1:020d}.json"):
+            version += 1
+        self._seen = version
+        return version
+
     def _may_have_changed(self, dt: DeltaTable) -> bool:
-        path = self.location.local_path
-        if path is not None:
-            return (path / "_delta_log" / f"{dt.version() + 1:020d}.json").exists()
+        if self._log_folder is not None:  # a plain string: pathlib would cost more than the stat
+            return os.path.exists(f"{self._log_folder}{dt.version() + 1:020d}.json")
         return time.monotonic() - self._refreshed_at >= self._max_staleness
 
     def at(self, as_of: AsOf, *, before_creation: bool = False) -> DeltaTable:

@@ -3,10 +3,11 @@
 Every put is a commit that adds one small file. ``optimize`` rewrites the table into files of
 about ``target_file_size`` clustered by ``contract_key`` (a Z-order on the id's hash; on
 tables without it, on ``contract_id``), so a lookup's predicate matches one file's
-statistics; then writes a checkpoint (table loading reads it instead of replaying JSON
-commits) and removes log files past ``delta.logRetentionDuration``. A table partitioned by
-``contract_id`` (as dc43's Spark store creates it) is compacted within its partitions, which
-already cluster it; one partitioned by other columns is Z-ordered within each partition.
+statistics, in row groups of about 2 MB so that a lookup reads one of them; then writes
+a checkpoint (table loading reads it instead of replaying JSON commits) and removes log
+files past ``delta.logRetentionDuration``. A table partitioned by ``contract_id`` (as dc43's
+Spark store creates it) is compacted within its partitions, which already cluster it; one
+partitioned by other columns is Z-ordered within each partition.
 ``vacuum`` deletes data files that no version within the retention period refers to.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable
+from deltalake import CommitProperties, DeltaTable, WriterProperties
 from deltalake.exceptions import DeltaError
 
 from ..errors import InvalidRequestError
@@ -85,15 +86,29 @@ def compactable(files: Iterable[tuple[Any, int]], small: int) -> int:
 
 
 def optimize(
-    dt: DeltaTable, *, target_file_size: int, commit_info: Mapping[str, Any]
+    dt: DeltaTable,
+    *,
+    target_file_size: int,
+    commit_info: Mapping[str, Any],
+    row_group_rows: int | None = None,
 ) -> OptimizeResult:
+    """Z-order by contract key into files of ~``target_file_size`` with row groups of
+    ``row_group_rows`` (small groups: a point read reads one; see :mod:`.row_groups`)."""
     before = len(dt.file_uris())
     columns = {field.name for field in pa.schema(dt.schema().to_arrow())}
     partitions = tuple(dt.metadata().partition_columns)
     order = clustering(columns, partitions)
     properties = CommitProperties(custom_metadata=dict(commit_info))
     if before > 0 and order:
-        dt.optimize.z_order(list(order), target_size=target_file_size, commit_properties=properties)
+        dt.optimize.z_order(
+            list(order),
+            target_size=target_file_size,
+            writer_properties=WriterProperties(
+                max_row_group_size=row_group_rows,
+                compression="ZSTD",  # the default's
+            ),
+            commit_properties=properties,
+        )
     elif before > 0:
         dt.optimize.compact(target_size=target_file_size, commit_properties=properties)
     dt.create_checkpoint()
