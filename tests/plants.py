@@ -91,7 +91,7 @@ PLANTS: list[Plant] = [
     P(
         "key_predicate_hash_only",
         "core/key_filter.py",
-        'return f"(contract_key = {hashed_key} OR contract_key IS NULL) AND {wrapped}"',
+        'return f"(contract_key = {hashed_key} OR contract_key IS NULL) AND {exact}"',
         'return f"(contract_key = {hashed_key} OR contract_key IS NULL)"',
         ("tests/test_write_commits.py", "tests/test_store.py"),
         "the predicate covers every version of the id: writers of other versions conflict",
@@ -99,8 +99,8 @@ PLANTS: list[Plant] = [
     P(
         "key_predicate_no_null_branch",
         "core/key_filter.py",
-        'return f"(contract_key = {hashed_key} OR contract_key IS NULL) AND {wrapped}"',
-        'return f"contract_key = {hashed_key} AND {wrapped}"',
+        'return f"(contract_key = {hashed_key} OR contract_key IS NULL) AND {exact}"',
+        'return f"contract_key = {hashed_key} AND {exact}"',
         ("tests/test_write_commits.py", "tests/test_foreign.py", "tests/test_duplicates.py"),
         "an identical re-put of a row another tool wrote without a key is inserted: a duplicate",
     ),
