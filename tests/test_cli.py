@@ -20,6 +20,8 @@ from deltalake import DeltaTable, write_deltalake
 
 from dc43_delta_store import DeltaContractStore
 from dc43_delta_store.cli import EXIT_CODES, cli
+from dc43_delta_store.core.canonical import fingerprint
+from dc43_delta_store.core.documents import load_document
 
 from .conftest import EXAMPLES, ROOT, minimal, skip_unless_ci
 
@@ -408,3 +410,25 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert b"validating" in shown and b"25 valid" in shown
     piped = subprocess.run(command, capture_output=True, text=True)
     assert "validating" not in piped.stderr and "25 valid" in piped.stderr
+
+
+def test_put_json_reports_each_schema_issue_of_a_warned_contract(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "y", "version": "1.0.0", "apiVersion": "v3.1.0", "kind": "Nope"}')
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(minimal("z")), encoding="utf-8")
+    result = run("put", str(bad), str(good), "--json", table=tmp_path / "t")
+    assert result.exit_code == 0, result.output
+    warned, clean = json.loads(result.stdout)
+    issues = ['$: "status" is a required property', '$.kind: "Nope" is not one of "DataContract"']
+    assert warned == {
+        "outcome": "inserted",
+        "contract_id": "y",
+        "version": "1.0.0",
+        "source": str(bad),
+        "fingerprint": fingerprint(load_document(bad)),
+        "message": f"2 schema issue(s): {issues[0]}",
+        "compatibility": None,
+        "messages": issues,
+    }
+    assert (clean["contract_id"], clean["message"], clean["messages"]) == ("z", None, [])
