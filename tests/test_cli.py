@@ -211,6 +211,9 @@ def test_reads_and_governance_commands(tmp_path: Path, folder: Path) -> None:
         "version": "2.0.0",
         "owner": "sales",
     }
+    cleared = run("set-metadata", "sales.orders", "2.0.0", "owner=", table=table)  # unset it
+    assert cleared.exit_code == 0, cleared.output
+    assert json.loads(run("sql", query, "--json", table=table).stdout)[-1]["owner"] is None
     assert run("sql", "DELETE FROM contracts", table=table).exit_code == EXIT_CODES["usage"]
     assert run("optimize", table=table).exit_code == 0
     vacuum = run("vacuum", "--json", table=table)
