@@ -664,7 +664,7 @@ PLANTS: list[Plant] = [
         "table/delta_table.py",
         "                source = rows_to_table(new, datetime.now(UTC), schema, metadata)",
         "                source = rows_to_table(new, datetime.now(), schema, metadata)",
-        ("tests/test_store.py", "tests/test_resolve.py", "tests/test_governance.py"),
+        ("tests/test_store.py", "tests/test_edges.py", "tests/test_governance.py"),
         "created_at is local time stored as UTC: hours off outside UTC",
     ),
 ]

@@ -290,6 +290,18 @@ def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @pytest.mark.parametrize("tz", ["Asia/Tokyo", "America/Los_Angeles"])
+def test_created_at_is_the_utc_time_of_the_put_in_any_zone(
+    tmp_path: Path, zone: Any, tz: str
+) -> None:
+    zone(tz)
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    before = dt.datetime.now(dt.UTC)
+    store.put(minimal())
+    (created,) = store.scan().collect()["created_at"].to_list()
+    assert before - dt.timedelta(seconds=1) <= created <= dt.datetime.now(dt.UTC)
+
+
+@pytest.mark.parametrize("tz", ["Asia/Tokyo", "America/Los_Angeles"])
 def test_a_naive_as_of_is_local_time(tmp_path: Path, zone: Any, tz: str) -> None:
     zone(tz)
     store = DeltaContractStore(path=tmp_path / "t", validation="off")
