@@ -15,8 +15,8 @@ mutant as a diff; ``tests/MUTATION.md`` says why each known survivor is left alo
 
 ``--again`` keeps a module's earlier scratch copy and results, refreshes its code and tests,
 and re-checks only the mutants that were not killed: after adding a test for a survivor it
-costs seconds, not the module's full run. mutmut itself re-checks the mutants of any function
-whose code changed, and collects which functions the new tests call.
+costs a pass of the module's tests plus the survivors, not the module's full run. mutmut
+itself re-checks the mutants of any function whose code changed.
 """
 
 from __future__ import annotations
@@ -153,6 +153,8 @@ def run_module(
     if again:
         left_before = sorted(m for m, s in statuses_of(WORK / name, env).items() if s not in KILLED)
     work = prepare(name, module, again=again)
+    # which tests call which function is recorded afresh: changed tests may reach new ones
+    (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     log = work / "mutmut.log"
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)]
     with log.open("w") as out:
