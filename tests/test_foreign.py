@@ -331,3 +331,26 @@ def test_a_filter_on_a_column_of_no_filterable_type_is_refused(tmp_path: Path) -
     with pytest.raises(InvalidRequestError) as caught:
         store.latest("sales.orders", blob="x")
     assert str(caught.value) == "filter on 'blob': its type binary cannot be filtered on"
+
+
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_rows_appended_without_a_key_stay_with_their_own_contract(
+    tmp_path: Path, partitioned: bool
+) -> None:
+    path = tmp_path / "t"
+    if partitioned:  # dc43's table, adopted: partitioned by contract_id, with contract_key
+        dc43_table(path, [DOCUMENTS[0]])
+        DeltaContractStore(path=path, validation="off").adopt(dry_run=False)
+    store = DeltaContractStore(path=path, validation="off")
+    store.put(dc43_document("sales.orders", "1.0.0", status="active"))
+    schema = pa.schema(DeltaTable(path).schema().to_arrow())
+    foreign = [dc43_document("hr.people", v, status="draft") for v in ("1.0.0", "9.0.0")]
+    append(path, widened(dc43_rows(foreign), schema))  # no contract_key
+    assert "9.0.0" not in store.list_versions("sales.orders")
+    assert store.get("sales.orders", "1.0.0")["id"] == "sales.orders"
+    assert store.latest("sales.orders")["version"] == "1.0.0"
+    assert store.list_versions("hr.people") == ["1.0.0", "9.0.0"]
+    store.update_metadata(
+        "sales.orders", "1.0.0", {"status": "retired"}, if_match={"status": "active"}
+    )
+    assert store.latest("hr.people", status="draft")["version"] == "9.0.0"
