@@ -456,3 +456,13 @@ def test_query_errors_are_request_errors(store: DeltaContractStore) -> None:
     ]:
         with pytest.raises(InvalidRequestError, match=message):
             store.sql(query)
+
+
+def test_a_query_that_fails_while_running_is_a_bad_query_in_one_line(
+    store: DeltaContractStore,
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        store.sql("SELECT regexp_like(contract_id, '(') FROM contracts")
+    message = str(caught.value)
+    assert message.startswith("cannot run the query: regex error: regex parse error: ( ^ error:")
+    assert "unclosed group" in message and "\n" not in message
