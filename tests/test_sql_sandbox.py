@@ -419,16 +419,23 @@ OPERATORS = [
     "'café'",
     "STRING_AGG(s, ',' ORDER BY s)",
 ]
-FRAME = pl.LazyFrame(
-    {
-        "n": [1, 2],
-        "f": [1.5, 2.5],
-        "s": ["x,y", "y"],
-        "l": [[1, 2], [3]],
-        "d": [dt.date(2024, 1, 1)] * 2,
-        "t": [dt.datetime(2024, 1, 1)] * 2,
-    }
-)
+
+
+def frame() -> pl.LazyFrame:
+    # built per test, not at import: a process forked after Polars ran hangs in Polars
+    # (mutmut forks one per mutant from a process that imported the tests)
+    return pl.LazyFrame(
+        {
+            "n": [1, 2],
+            "f": [1.5, 2.5],
+            "s": ["x,y", "y"],
+            "l": [[1, 2], [3]],
+            "d": [dt.date(2024, 1, 1)] * 2,
+            "t": [dt.datetime(2024, 1, 1)] * 2,
+        }
+    )
+
+
 CLOCK = {"NOW", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP"}
 
 
@@ -439,7 +446,7 @@ def test_every_allowed_function_has_a_sample() -> None:
 @pytest.mark.parametrize("expression", [*SAMPLES.values(), *OPERATORS])
 def test_allowed_sql_gives_what_polars_gives(expression: str) -> None:
     query = f"SELECT {expression} AS r FROM contracts"
-    frames = {"contracts": FRAME}
+    frames = {"contracts": frame()}
     sandboxed_answer = run_sql(query, frames)
     if not any(expression.startswith(name) for name in CLOCK):
         assert sandboxed_answer.equals(pl.SQLContext(frames=frames).execute(query, eager=True))
