@@ -129,12 +129,14 @@ def test_ingest_refuses_a_folder_with_problems_unless_told_to_skip(
     (folder / "new.yaml").write_text(
         "apiVersion: v3.1.0\nkind: DataContract\nid: new.one\nversion: 1.0.0\nstatus: active\n"
     )
+    (folder / "broken.yaml").write_text("id: [\n")
     refused = run("ingest", str(folder), "--json", table=table)
-    assert refused.exit_code == EXIT_CODES["conflict"]
+    assert refused.exit_code == EXIT_CODES["conflict"]  # a conflict outranks an invalid file
     outcomes = {
         row["source"].rsplit("/", 1)[-1]: row["outcome"] for row in json.loads(refused.stdout)
     }
     assert outcomes["orders-1.0.0.odcs.yaml"] == "conflict" and outcomes["new.yaml"] == "new"
+    assert outcomes["broken.yaml"] == "invalid"
     assert "nothing written" in refused.stderr
     assert run("latest", "new.one", table=table).exit_code == EXIT_CODES["not_found"]
     skipped = run("ingest", str(folder), "--skip-bad", table=table)
