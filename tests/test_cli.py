@@ -213,6 +213,14 @@ def test_reads_and_governance_commands(tmp_path: Path, folder: Path) -> None:
         "version": "2.0.0",
         "owner": "sales",
     }
+    assert run("add-columns", "ratio=double", table=table).exit_code == 0
+    ratio = run("set-metadata", "sales.orders", "2.0.0", "ratio=1.5", table=table)
+    assert ratio.exit_code == 0, ratio.output
+    bad = run("set-metadata", "sales.orders", "2.0.0", "ratio=abc", table=table)
+    assert bad.exit_code == EXIT_CODES["usage"]
+    assert "ratio=abc: 'abc' is not a double: write a decimal number such as 1.5" in bad.stderr
+    ratios = "SELECT ratio FROM contracts WHERE version = '2.0.0'"
+    assert json.loads(run("sql", ratios, "--json", table=table).stdout) == [{"ratio": 1.5}]
     cleared = run("set-metadata", "sales.orders", "2.0.0", "owner=", table=table)  # unset it
     assert cleared.exit_code == 0, cleared.output
     assert json.loads(run("sql", query, "--json", table=table).stdout)[-1]["owner"] is None
