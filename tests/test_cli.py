@@ -221,6 +221,8 @@ def test_reads_and_governance_commands(tmp_path: Path, folder: Path) -> None:
     assert "ratio=abc: 'abc' is not a double: write a decimal number such as 1.5" in bad.stderr
     ratios = "SELECT ratio FROM contracts WHERE version = '2.0.0'"
     assert json.loads(run("sql", ratios, "--json", table=table).stdout) == [{"ratio": 1.5}]
+    assert run("set-metadata", "sales.orders", "2.0.0", "owner=a=b", table=table).exit_code == 0
+    assert json.loads(run("sql", query, "--json", table=table).stdout)[-1]["owner"] == "a=b"
     cleared = run("set-metadata", "sales.orders", "2.0.0", "owner=", table=table)  # unset it
     assert cleared.exit_code == 0, cleared.output
     assert json.loads(run("sql", query, "--json", table=table).stdout)[-1]["owner"] is None
