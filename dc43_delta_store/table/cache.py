@@ -28,7 +28,7 @@ from ..feed.touched import EVERYTHING, Touched
 __all__ = ["DEFAULT_CACHE_BYTES", "SCHEMA", "TABLE", "ResultCache", "Scope", "size_of"]
 
 T = TypeVar("T")
-DEFAULT_CACHE_BYTES: Final = 16 * 1024 * 1024
+DEFAULT_CACHE_BYTES: Final = 8 * 1024 * 1024
 _OVERHEAD = 640  # per live entry: its key, entry object, index and dictionary slots (measured)
 
 
