@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-import random
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, overload
 
 import polars as pl
 from deltalake import DeltaTable
@@ -19,57 +15,29 @@ from .compatibility import diff as diff_documents
 from .compatibility.policy import parse_overrides
 from .compatibility.result import split_reference
 from .core.arguments import check_number, contracts_iterable, validation_mode
-from .core.batch import (
-    BatchResult,
-    Prepared,
-    PutResult,
-    batch_result,
-    classify,
-    describe_keys,
-    prepare,
-)
+from .core.batch import BatchResult, PutResult
 from .core.documents import load_document
-from .core.duplicates import StoredRow, fingerprints_by_key, versions_of
 from .core.health import HealthReport
-from .core.metadata import check_declared, check_values, parse_columns
-from .core.records import check_identity, contract_key
+from .core.metadata import parse_columns
+from .core.records import check_identity
 from .core.table_schema import TABLE_SCHEMA
 from .core.validation import ValidationMode
-from .core.versions import sort_versions
-from .errors import (
-    BatchError,
-    ContractNotFoundError,
-    InvalidLocationError,
-    InvalidRequestError,
-    TableBusyError,
-    UpdateConflictError,
-)
+from .errors import BatchError, ContractNotFoundError, InvalidLocationError, InvalidRequestError
 from .feed.events import Changes
 from .feed.reader import read_changes
 from .resolution.explain import Resolution, ResolveRequest
 from .resolution.ranges import parse_range
 from .resolution.reader import Resolver
 from .table.adopt import AdoptionResult, adopt
-from .table.cache import DEFAULT_CACHE_BYTES, TABLE
+from .table.cache import DEFAULT_CACHE_BYTES
 from .table.catalog import UnityCatalog
-from .table.compatibility import (
-    apply_gate,
-    gate_transactions,
-    gated,
-    read_settings,
-    write_settings,
-)
-from .table.delta_table import (
-    AsOf,
-    CommitFailedError,
-    ContractTable,
-    catalog_location,
-    table_arrow_schema,
-)
+from .table.compatibility import read_settings
+from .table.delta_table import AsOf, ContractTable, catalog_location
 from .table.health import check_table
-from .table.history import Commit, commit_metadata, commits_of, update_summary, write_summary
+from .table.history import Commit, commit_metadata, commits_of
 from .table.location import TableLocation, checked_options, resolve_location
 from .table.log import DeltaLog
+from .table.lookups import contract_ids, stored_payload, version_list
 from .table.maintenance import (
     DEFAULT_TARGET_FILE_SIZE,
     OptimizeResult,
@@ -77,16 +45,13 @@ from .table.maintenance import (
     optimize,
     vacuum,
 )
-from .table.queries import FilterValue, checked_filters, decode_document, lookup, one_copy
-from .table.reads import Snapshot, TableReads
+from .table.queries import FilterValue, checked_filters, decode_document
+from .table.reads import TableReads
 from .table.scanning import scan_frame
 from .table.sql import run_sql, views
+from .table.writer import TableWriter
 
 __all__ = ["DeltaContractStore"]
-
-logger = logging.getLogger("dc43_delta_store")
-
-T = TypeVar("T")
 
 
 class DeltaContractStore:
@@ -145,8 +110,9 @@ class DeltaContractStore:
         check_number("cache_bytes", cache_bytes, low=0, whole=True)
         if auto_compact is not None:
             check_number("auto_compact", auto_compact, low=1, whole=True)
-        self._compatibility = None if compatibility is None else Policy.parse(compatibility)
-        self._declared = parse_columns(metadata_columns or {})
+        policy = None if compatibility is None else Policy.parse(compatibility)
+        self._compatibility = policy
+        declared = parse_columns(metadata_columns or {})
         if catalog is not None and not isinstance(catalog, UnityCatalog):
             raise InvalidRequestError(
                 f"catalog must be a UnityCatalog, not {type(catalog).__name__}"
@@ -161,18 +127,24 @@ class DeltaContractStore:
                 table,
                 checked_options(storage_options),
                 catalog_storage_root,
-                self._declared,
+                declared,
             )
         else:
             self._location = resolve_location(
                 table=table, path=path, storage_options=storage_options, warehouse=warehouse
             )
         self._table = ContractTable(self._location, max_staleness=max_staleness)
-        self._max_attempts = max_commit_attempts
-        self._auto_compact = auto_compact
         self._log = DeltaLog(self._location)
         self._reads = TableReads(self._table, self._log, cache_bytes=cache_bytes)
         self._resolver = Resolver(self._table, self._log, self._reads)
+        self._writer = TableWriter(
+            self._table,
+            self._reads,
+            declared=declared,
+            max_attempts=max_commit_attempts,
+            auto_compact=auto_compact,
+            compatibility=policy,
+        )
 
     @property
     def location(self) -> TableLocation:
@@ -255,65 +227,14 @@ class DeltaContractStore:
         """
         if on_error not in ("raise", "skip"):
             raise InvalidRequestError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-        mode = self._validation if validation is None else validation_mode(validation)
-        info = commit_metadata(who, why, commit_info)
-        # metadata is checked before anything is read: nothing given is silently ignored
-        current = self._table.current()
-        columns = {  # the table's, and the declared ones the write will add
-            **self._new_table_columns(),
-            **(self._columns(current) if current is not None else {}),
-        }
-        check_values(metadata or {}, columns, what="put metadata")
-        prepared, problems, total = prepare(contracts_iterable(contracts), mode)
-
-        def insert(
-            dt: DeltaTable | None, items: list[Prepared], gated_ids: list[str]
-        ) -> tuple[DeltaTable, int]:
-            dt = self._table.writable(dt, self._declared)
-            values = check_values(metadata or {}, self._columns(dt), what="put")
-            rows = [item.row for item in items]
-            locks = gate_transactions(gated_ids, dt.version() + 1)
-            summary = {**info, **write_summary(rows)}
-            return dt, self._table.insert_new(dt, rows, values, summary, locks)
-
-        def attempt() -> BatchResult:
-            dt = self._evolved(self._table.current(), info)
-            settings = read_settings(dt)
-            gated_ids = gated(settings, prepared, self._compatibility)
-            if dt is not None and len(prepared) == 1 and not (problems or dry_run or gated_ids):
-                # One contract: insert first; only a key already stored needs a read.
-                dt, inserted = insert(dt, prepared, [])
-                if inserted:
-                    self._after_write(dt, info)
-                    return batch_result(prepared, [], [], "inserted", dt.version())
-            plan = classify(prepared, self._stored_fingerprints(dt, prepared))
-            columns = {} if dt is None else self._columns(dt)
-            plan, notes = apply_gate(
-                dt, plan, settings, self._compatibility, self._collect, columns
-            )
-            refused = sorted(problems + plan.conflicts, key=lambda problem: problem.index)
-            if refused and on_error == "raise" and not dry_run:
-                raise BatchError(refused, total=total)
-            if dry_run:
-                version = None if dt is None else dt.version()
-                return batch_result(plan.new, plan.unchanged, refused, "new", version, notes)
-            if plan.new:
-                dt, _ = insert(dt, plan.new, gated_ids)
-                self._after_write(dt, info)
-            if dt is None:  # no table and nothing to write
-                return BatchResult((), tuple(refused), None)
-            return batch_result(plan.new, plan.unchanged, refused, "inserted", dt.version(), notes)
-
-        return self._retrying(f"writing {describe_keys(prepared)}", attempt)
-
-    def _new_table_columns(self) -> dict[str, Any]:
-        return {field.name: field.type for field in table_arrow_schema(self._declared)}
-
-    def _after_write(self, dt: DeltaTable, info: Mapping[str, Any]) -> None:
-        if self._auto_compact:
-            self._table.compact_small_files(
-                dt, self._auto_compact, DEFAULT_TARGET_FILE_SIZE, {**info, "auto_compact": True}
-            )
+        return self._writer.put_many(
+            contracts_iterable(contracts),
+            self._validation if validation is None else validation_mode(validation),
+            on_error=on_error,
+            metadata=metadata or {},
+            info=commit_metadata(who, why, commit_info),
+            dry_run=dry_run,
+        )
 
     # -- compatibility -------------------------------------------------------------------
 
@@ -350,7 +271,8 @@ class DeltaContractStore:
         chosen = None if policy is None else Policy.parse(policy)
         if contract_id is not None:
             check_identity(contract_id, "contract_id")
-        return self._update_settings(lambda s: s.with_policy(chosen, contract_id), who, why)
+        info = commit_metadata(who, why, None)
+        return self._writer.update_settings(lambda s: s.with_policy(chosen, contract_id), info)
 
     def set_compatibility_overrides(
         self,
@@ -367,24 +289,8 @@ class DeltaContractStore:
         'minor'
         """
         parsed = parse_overrides(list(overrides), "overrides")
-        return self._update_settings(lambda s: replace(s, overrides=parsed), who, why)
-
-    def _update_settings(
-        self,
-        change: Callable[[CompatibilitySettings], CompatibilitySettings],
-        who: str | None,
-        why: str | None,
-    ) -> CompatibilitySettings:
         info = commit_metadata(who, why, None)
-
-        def attempt() -> CompatibilitySettings:
-            dt = self._table.writable(self._table.current(), self._declared)
-            settings = change(read_settings(dt))
-            with self._table.errors("set the compatibility settings of"):
-                write_settings(dt, settings, info)
-            return settings
-
-        return self._retrying("setting the compatibility policy", attempt)
+        return self._writer.update_settings(lambda s: replace(s, overrides=parsed), info)
 
     def diff(
         self, old: Any, new: Any, *, mode: Mode | None = None, as_of: AsOf | None = None
@@ -439,31 +345,8 @@ class DeltaContractStore:
         """
         check_identity(contract_id, "contract_id")
         check_identity(version, "version")
-        label = f"contract {contract_id!r} version {version!r}"
         info = commit_metadata(who, why, {"contracts": f"{contract_id}@{version}"})
-
-        def attempt() -> int:
-            dt = self._evolved(self._table.current(), info)
-            if dt is None:
-                raise ContractNotFoundError(contract_id, version)
-            dt = self._table.writable(dt, self._declared)
-            columns = self._columns(dt)
-            checked = check_values(values, columns, what=f"update of {label}")
-            expected = check_values(if_match or {}, columns, what=f"if_match of {label}")
-            row = self._row(dt, contract_id, version, [*expected])
-            if row is None:
-                raise ContractNotFoundError(contract_id, version)
-            stale = {name: row[name] for name, value in expected.items() if row[name] != value}
-            if stale:
-                raise UpdateConflictError(
-                    f"{label} no longer matches if_match: it holds {stale}; nothing was changed"
-                )
-            if checked:
-                summary = update_summary(contract_id, version, checked)
-                self._table.update_row(dt, (contract_id, version), checked, {**info, **summary})
-            return int(dt.version())
-
-        return self._retrying(f"updating {label}", attempt)
+        return self._writer.update_metadata(contract_id, version, values, if_match or {}, info)
 
     def add_metadata_columns(
         self, columns: Mapping[str, str], *, who: str | None = None, why: str | None = None
@@ -474,85 +357,7 @@ class DeltaContractStore:
         other than the table holds, is refused before anything is written; the store keeps
         working with the columns it had.
         """
-        info = commit_metadata(who, why, None)
-
-        def attempt() -> None:
-            dt = self._table.current()
-            present = self._columns(dt) if dt is not None else self._new_table_columns()
-            declared = {
-                **self._declared,
-                **parse_columns(columns, {k: v for k, v in present.items() if k not in columns}),
-            }
-            check_declared(declared, present)
-            self._table.writable(self._evolved(dt, info, declared), declared)
-            self._declared = declared  # only once the table holds them
-
-        self._retrying("adding metadata columns", attempt)
-
-    def _evolved(
-        self,
-        dt: DeltaTable | None,
-        info: Mapping[str, Any],
-        declared: Mapping[str, Any] | None = None,
-    ) -> DeltaTable | None:
-        """``dt``, after adding the declared columns it lacks (a commit of its own)."""
-        declared = self._declared if declared is None else declared
-        if dt is None or not declared:
-            return dt
-        present = self._columns(dt)
-        check_declared(declared, present)
-        missing = {n: t for n, t in declared.items() if n not in present}
-        if not missing:
-            return dt
-        self._table.add_columns(dt, missing, info)
-        return self._table.current()
-
-    def _retrying(self, what: str, attempt: Callable[[], T]) -> T:
-        """Run ``attempt`` until it commits; backoff with jitter between lost races."""
-        delay = 0.005
-        for number in range(1, self._max_attempts + 1):
-            try:
-                return attempt()
-            except CommitFailedError:
-                logger.info(
-                    "concurrent commit on %s while %s (attempt %d of %d)",
-                    self._location,
-                    what,
-                    number,
-                    self._max_attempts,
-                )
-                if number < self._max_attempts:
-                    time.sleep(delay * (1 + random.random()))
-                    delay = min(delay * 2, 0.5)
-        raise TableBusyError(
-            f"table {self._location} is busy: {self._max_attempts} commit attempts lost to "
-            f"concurrent writers; nothing was written while {what}"
-        )
-
-    def _stored_fingerprints(
-        self, dt: DeltaTable | None, prepared: list[Prepared]
-    ) -> dict[tuple[str, str], Any]:
-        if dt is None or not prepared:
-            return {}
-        ids = sorted({item.row.contract_id for item in prepared})
-        versions = sorted({item.row.version for item in prepared})
-        if len(ids) == len(versions) == 1:
-            condition = lookup(ids[0], self._columns(dt)) & (pl.col("version") == versions[0])
-        else:
-            condition = pl.col("contract_id").is_in(ids) & pl.col("version").is_in(versions)
-            if "contract_key" in self._columns(dt):
-                keys = pl.col("contract_key")
-                condition &= keys.is_null() | keys.is_in([contract_key(i) for i in ids])
-        frame = scan_frame(dt).filter(condition)
-        found = self._collect(frame.select("contract_id", "version", "fingerprint", "json"))
-        return dict(fingerprints_by_key(found.iter_rows()))  # several rows: a DuplicateKey
-
-    def _row(
-        self, dt: DeltaTable, contract_id: str, version: str, columns: list[str]
-    ) -> dict[str, Any] | None:
-        match = lookup(contract_id, self._columns(dt)) & (pl.col("version") == version)
-        rows = self._collect(scan_frame(dt).filter(match).select("version", *columns)).to_dicts()
-        return rows[0] if rows else None
+        self._writer.add_metadata_columns(columns, commit_metadata(who, why, None))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -568,17 +373,7 @@ class DeltaContractStore:
         check_identity(contract_id, "contract_id")
         check_identity(version, "version")
 
-        def compute(snapshot: Snapshot | None) -> str | None:
-            if snapshot is None:
-                return None
-            frame = snapshot.frame(contract_id, ["version", "json"])
-            found = self._collect(frame.filter(pl.col("version") == version).select("json"))["json"]
-            if len(found) > 1:  # copies another writer made: one content, or refuse
-                dt = snapshot.table()
-                return one_copy(dt, contract_id, version, self._columns(dt), self._collect)
-            return found[0] if len(found) else None
-
-        payload = self._answer(as_of, ("get", contract_id, version), compute, contract_id)
+        payload = stored_payload(self._reads, contract_id, version, as_of)
         if payload is None:
             raise ContractNotFoundError(contract_id, version, detail=_where(as_of))
         return decode_document(payload, contract_id, version)
@@ -686,7 +481,7 @@ class DeltaContractStore:
         wanted: dict[str, Any] = {}
         if filters:  # converted, or refused before any scan
             newest = self._reads.newest()
-            columns = self._new_table_columns() if newest is None else newest.columns()
+            columns = self._writer.new_table_columns() if newest is None else newest.columns()
             wanted = checked_filters(filters, columns)
         return ResolveRequest(version_range, wanted, include_prereleases, as_of)
 
@@ -696,34 +491,12 @@ class DeltaContractStore:
 
     def list_contracts(self, *, as_of: AsOf | None = None) -> list[str]:
         """Every contract id in the table, sorted."""
-
-        def compute(snapshot: Snapshot | None) -> tuple[str, ...]:
-            if snapshot is None:
-                return ()
-            frame = scan_frame(snapshot.table())
-            ids = self._collect(frame.select("contract_id").unique().drop_nulls())
-            return tuple(sorted(ids["contract_id"].to_list()))
-
-        return list(self._answer(as_of, ("contracts",), compute))
+        return list(contract_ids(self._reads, as_of))
 
     def list_versions(self, contract_id: str, *, as_of: AsOf | None = None) -> list[str]:
         """The versions of ``contract_id``, lowest to highest (see :mod:`.core.versions`)."""
         check_identity(contract_id, "contract_id")
-
-        def compute(snapshot: Snapshot | None) -> tuple[str, ...]:
-            if snapshot is None:
-                return ()
-            frame = snapshot.frame(contract_id, ["version"])
-            versions = self._collect(frame.select("version"))["version"]
-            if not versions.is_duplicated().any():
-                return tuple(sort_versions(versions.to_list()))
-            frame = snapshot.frame(contract_id, _ROW_COLUMNS)  # copies: one content, or refuse
-            rows = [
-                StoredRow(*row) for row in self._collect(frame.select(*_ROW_COLUMNS)).iter_rows()
-            ]
-            return tuple(sort_versions(versions_of(contract_id, rows)))
-
-        return list(self._answer(as_of, ("versions", contract_id), compute, contract_id))
+        return list(version_list(self._reads, contract_id, as_of))
 
     def exists(
         self, contract_id: str, version: str | None = None, *, as_of: AsOf | None = None
@@ -754,7 +527,7 @@ class DeltaContractStore:
         [('sales.orders', '1.0.0', 'sales')]
         """
         scan = self.scan(as_of=as_of)
-        with self._reading():
+        with self._reads.reading():
             return run_sql(query, views(scan, scan.collect_schema()))
 
     def history(self, *, limit: int | None = None) -> list[Commit]:
@@ -808,20 +581,14 @@ class DeltaContractStore:
         info = commit_metadata(who, why, None)
 
         def attempt() -> OptimizeResult:
-            dt = self._table.writable(self._table.current(), self._declared)
+            dt = self._table.writable(self._table.current(), self._writer.declared)
             rows = self._reads.row_group_rows(dt)
             with self._table.errors("optimize"):
                 return optimize(
                     dt, target_file_size=target_file_size, commit_info=info, row_group_rows=rows
                 )
 
-        with self._table.errors("optimize"), self._table.maintenance() as held:
-            if not held:
-                raise TableBusyError(
-                    f"table {self._location} is being optimized by another process; "
-                    "nothing was done (try again once it is finished)"
-                )
-            return self._retrying("optimizing", attempt)
+        return self._writer.exclusive("optimizing", "optimize", attempt)
 
     def vacuum(
         self,
@@ -862,7 +629,7 @@ class DeltaContractStore:
         dt = self._table.current()
         if dt is None:
             return HealthReport.missing(str(self._location))
-        with self._reading(), self._table.errors("check"):
+        with self._reads.reading(), self._table.errors("check"):
             return check_table(dt, str(self._location), self._location.options())
 
     def adopt(
@@ -886,48 +653,17 @@ class DeltaContractStore:
                 raise InvalidRequestError(f"table {name} does not exist: nothing to adopt")
             if not dry_run:
                 dt = self._table.writable(dt, {})
-            with self._reading(), self._table.errors("adopt"):
+            with self._reads.reading(), self._table.errors("adopt"):
                 return adopt(dt, name, dry_run=dry_run, commit_info=info)
 
         if dry_run:
             return attempt()
-        with self._table.errors("adopt"), self._table.maintenance() as held:
-            if not held:
-                raise TableBusyError(
-                    f"table {self._location} is being optimized by another process; "
-                    "nothing was done (try again once it is finished)"
-                )
-            return self._retrying("adopting", attempt)
+        return self._writer.exclusive("adopting", "adopt", attempt)
 
     # -- helpers -------------------------------------------------------------------------
 
     def _snapshot(self, as_of: AsOf | None) -> DeltaTable | None:
         return self._table.current() if as_of is None else self._table.at(as_of)
-
-    def _answer(
-        self,
-        as_of: AsOf | None,
-        query: tuple[Any, ...],
-        compute: Callable[[Snapshot | None], T],
-        scope: str | None = None,
-    ) -> T:
-        """``compute`` on the right snapshot, remembered (see :mod:`.table.reads`); ``scope``
-        is the contract the answer is about (None: the whole table)."""
-        return self._reads.answer(as_of, query, compute, scope=TABLE if scope is None else scope)
-
-    def _columns(self, dt: DeltaTable) -> dict[str, Any]:
-        """The columns of snapshot ``dt`` (remembered per version: schemas change by commit)."""
-        return self._reads.columns(dt)
-
-    def _collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
-        return self._reads.collect(frame)
-
-    def _reading(self) -> contextlib.AbstractContextManager[None]:
-        """Polars raises its own exceptions for I/O failures: make them store errors."""
-        return self._reads.reading()
-
-
-_ROW_COLUMNS = ("version", "fingerprint", "json")
 
 
 def _where(as_of: AsOf | None) -> str:

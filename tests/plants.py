@@ -116,7 +116,7 @@ PLANTS: list[Plant] = [
     ),
     P(
         "if_match_ignores_none",
-        "store.py",
+        "table/writer.py",
         "for name, value in expected.items() if row[name] != value}",
         "for name, value in expected.items() if value is not None and row[name] != value}",
         ("tests/test_governance.py",),
@@ -189,7 +189,7 @@ PLANTS: list[Plant] = [
     # -- beyond the issue: realistic single-point bugs across the package -------------------
     P(
         "dry_run_swaps_new_and_unchanged",
-        "store.py",
+        "table/writer.py",
         'return batch_result(plan.new, plan.unchanged, refused, "new", version, notes)',
         'return batch_result(plan.unchanged, plan.new, refused, "new", version, notes)',
         ("tests/test_put_many.py", "tests/test_cli.py"),
@@ -197,7 +197,7 @@ PLANTS: list[Plant] = [
     ),
     P(
         "dry_run_raises",
-        "store.py",
+        "table/writer.py",
         'if refused and on_error == "raise" and not dry_run:',
         'if refused and on_error == "raise":',
         ("tests/test_put_many.py", "tests/test_cli.py"),
@@ -205,7 +205,7 @@ PLANTS: list[Plant] = [
     ),
     P(
         "one_attempt_fewer",
-        "store.py",
+        "table/writer.py",
         "for number in range(1, self._max_attempts + 1):",
         "for number in range(1, self._max_attempts):",
         ("tests/test_busy.py", "tests/test_store.py"),
@@ -237,7 +237,7 @@ PLANTS: list[Plant] = [
     ),
     P(
         "list_contracts_unsorted",
-        "store.py",
+        "table/lookups.py",
         'return tuple(sorted(ids["contract_id"].to_list()))',
         'return tuple(ids["contract_id"].to_list())',
         ("tests/test_store.py", "tests/test_api.py"),

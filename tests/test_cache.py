@@ -3,8 +3,10 @@ their memory is bounded in bytes."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -124,3 +126,23 @@ def test_the_byte_count_is_what_is_kept(calls: list[tuple[str, int, str]], budge
 def test_size_of_counts_nested_values() -> None:
     assert size_of(("1.0.0", "x" * 10_000)) > 10_000
     assert size_of({"k": ["v" * 500]}) > 500
+
+
+def exact_size(value: Any) -> int:
+    """size_of without sampling: every item of every container."""
+    if isinstance(value, str):
+        return size_of(value)
+    if isinstance(value, tuple):
+        return 56 + 8 * len(value) + sum(exact_size(item) for item in value)
+    raise TypeError(value)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_long_answer_counts_close_to_its_size(seed: int) -> None:
+    # An explanation of 1,000 versions or 250,000 contract ids is sized from an even sample
+    # of its items (exact item by item, it cost more than computing the answer).
+    rnd = random.Random(seed)
+    texts = ["v" * rnd.randrange(0, 2_000) for _ in range(rnd.randrange(65, 5_000))]
+    value = tuple((text, text[:10]) for text in texts)
+    exact = exact_size(value)
+    assert 0.8 * exact <= size_of(value) <= 1.25 * exact

@@ -58,6 +58,7 @@ __all__ = [
     "compare_versions",
     "is_prerelease",
     "parse_version",
+    "sort_key",
     "sort_versions",
     "version_sort_key",
 ]
@@ -210,7 +211,12 @@ def version_sort_key(version: str) -> str:
     >>> sorted(["0.10.0.0", "0.9.0.0", "0.32.0.0", "0.32.0.0rc2"], key=version_sort_key)
     ['0.9.0.0', '0.10.0.0', '0.32.0.0rc2', '0.32.0.0']
     """
-    parsed = parse_version(version)
+    return sort_key(parse_version(version))
+
+
+def sort_key(parsed: ParsedVersion) -> str:
+    """:func:`version_sort_key` of a version already parsed."""
+    version = parsed.text
     if not parsed.ordered:
         return "0 " + version
     release = parsed.significant_release

@@ -44,7 +44,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, NoReturn
 
-from ..core.versions import ParsedVersion, parse_version, version_sort_key
+from ..core.versions import ParsedVersion, parse_version, sort_key
 from ..errors import InvalidRequestError
 
 __all__ = ["Comparator", "Place", "VersionRange", "parse_range", "place"]
@@ -88,7 +88,7 @@ def place(version: str) -> Place:
     """The version's :func:`version_sort_key` and parse, remembered (resolutions compare the
     same few thousand strings again and again)."""
     parsed = parse_version(version)
-    return Place(version_sort_key(version), _precedence(parsed), parsed)
+    return Place(sort_key(parsed), _precedence(parsed), parsed)
 
 
 @dataclass(frozen=True)

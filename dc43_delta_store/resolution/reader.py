@@ -142,7 +142,8 @@ class Resolver:
         passed = zip(*(data[f"\0{i}"].to_list() for i in range(len(checks))), strict=True)
         filters = list(request.filters)
         rows = []
-        for version, when in zip(data["version"], data["created_at"], strict=True):
+        versions = data["version"].to_list()
+        for version, when in zip(versions, data["created_at"].to_list(), strict=True):
             held = MappingProxyType(dict(zip(shown, next(values, ()), strict=True)))
             later = view.cutoff is not None and when is not None and when > view.cutoff
             ok = next(passed, ())
@@ -150,7 +151,7 @@ class Resolver:
                 () if later else tuple(c for c, hit in zip(filters, ok, strict=True) if not hit)
             )
             rows.append(CandidateRow(version, when, held, failed, later))
-        return rows, dict(zip(data["version"], data["json"], strict=True))
+        return rows, dict(zip(versions, data["json"].to_list(), strict=True))
 
     def _published_later(
         self, contract_id: str, current: DeltaTable, known: set[str]

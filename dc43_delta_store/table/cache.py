@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Final, TypeVar, cast
 
@@ -28,7 +28,7 @@ from ..feed.touched import EVERYTHING, Touched
 __all__ = ["DEFAULT_CACHE_BYTES", "SCHEMA", "TABLE", "ResultCache", "Scope", "size_of"]
 
 T = TypeVar("T")
-DEFAULT_CACHE_BYTES: Final = 16 * 1024 * 1024
+DEFAULT_CACHE_BYTES: Final = 8 * 1024 * 1024
 _OVERHEAD = 640  # per live entry: its key, entry object, index and dictionary slots (measured)
 
 
@@ -184,17 +184,50 @@ class ResultCache:
 
 
 def size_of(value: Any) -> int:
-    """About how many bytes ``value`` holds (text by its length, containers by their items).
+    """About how many bytes ``value`` holds (text by its length, containers by their items;
+    a long tuple or list by an even sample of :data:`_SAMPLE` of them).
 
     >>> size_of("x" * 200_000) > 200_000
     True
+    >>> size_of(tuple("x" * 1_000 for _ in range(10_000))) > 10_000_000
+    True
     """
+    kind = type(value)
+    if kind is str or kind is bytes:
+        return sys.getsizeof(value)
+    if kind is tuple or kind is list:
+        return _sequence_size(value)
+    names = _field_names(kind)
+    if names:
+        return 56 + sum(size_of(getattr(value, name)) for name in names)
     if isinstance(value, (str, bytes, bytearray)):
         return sys.getsizeof(value)
-    if isinstance(value, (tuple, list, set, frozenset)):
-        return 56 + 8 * len(value) + sum(size_of(item) for item in value)
+    if isinstance(value, (tuple, list)):
+        return _sequence_size(value)
+    if isinstance(value, (set, frozenset)):
+        return 56 + 8 * len(value) + sum(map(size_of, value))
     if isinstance(value, Mapping):
         return 232 + sum(size_of(k) + size_of(v) for k, v in value.items())
-    if is_dataclass(value) and not isinstance(value, type):
-        return 56 + sum(size_of(getattr(value, f.name)) for f in fields(value))
     return sys.getsizeof(value)
+
+
+_SAMPLE: Final = 32
+
+
+def _sequence_size(items: Sequence[Any]) -> int:
+    count = len(items)
+    if count <= 2 * _SAMPLE:
+        return 56 + 8 * count + sum(map(size_of, items))
+    sample = items[:: count // _SAMPLE]
+    return 56 + 8 * count + sum(map(size_of, sample)) * count // len(sample)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    """The fields of dataclass ``kind`` (none for other types)."""
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in fields(kind)) if is_dataclass(kind) else ()
+    return names

@@ -1,0 +1,280 @@
+"""The store's writes: batches of new versions, governance updates, declared columns, the
+compatibility settings, and the retry loop every commit runs in.
+
+Each write reads the newest snapshot, decides, and commits on that snapshot; a concurrent
+commit it conflicts with fails it (``CommitFailedError``) and it runs again on top of the
+other, with jittered backoff, up to ``max_attempts`` (then :class:`~..errors.TableBusyError`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, TypeVar
+
+import polars as pl
+from deltalake import DeltaTable
+
+from ..compatibility import CompatibilitySettings, Policy
+from ..core.batch import (
+    BatchResult,
+    Prepared,
+    batch_result,
+    classify,
+    describe_keys,
+    prepare,
+)
+from ..core.duplicates import fingerprints_by_key
+from ..core.metadata import check_declared, check_values, parse_columns
+from ..core.records import contract_key
+from ..core.validation import ValidationMode
+from ..errors import BatchError, ContractNotFoundError, TableBusyError, UpdateConflictError
+from .compatibility import apply_gate, gate_transactions, gated, read_settings, write_settings
+from .delta_table import CommitFailedError, ContractTable, table_arrow_schema
+from .history import update_summary, write_summary
+from .maintenance import DEFAULT_TARGET_FILE_SIZE
+from .queries import lookup
+from .reads import TableReads
+from .scanning import scan_frame
+
+__all__ = ["TableWriter"]
+
+T = TypeVar("T")
+logger = logging.getLogger("dc43_delta_store")
+
+
+class TableWriter:
+    """Writes to one store's table (``declared``: its governance columns)."""
+
+    def __init__(
+        self,
+        table: ContractTable,
+        reads: TableReads,
+        *,
+        declared: dict[str, Any],
+        max_attempts: int,
+        auto_compact: int | None,
+        compatibility: Policy | None,
+    ) -> None:
+        self._table = table
+        self._reads = reads
+        self.declared = declared
+        self._max_attempts = max_attempts
+        self._auto_compact = auto_compact
+        self._compatibility = compatibility
+
+    def new_table_columns(self) -> dict[str, Any]:
+        """Column name -> Arrow type of a table this store would create."""
+        return {field.name: field.type for field in table_arrow_schema(self.declared)}
+
+    def put_many(
+        self,
+        contracts: Iterable[Any],
+        mode: ValidationMode,
+        *,
+        on_error: Literal["raise", "skip"],
+        metadata: Mapping[str, Any],
+        info: Mapping[str, Any],
+        dry_run: bool,
+    ) -> BatchResult:
+        """``DeltaContractStore.put_many`` once its arguments are checked."""
+        # metadata is checked before anything is read: nothing given is silently ignored
+        current = self._table.current()
+        columns = {  # the table's, and the declared ones the write will add
+            **self.new_table_columns(),
+            **(self._reads.columns(current) if current is not None else {}),
+        }
+        check_values(metadata, columns, what="put metadata")
+        prepared, problems, total = prepare(contracts, mode)
+
+        def insert(
+            dt: DeltaTable | None, items: list[Prepared], gated_ids: list[str]
+        ) -> tuple[DeltaTable, int]:
+            dt = self._table.writable(dt, self.declared)
+            values = check_values(metadata, self._reads.columns(dt), what="put")
+            rows = [item.row for item in items]
+            locks = gate_transactions(gated_ids, dt.version() + 1)
+            summary = {**info, **write_summary(rows)}
+            return dt, self._table.insert_new(dt, rows, values, summary, locks)
+
+        def attempt() -> BatchResult:
+            dt = self._evolved(self._table.current(), info)
+            settings = read_settings(dt)
+            gated_ids = gated(settings, prepared, self._compatibility)
+            if dt is not None and len(prepared) == 1 and not (problems or dry_run or gated_ids):
+                # One contract: insert first; only a key already stored needs a read.
+                dt, inserted = insert(dt, prepared, [])
+                if inserted:
+                    self._after_write(dt, info)
+                    return batch_result(prepared, [], [], "inserted", dt.version())
+            plan = classify(prepared, self._stored_fingerprints(dt, prepared))
+            columns = {} if dt is None else self._reads.columns(dt)
+            plan, notes = apply_gate(
+                dt, plan, settings, self._compatibility, self._reads.collect, columns
+            )
+            refused = sorted(problems + plan.conflicts, key=lambda problem: problem.index)
+            if refused and on_error == "raise" and not dry_run:
+                raise BatchError(refused, total=total)
+            if dry_run:
+                version = None if dt is None else dt.version()
+                return batch_result(plan.new, plan.unchanged, refused, "new", version, notes)
+            if plan.new:
+                dt, _ = insert(dt, plan.new, gated_ids)
+                self._after_write(dt, info)
+            if dt is None:  # no table and nothing to write
+                return BatchResult((), tuple(refused), None)
+            return batch_result(plan.new, plan.unchanged, refused, "inserted", dt.version(), notes)
+
+        return self.retrying(f"writing {describe_keys(prepared)}", attempt)
+
+    def update_settings(
+        self,
+        change: Callable[[CompatibilitySettings], CompatibilitySettings],
+        info: Mapping[str, Any],
+    ) -> CompatibilitySettings:
+        """Apply ``change`` to the table's compatibility settings, in one commit."""
+
+        def attempt() -> CompatibilitySettings:
+            dt = self._table.writable(self._table.current(), self.declared)
+            settings = change(read_settings(dt))
+            with self._table.errors("set the compatibility settings of"):
+                write_settings(dt, settings, info)
+            return settings
+
+        return self.retrying("setting the compatibility policy", attempt)
+
+    def update_metadata(
+        self,
+        contract_id: str,
+        version: str,
+        values: Mapping[str, Any],
+        if_match: Mapping[str, Any],
+        info: Mapping[str, Any],
+    ) -> int:
+        """``DeltaContractStore.update_metadata`` once its arguments are checked."""
+        label = f"contract {contract_id!r} version {version!r}"
+
+        def attempt() -> int:
+            dt = self._evolved(self._table.current(), info)
+            if dt is None:
+                raise ContractNotFoundError(contract_id, version)
+            dt = self._table.writable(dt, self.declared)
+            columns = self._reads.columns(dt)
+            checked = check_values(values, columns, what=f"update of {label}")
+            expected = check_values(if_match, columns, what=f"if_match of {label}")
+            row = self._row(dt, contract_id, version, [*expected])
+            if row is None:
+                raise ContractNotFoundError(contract_id, version)
+            stale = {name: row[name] for name, value in expected.items() if row[name] != value}
+            if stale:
+                raise UpdateConflictError(
+                    f"{label} no longer matches if_match: it holds {stale}; nothing was changed"
+                )
+            if checked:
+                summary = update_summary(contract_id, version, checked)
+                self._table.update_row(dt, (contract_id, version), checked, {**info, **summary})
+            return int(dt.version())
+
+        return self.retrying(f"updating {label}", attempt)
+
+    def add_metadata_columns(self, columns: Mapping[str, str], info: Mapping[str, Any]) -> None:
+        """Declare ``columns`` and add them to the table now; declared only once it holds
+        them."""
+
+        def attempt() -> None:
+            dt = self._table.current()
+            present = self._reads.columns(dt) if dt is not None else self.new_table_columns()
+            declared = {
+                **self.declared,
+                **parse_columns(columns, {k: v for k, v in present.items() if k not in columns}),
+            }
+            check_declared(declared, present)
+            self._table.writable(self._evolved(dt, info, declared), declared)
+            self.declared = declared
+
+        self.retrying("adding metadata columns", attempt)
+
+    def exclusive(self, what: str, action: str, attempt: Callable[[], T]) -> T:
+        """``attempt`` under the table's maintenance lock (one upkeep at a time), retried."""
+        with self._table.errors(action), self._table.maintenance() as held:
+            if not held:
+                raise TableBusyError(
+                    f"table {self._table.location} is being optimized by another process; "
+                    "nothing was done (try again once it is finished)"
+                )
+            return self.retrying(what, attempt)
+
+    def retrying(self, what: str, attempt: Callable[[], T]) -> T:
+        """Run ``attempt`` until it commits; backoff with jitter between lost races."""
+        delay = 0.005
+        for number in range(1, self._max_attempts + 1):
+            try:
+                return attempt()
+            except CommitFailedError:
+                logger.info(
+                    "concurrent commit on %s while %s (attempt %d of %d)",
+                    self._table.location,
+                    what,
+                    number,
+                    self._max_attempts,
+                )
+                if number < self._max_attempts:
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 0.5)
+        raise TableBusyError(
+            f"table {self._table.location} is busy: {self._max_attempts} commit attempts lost "
+            f"to concurrent writers; nothing was written while {what}"
+        )
+
+    def _after_write(self, dt: DeltaTable, info: Mapping[str, Any]) -> None:
+        if self._auto_compact:
+            self._table.compact_small_files(
+                dt, self._auto_compact, DEFAULT_TARGET_FILE_SIZE, {**info, "auto_compact": True}
+            )
+
+    def _evolved(
+        self,
+        dt: DeltaTable | None,
+        info: Mapping[str, Any],
+        declared: Mapping[str, Any] | None = None,
+    ) -> DeltaTable | None:
+        """``dt``, after adding the declared columns it lacks (a commit of its own)."""
+        declared = self.declared if declared is None else declared
+        if dt is None or not declared:
+            return dt
+        present = self._reads.columns(dt)
+        check_declared(declared, present)
+        missing = {n: t for n, t in declared.items() if n not in present}
+        if not missing:
+            return dt
+        self._table.add_columns(dt, missing, info)
+        return self._table.current()
+
+    def _stored_fingerprints(
+        self, dt: DeltaTable | None, prepared: list[Prepared]
+    ) -> dict[tuple[str, str], Any]:
+        if dt is None or not prepared:
+            return {}
+        columns = self._reads.columns(dt)
+        ids = sorted({item.row.contract_id for item in prepared})
+        versions = sorted({item.row.version for item in prepared})
+        if len(ids) == len(versions) == 1:
+            condition = lookup(ids[0], columns) & (pl.col("version") == versions[0])
+        else:
+            condition = pl.col("contract_id").is_in(ids) & pl.col("version").is_in(versions)
+            if "contract_key" in columns:
+                keys = pl.col("contract_key")
+                condition &= keys.is_null() | keys.is_in([contract_key(i) for i in ids])
+        frame = scan_frame(dt).filter(condition)
+        found = self._reads.collect(frame.select("contract_id", "version", "fingerprint", "json"))
+        return dict(fingerprints_by_key(found.iter_rows()))  # several rows: a DuplicateKey
+
+    def _row(
+        self, dt: DeltaTable, contract_id: str, version: str, columns: list[str]
+    ) -> dict[str, Any] | None:
+        match = lookup(contract_id, self._reads.columns(dt)) & (pl.col("version") == version)
+        frame = scan_frame(dt).filter(match).select("version", *columns)
+        rows = self._reads.collect(frame).to_dicts()
+        return rows[0] if rows else None
