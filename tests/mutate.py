@@ -3,6 +3,7 @@
     python -m tests.mutate                 # every module below
     python -m tests.mutate versions sql    # some of them
     python -m tests.mutate --list
+    python -m tests.mutate --again sql     # only the last run's survivors, against today's tests
 
 mutmut 3 copies the project into ``mutants/`` and rewrites every function of the modules it
 mutates into a trampoline choosing among its mutants; a first pass records which tests call
@@ -11,11 +12,17 @@ of the repository under ``.mutmut/<module>/`` whose ``[tool.mutmut]`` (the one i
 pyproject.toml, plus ``only_mutate`` and the module's tests) scopes both, so a module costs
 minutes, not the whole suite per mutant. It prints each module's score and every surviving
 mutant as a diff; ``tests/MUTATION.md`` says why each known survivor is left alone.
+
+``--again`` keeps a module's earlier scratch copy and results, refreshes its code and tests,
+and re-checks only the mutants that were not killed: after adding a test for a survivor it
+costs a pass of the module's tests plus the survivors, not the module's full run. mutmut
+itself re-checks the mutants of any function whose code changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -91,19 +98,22 @@ COPIED = ("dc43_delta_store", "tests", "examples", "conftest.py", "README.md")
 KILLED = {"killed", "timeout", "caught by type check"}
 
 
-def prepare(name: str, module: Module) -> Path:
-    """A fresh scratch copy of the repository whose [tool.mutmut] scopes ``module``."""
+def prepare(name: str, module: Module, *, again: bool = False) -> Path:
+    """A scratch copy of the repository whose [tool.mutmut] scopes ``module``: fresh, or
+    (``again``) the earlier one with today's code and tests and mutmut's results kept."""
     work = WORK / name
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    if not again:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
     for item in COPIED:
         source = ROOT / item
         if source.is_dir():
+            shutil.rmtree(work / item, ignore_errors=True)
             shutil.copytree(source, work / item, ignore=ignore)
         else:
             shutil.copy2(source, work / item)
-    if (ROOT / ".tools").exists():
+    if (ROOT / ".tools").exists() and not (work / ".tools").exists():
         (work / ".tools").symlink_to((ROOT / ".tools").resolve())
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     only = ", ".join(f'"dc43_delta_store/{source}"' for source in module.sources)
@@ -118,20 +128,8 @@ def prepare(name: str, module: Module) -> Path:
     return work
 
 
-def run_module(name: str, module: Module, children: int) -> tuple[int, int, list[str]]:
-    """(killed, total, surviving mutants as diffs) of one module."""
-    work = prepare(name, module)
-    log = work / "mutmut.log"
-    env = {**os.environ, "PYTHONPATH": "", "DC43_MUTATING": "1"}
-    with log.open("w") as out:
-        subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
-            cwd=work,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
+def statuses_of(work: Path, env: dict[str, str]) -> dict[str, str]:
+    """mutmut's verdict on each mutant of the scratch copy ``work``."""
     listed = subprocess.run(
         [sys.executable, "-m", "mutmut", "results", "--all", "true"],
         cwd=work,
@@ -140,9 +138,34 @@ def run_module(name: str, module: Module, children: int) -> tuple[int, int, list
         text=True,
         check=False,
     ).stdout
-    statuses = dict(
+    return dict(
         line.strip().rsplit(": ", 1) for line in listed.splitlines() if ": " in line.strip()
     )
+
+
+def run_module(
+    name: str, module: Module, children: int, *, again: bool = False
+) -> tuple[int, int, list[str]]:
+    """(killed, total, surviving mutants as diffs) of one module."""
+    env = {**os.environ, "PYTHONPATH": "", "DC43_MUTATING": "1"}
+    again = again and (WORK / name / "mutants").is_dir()
+    left_before: list[str] = []
+    if again:
+        left_before = sorted(m for m, s in statuses_of(WORK / name, env).items() if s not in KILLED)
+    work = prepare(name, module, again=again)
+    # which tests call which function is recorded afresh: changed tests may reach new ones
+    (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    log = work / "mutmut.log"
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)]
+    with log.open("w") as out:
+        run = functools.partial(
+            subprocess.run, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
+        )
+        if left_before:
+            run([*command, *left_before])
+        if not again or "not checked" in statuses_of(work, env).values():
+            run(command)  # every mutant without a verdict, those of changed code too
+    statuses = statuses_of(work, env)
     if not statuses or set(statuses.values()) == {"not checked"}:
         tail = log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()[-3:]
         raise SystemExit(f"{name}: mutmut checked nothing ({' / '.join(tail)}); see {log}")
@@ -172,6 +195,9 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", help="modules to mutate (default: all)")
     parser.add_argument("--list", action="store_true", help="list the modules and exit")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--again", action="store_true", help="re-check only the last run's surviving mutants"
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.modules) - set(MODULES))
     if unknown:
@@ -184,7 +210,7 @@ def main() -> None:
     scores = []
     for name in chosen:
         started = time.monotonic()
-        killed, total, survivors = run_module(name, MODULES[name], args.children)
+        killed, total, survivors = run_module(name, MODULES[name], args.children, again=args.again)
         minutes = (time.monotonic() - started) / 60
         score = f"{name:12} {killed:4} of {total:4} killed ({100 * killed / total:5.1f} %)"
         scores.append(f"{score}, {minutes:.0f} min")

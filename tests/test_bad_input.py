@@ -744,6 +744,18 @@ REQUEST_CASES: list[tuple[str, Callable[[DeltaContractStore], Any], type[Excepti
         "inf is not a finite number",
     ),
     (
+        "update: True for a double",  # not stored as 1.0
+        lambda s: s.update_metadata("sales.orders", "1.0.0", {"ratio": True}),
+        InvalidRequestError,
+        "'ratio' is a double column: got bool True",
+    ),
+    (
+        "update: True for a long",  # not stored as 1
+        lambda s: s.update_metadata("sales.orders", "1.0.0", {"score": True}),
+        InvalidRequestError,
+        "'score' is a long column: got bool True",
+    ),
+    (
         "update: values not a mapping",
         lambda s: s.update_metadata("sales.orders", "1.0.0", [("owner", "x")]),
         InvalidRequestError,

@@ -20,6 +20,8 @@ from deltalake import DeltaTable, write_deltalake
 
 from dc43_delta_store import DeltaContractStore
 from dc43_delta_store.cli import EXIT_CODES, cli
+from dc43_delta_store.core.canonical import fingerprint
+from dc43_delta_store.core.documents import load_document
 
 from .conftest import EXAMPLES, ROOT, minimal, skip_unless_ci
 
@@ -127,12 +129,14 @@ def test_ingest_refuses_a_folder_with_problems_unless_told_to_skip(
     (folder / "new.yaml").write_text(
         "apiVersion: v3.1.0\nkind: DataContract\nid: new.one\nversion: 1.0.0\nstatus: active\n"
     )
+    (folder / "broken.yaml").write_text("id: [\n")
     refused = run("ingest", str(folder), "--json", table=table)
-    assert refused.exit_code == EXIT_CODES["conflict"]
+    assert refused.exit_code == EXIT_CODES["conflict"]  # a conflict outranks an invalid file
     outcomes = {
         row["source"].rsplit("/", 1)[-1]: row["outcome"] for row in json.loads(refused.stdout)
     }
     assert outcomes["orders-1.0.0.odcs.yaml"] == "conflict" and outcomes["new.yaml"] == "new"
+    assert outcomes["broken.yaml"] == "invalid"
     assert "nothing written" in refused.stderr
     assert run("latest", "new.one", table=table).exit_code == EXIT_CODES["not_found"]
     skipped = run("ingest", str(folder), "--skip-bad", table=table)
@@ -209,6 +213,19 @@ def test_reads_and_governance_commands(tmp_path: Path, folder: Path) -> None:
         "version": "2.0.0",
         "owner": "sales",
     }
+    assert run("add-columns", "ratio=double", table=table).exit_code == 0
+    ratio = run("set-metadata", "sales.orders", "2.0.0", "ratio=1.5", table=table)
+    assert ratio.exit_code == 0, ratio.output
+    bad = run("set-metadata", "sales.orders", "2.0.0", "ratio=abc", table=table)
+    assert bad.exit_code == EXIT_CODES["usage"]
+    assert "ratio=abc: 'abc' is not a double: write a decimal number such as 1.5" in bad.stderr
+    ratios = "SELECT ratio FROM contracts WHERE version = '2.0.0'"
+    assert json.loads(run("sql", ratios, "--json", table=table).stdout) == [{"ratio": 1.5}]
+    assert run("set-metadata", "sales.orders", "2.0.0", "owner=a=b", table=table).exit_code == 0
+    assert json.loads(run("sql", query, "--json", table=table).stdout)[-1]["owner"] == "a=b"
+    cleared = run("set-metadata", "sales.orders", "2.0.0", "owner=", table=table)  # unset it
+    assert cleared.exit_code == 0, cleared.output
+    assert json.loads(run("sql", query, "--json", table=table).stdout)[-1]["owner"] is None
     assert run("sql", "DELETE FROM contracts", table=table).exit_code == EXIT_CODES["usage"]
     assert run("optimize", table=table).exit_code == 0
     vacuum = run("vacuum", "--json", table=table)
@@ -408,3 +425,25 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert b"validating" in shown and b"25 valid" in shown
     piped = subprocess.run(command, capture_output=True, text=True)
     assert "validating" not in piped.stderr and "25 valid" in piped.stderr
+
+
+def test_put_json_reports_each_schema_issue_of_a_warned_contract(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "y", "version": "1.0.0", "apiVersion": "v3.1.0", "kind": "Nope"}')
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(minimal("z")), encoding="utf-8")
+    result = run("put", str(bad), str(good), "--json", table=tmp_path / "t")
+    assert result.exit_code == 0, result.output
+    warned, clean = json.loads(result.stdout)
+    issues = ['$: "status" is a required property', '$.kind: "Nope" is not one of "DataContract"']
+    assert warned == {
+        "outcome": "inserted",
+        "contract_id": "y",
+        "version": "1.0.0",
+        "source": str(bad),
+        "fingerprint": fingerprint(load_document(bad)),
+        "message": f"2 schema issue(s): {issues[0]}",
+        "compatibility": None,
+        "messages": issues,
+    }
+    assert (clean["contract_id"], clean["message"], clean["messages"]) == ("z", None, [])

@@ -294,3 +294,28 @@ def test_a_json_file_is_read_as_json_only(tmp_path: Path, suffix: str) -> None:
     ]:
         path.write_text(text, encoding="utf-8")
         assert _refused(path).startswith(f"{path}: {message}")
+
+
+def test_text_problems_say_where_and_a_file_s_name_the_file(tmp_path: Path) -> None:
+    # the character position points at the bad character (1-based), as an editor counts
+    assert _refused("id: a\nx: b\ud800") == (
+        "holds an unpaired surrogate (\\ud800) at character 11, not valid Unicode"
+    )
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"id: a\nx: b\x00\n")
+    assert _refused(path) == f"{path}: contains NUL characters: not a text document"
+    path.write_text('{"id": "a", "id": "b"}', encoding="utf-8")  # JSON in a .yaml file
+    assert _refused(path) == f"{path}: duplicate key 'id' in a JSON object"
+
+
+def test_a_text_over_the_limit_only_in_utf8_bytes_is_refused() -> None:
+    text = json.dumps({"id": "a", "version": "1", "name": "ß" * 20}, ensure_ascii=False)
+    size = len(text.encode("utf-8"))
+    assert len(text) < size - 1  # fewer characters than bytes
+    assert load_document(text, max_bytes=size)["name"] == "ß" * 20
+    assert _refused(text, max_bytes=size - 1) == f"document is above the {size - 1}-byte limit"
+
+
+def test_a_json_text_after_blank_lines_is_read_as_json() -> None:
+    # JSON's own checks, not YAML's, apply to JSON text whatever whitespace precedes it
+    assert _refused('\n  {"id": "a", "id": "b"}') == "duplicate key 'id' in a JSON object"

@@ -149,6 +149,26 @@ def test_ids_stored_before_the_identity_rules_stay_readable(tmp_path: Path) -> N
 # -- the command line means what it says --------------------------------------------------------
 
 
+def test_a_table_given_twice_or_not_at_all_is_a_usage_error(tmp_path: Path) -> None:
+    def run(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, args, env={"DC43_DELTA_STORE_PATH": None, **(env or {})})
+        return result.exit_code, result.stderr
+
+    code, err = run(["--table", "a.b.c", "--path", str(tmp_path), "list"])
+    assert code == 2 and "give --table or --path, not both" in err
+    both = {"DC43_DELTA_STORE_TABLE": "a.b.c", "DC43_DELTA_STORE_PATH": str(tmp_path)}
+    code, err = run(["list"], both)
+    assert code == 2
+    assert "both DC43_DELTA_STORE_TABLE and DC43_DELTA_STORE_PATH are set; unset one" in err
+    code, err = run(["list"], {"DC43_DELTA_STORE_TABLE": None})
+    assert code == 2 and "give the table: --table catalog.schema.table or --path" in err
+    code, err = run(["--path", str(tmp_path), "--storage-option", "region", "list"])
+    assert code == 2 and "--storage-option must be KEY=VALUE, got 'region'" in err
+    code, err = run(["--path", str(tmp_path / "none"), "list"])
+    assert code == 3
+    assert f"error: no table at {tmp_path / 'none'}: nothing has been written there" in err
+
+
 def test_explicit_table_options_beat_the_environment(tmp_path: Path) -> None:
     wanted, other = tmp_path / "wanted", tmp_path / "other"
     DeltaContractStore(path=wanted).put(minimal("in.wanted"))
@@ -267,6 +287,18 @@ def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield use
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.mark.parametrize("tz", ["Asia/Tokyo", "America/Los_Angeles"])
+def test_created_at_is_the_utc_time_of_the_put_in_any_zone(
+    tmp_path: Path, zone: Any, tz: str
+) -> None:
+    zone(tz)
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    before = dt.datetime.now(dt.UTC)
+    store.put(minimal())
+    (created,) = store.scan().collect()["created_at"].to_list()
+    assert before - dt.timedelta(seconds=1) <= created <= dt.datetime.now(dt.UTC)
 
 
 @pytest.mark.parametrize("tz", ["Asia/Tokyo", "America/Los_Angeles"])

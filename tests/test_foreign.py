@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from deltalake import DeltaTable, write_deltalake
 
-from dc43_delta_store import DeltaContractStore, InvalidRequestError
+from dc43_delta_store import DeltaContractStore, IncompatibleTableError, InvalidRequestError
 from dc43_delta_store.cli.commands import cli
 from dc43_delta_store.core.records import build_row
 from dc43_delta_store.core.table_schema import TABLE_SCHEMA, rows_to_table
@@ -296,3 +296,61 @@ def test_a_table_lacking_json_columns_values_still_answers(tmp_path: Path) -> No
     assert store.list_contracts() == ["sales.orders"]
     report = store.check()
     assert "rows_without_identity" in {f.check for f in report.findings}
+
+
+def test_a_payload_another_tool_broke_is_an_error_naming_the_version(tmp_path: Path) -> None:
+    path = dc43_table(tmp_path / "t", DOCUMENTS[:1])
+    row = dc43_row(dc43_document("sales.orders", "2.0.0"))
+    append(path, pa.Table.from_pylist([{**row, "json": "{not json"}], DC43_SCHEMA))
+    append(path, pa.Table.from_pylist([{**row, "version": "3.0.0", "json": "[1]"}], DC43_SCHEMA))
+    store = DeltaContractStore(path=path, validation="off")
+    with pytest.raises(IncompatibleTableError) as caught:
+        store.get("sales.orders", "2.0.0")
+    assert str(caught.value).startswith(
+        "contract 'sales.orders' version '2.0.0': the stored json column is not valid JSON ("
+    )
+    with pytest.raises(IncompatibleTableError) as caught:
+        store.get("sales.orders", "3.0.0")
+    assert str(caught.value) == (
+        "contract 'sales.orders' version '3.0.0': the stored json is not an object"
+    )
+    assert store.get("sales.orders", "0.9.0.0")["version"] == "0.9.0.0"  # others still read
+
+
+def test_a_filter_on_a_column_of_no_filterable_type_is_refused(tmp_path: Path) -> None:
+    path = dc43_table(tmp_path / "t", DOCUMENTS[:1])
+    schema = DC43_SCHEMA.append(pa.field("blob", pa.binary()))
+    row = dc43_row(dc43_document("sales.orders", "2.0.0"))
+    write_deltalake(
+        path,
+        pa.Table.from_pylist([{**row, "blob": b"x"}], schema),
+        mode="append",
+        schema_mode="merge",
+    )
+    store = DeltaContractStore(path=path, validation="off")
+    with pytest.raises(InvalidRequestError) as caught:
+        store.latest("sales.orders", blob="x")
+    assert str(caught.value) == "filter on 'blob': its type binary cannot be filtered on"
+
+
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_rows_appended_without_a_key_stay_with_their_own_contract(
+    tmp_path: Path, partitioned: bool
+) -> None:
+    path = tmp_path / "t"
+    if partitioned:  # dc43's table, adopted: partitioned by contract_id, with contract_key
+        dc43_table(path, [DOCUMENTS[0]])
+        DeltaContractStore(path=path, validation="off").adopt(dry_run=False)
+    store = DeltaContractStore(path=path, validation="off")
+    store.put(dc43_document("sales.orders", "1.0.0", status="active"))
+    schema = pa.schema(DeltaTable(path).schema().to_arrow())
+    foreign = [dc43_document("hr.people", v, status="draft") for v in ("1.0.0", "9.0.0")]
+    append(path, widened(dc43_rows(foreign), schema))  # no contract_key
+    assert "9.0.0" not in store.list_versions("sales.orders")
+    assert store.get("sales.orders", "1.0.0")["id"] == "sales.orders"
+    assert store.latest("sales.orders")["version"] == "1.0.0"
+    assert store.list_versions("hr.people") == ["1.0.0", "9.0.0"]
+    store.update_metadata(
+        "sales.orders", "1.0.0", {"status": "retired"}, if_match={"status": "active"}
+    )
+    assert store.latest("hr.people", status="draft")["version"] == "9.0.0"

@@ -330,6 +330,11 @@ def test_time_travel_by_version_and_by_time(governed: DeltaContractStore) -> Non
         with pytest.raises(ContractNotFoundError, match="as of"):
             governed.get("sales.orders", "3.0.0", as_of=as_of)
     assert governed.sql("SELECT count(*) FROM contracts", as_of=initial).item() == 6
+    newest = governed.table_version
+    assert newest is not None  # the newest version is a point in time like any other
+    assert governed.latest("sales.orders", as_of=newest)["version"] == "3.0.0"
+    with pytest.raises(InvalidRequestError, match=f"as_of={newest + 1} is past the newest"):
+        governed.latest("sales.orders", as_of=newest + 1)
     with pytest.raises(InvalidRequestError, match="as_of=999 is past the newest version"):
         governed.latest("sales.orders", as_of=999)
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from dc43_delta_store import DeltaContractStore, InvalidRequestError
 from dc43_delta_store.cli import EXIT_CODES, cli
-from dc43_delta_store.core.sql_guard import ALLOWED_FUNCTIONS, sandboxed
+from dc43_delta_store.core.sql_guard import ALLOWED_FUNCTIONS, MAX_QUERY_CHARS, sandboxed
 from dc43_delta_store.table.sql import run_sql
 
 from .conftest import EXAMPLES
@@ -419,16 +419,23 @@ OPERATORS = [
     "'café'",
     "STRING_AGG(s, ',' ORDER BY s)",
 ]
-FRAME = pl.LazyFrame(
-    {
-        "n": [1, 2],
-        "f": [1.5, 2.5],
-        "s": ["x,y", "y"],
-        "l": [[1, 2], [3]],
-        "d": [dt.date(2024, 1, 1)] * 2,
-        "t": [dt.datetime(2024, 1, 1)] * 2,
-    }
-)
+
+
+def frame() -> pl.LazyFrame:
+    # built per test, not at import: a process forked after Polars ran hangs in Polars
+    # (mutmut forks one per mutant from a process that imported the tests)
+    return pl.LazyFrame(
+        {
+            "n": [1, 2],
+            "f": [1.5, 2.5],
+            "s": ["x,y", "y"],
+            "l": [[1, 2], [3]],
+            "d": [dt.date(2024, 1, 1)] * 2,
+            "t": [dt.datetime(2024, 1, 1)] * 2,
+        }
+    )
+
+
 CLOCK = {"NOW", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP"}
 
 
@@ -439,7 +446,7 @@ def test_every_allowed_function_has_a_sample() -> None:
 @pytest.mark.parametrize("expression", [*SAMPLES.values(), *OPERATORS])
 def test_allowed_sql_gives_what_polars_gives(expression: str) -> None:
     query = f"SELECT {expression} AS r FROM contracts"
-    frames = {"contracts": FRAME}
+    frames = {"contracts": frame()}
     sandboxed_answer = run_sql(query, frames)
     if not any(expression.startswith(name) for name in CLOCK):
         assert sandboxed_answer.equals(pl.SQLContext(frames=frames).execute(query, eager=True))
@@ -456,3 +463,67 @@ def test_query_errors_are_request_errors(store: DeltaContractStore) -> None:
     ]:
         with pytest.raises(InvalidRequestError, match=message):
             store.sql(query)
+
+
+def test_a_query_that_fails_while_running_is_a_bad_query_in_one_line(
+    store: DeltaContractStore,
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        store.sql("SELECT regexp_like(contract_id, '(') FROM contracts")
+    message = str(caught.value)
+    assert message.startswith("cannot run the query: regex error: regex parse error: ( ^ error:")
+    assert "unclosed group" in message and "\n" not in message
+
+
+VIEWS_ONLY = "store.sql reads only the contracts and contracts_latest views; refused: "
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (123, "store.sql takes the query as text, not int"),
+        ("", "store.sql got an empty query"),
+        ("SELECT 1\x00", "store.sql refused a query containing a NUL character"),
+        ("SELECT 1 INTO t FROM contracts", "store.sql is read-only: SELECT ... INTO is refused"),
+        (
+            "WITH x AS (DELETE FROM contracts RETURNING *) SELECT * FROM x",
+            "store.sql is read-only: only queries run, not DELETE",
+        ),
+        ("SELECT * FROM other", VIEWS_ONLY + "table other"),
+        (
+            "SELECT * FROM contracts, LATERAL (SELECT 1)",
+            VIEWS_ONLY + "table source LATERAL (SELECT 1)",
+        ),
+        (  # a long refused call is shown cut to 200 characters
+            "SELECT * FROM read_csv('" + "a" * 300 + "')",
+            VIEWS_ONLY + "table function READ_CSV('" + "a" * 187 + "...",
+        ),
+        (
+            "SELECT my_udf(version) /* why */ FROM contracts",
+            "store.sql refused the function MY_UDF in MY_UDF(version): only scalar, aggregate "
+            "and window functions from the documented list are allowed",
+        ),
+        (
+            "SELECT FROM WHERE",
+            "store.sql cannot parse the query: Expected table name but got <Token token_type: "
+            "TokenType.WHERE, text: WHERE, line: 1, col: 17, start: 12, end: 16, comments: []>. "
+            "Line 1, Col: 17.",
+        ),
+    ],
+)
+def test_refusals_say_exactly_what_was_refused(query: object, message: str) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        sandboxed(query)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+
+
+def test_polars_runs_the_checked_query_quoted_and_without_comments() -> None:
+    query = "select version, Name from contracts /* a comment */ -- another"
+    assert sandboxed(query) == 'SELECT "version", "Name" FROM "contracts"'
+
+
+def test_a_query_of_the_maximum_length_is_checked_not_refused() -> None:
+    query = "SELECT version FROM contracts" + " " * (MAX_QUERY_CHARS - 29)
+    assert len(query) == MAX_QUERY_CHARS and sandboxed(query) == 'SELECT "version" FROM "contracts"'
+    with pytest.raises(InvalidRequestError, match=f"a query of {MAX_QUERY_CHARS + 1} characters"):
+        sandboxed(query + " ")

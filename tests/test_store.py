@@ -164,8 +164,23 @@ def test_versions_with_a_dash_or_build_are_releases_everywhere(store: DeltaContr
 
 def test_unknown_filter_column_is_a_clear_error(store: DeltaContractStore) -> None:
     store.put(minimal())
-    with pytest.raises(InvalidRequestError, match=r"unknown filter column 'owner'.*status"):
+    columns = "api_version, contract_id, contract_key, created_at, data_product, description, "
+    columns += "domain, fingerprint, json, name, prerelease, status, version, version_sort_key"
+    with pytest.raises(InvalidRequestError) as caught:
         store.latest("sales.orders", owner="me")
+    assert str(caught.value) == f"unknown filter column 'owner'; the table has {columns}"
+    before = store.table_version
+    assert before is not None
+    store.add_metadata_columns({"owner": "string"})
+    store.put(minimal(version="2.0.0"))
+    assert store.latest("sales.orders", owner=None)["version"] == "2.0.0"
+    for call in (  # as the table stood before the column was added
+        lambda: store.latest("sales.orders", owner=None, as_of=before),
+        lambda: store.resolve("sales.orders", "^1", owner="me", as_of=before),
+    ):
+        with pytest.raises(InvalidRequestError) as caught:
+            call()
+        assert str(caught.value) == f"unknown filter column 'owner'; the table has {columns}"
 
 
 def test_exists(store: DeltaContractStore) -> None:

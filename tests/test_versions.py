@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import sqlite3
@@ -80,6 +81,8 @@ def sign(a: object, b: object) -> int:
 )
 def test_semver_spec_examples(ordered: list[str]) -> None:
     assert sort_versions(list(reversed(ordered))) == ordered
+    # compare_versions agrees: beta.2 < beta.11 although "beta.11" < "beta.2" as text
+    assert sorted(reversed(ordered), key=functools.cmp_to_key(compare_versions)) == ordered
 
 
 def test_numeric_parts_compare_as_numbers_not_text() -> None:

@@ -216,3 +216,13 @@ def test_append_only_tables_take_puts_and_refuse_metadata_updates(tmp_path: Path
     with pytest.raises(IncompatibleTableError, match=r"append-only \(delta.appendOnly=true\)"):
         store.update_metadata("a", "1.0.0", {"status": "retired"})
     assert snapshot(path).version() == version
+
+
+def test_writers_of_long_ids_sharing_a_prefix_both_commit(table: Path) -> None:
+    # Delta truncates string statistics (to 64 characters): only contract_key tells these
+    # two ids' files apart, so without it the second writer would conflict
+    prefix = "enterprise.finance.reporting." + "x" * 60
+    behind = snapshot(table)
+    assert insert(table, snapshot(table), (prefix + ".orders", "1.0.0")) == 1
+    assert insert(table, behind, (prefix + ".invoices", "1.0.0")) == 1
+    assert len(keys_of(table)) == 3

@@ -93,6 +93,9 @@ def fail(error: BaseException) -> NoReturn:
     sys.exit(exit_code(error))
 
 
+# Option decorators run once, when the commands are defined: mutation testing cannot switch
+# a mutant of them on (tests/MUTATION.md).
+# pragma: no mutate start
 def output_options(function: F) -> F:
     """``--json`` and ``--nl`` for commands that print data."""
     function = click.option("--nl", "fmt", flag_value="nl", help="One JSON object per line.")(
@@ -120,6 +123,9 @@ def as_of_option(function: F) -> F:
     return click.option(
         "--as-of", help="Answer as the table stood at a version number or an RFC 3339 time."
     )(function)
+
+
+# pragma: no mutate end
 
 
 def parse_as_of(value: str | None) -> int | str | None:

@@ -61,9 +61,8 @@ def key_predicate(keys: Iterable[tuple[str, str]], *, hashed: bool) -> str:
     exact = groups[0] if len(groups) == 1 else " OR ".join(f"({group})" for group in groups)
     if not hashed or len(by_id) > 1:  # for batches, a second long IN list costs more than it skips
         return exact
-    hashed_key = sql_string(contract_key(pairs[0][0]))
-    wrapped = exact if len(groups) == 1 else f"({exact})"
-    return f"(contract_key = {hashed_key} OR contract_key IS NULL) AND {wrapped}"
+    hashed_key = sql_string(contract_key(pairs[0][0]))  # one id: one group, no OR in exact
+    return f"(contract_key = {hashed_key} OR contract_key IS NULL) AND {exact}"
 
 
 def _member(column: str, values: list[str]) -> str:

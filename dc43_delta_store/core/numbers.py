@@ -5,9 +5,9 @@ is one Python refuses to turn back into text by default, so a stored one could n
 by another process. Such numbers are not turned into Python values: they become a
 :class:`BadNumber`, which :func:`~.documents.to_json_tree` refuses naming its JSON path.
 
->>> number_from_text("1.5"), number_from_text("-7")
+>>> float_from_text("1.5"), int_from_text("-7")
 (1.5, -7)
->>> number_from_text("1e-400").reason
+>>> float_from_text("1e-400").reason
 'is too small for a 64-bit float and would be stored as 0'
 """
 
@@ -17,12 +17,11 @@ import math
 import re
 from dataclasses import dataclass
 
-__all__ = ["MAX_INT_DIGITS", "BadNumber", "float_from_text", "int_from_text", "number_from_text"]
+__all__ = ["MAX_INT_DIGITS", "BadNumber", "float_from_text", "int_from_text"]
 
 MAX_INT_DIGITS = 4300
 """Longest integer accepted: Python's default limit for turning integers into text."""
 
-_INT = re.compile(r"[-+]?[0-9]+", re.ASCII)
 _NONZERO_MANTISSA = re.compile(r"[1-9]", re.ASCII)
 
 
@@ -59,10 +58,3 @@ def float_from_text(text: str, line: int | None = None) -> float | BadNumber:
     if value == 0.0 and _NONZERO_MANTISSA.search(mantissa):
         return BadNumber(text, "is too small for a 64-bit float and would be stored as 0", line)
     return value
-
-
-def number_from_text(text: str, line: int | None = None) -> int | float | BadNumber:
-    """``text`` (a JSON or YAML 1.2 decimal number) as an int or a float."""
-    if _INT.fullmatch(text):
-        return int_from_text(text, line)
-    return float_from_text(text, line)
