@@ -113,6 +113,18 @@ def test_a_user_column_named_like_a_view_column_does_not_blank_it(tmp_path: Path
     assert "_order" in latest.columns and latest["kind"].to_list() == ["DataContract"]
 
 
+def test_a_tenant_column_another_tool_filled_keeps_its_values(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(minimal(tenant="acme"))
+    store.put(minimal(version="2.0.0", tenant="acme"))
+    table = DeltaTable(str(tmp_path / "t"))
+    table.alter.add_columns([Field("tenant", "string")])
+    table.update(updates={"tenant": "'globex'"}, predicate="version = '2.0.0'")
+    reread = DeltaContractStore(path=tmp_path / "t", validation="off")
+    rows = reread.sql("SELECT version, tenant FROM contracts ORDER BY version").rows()
+    assert rows == [("1.0.0", "acme"), ("2.0.0", "globex")]  # the column's value, else the JSON's
+
+
 def test_a_refused_schema_change_leaves_the_store_usable(tmp_path: Path) -> None:
     store = DeltaContractStore(path=tmp_path / "t", metadata_columns={"owner": "string"})
     store.put(minimal())
