@@ -447,3 +447,24 @@ def test_put_json_reports_each_schema_issue_of_a_warned_contract(tmp_path: Path)
         "messages": issues,
     }
     assert (clean["contract_id"], clean["message"], clean["messages"]) == ("z", None, [])
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    # `dc43-delta-store list --nl | head -1`: the pipe breaks once head has its line; the
+    # command exits 0 without a traceback or Python's "Exception ignored" about stdout.
+    table = tmp_path / "table"
+    DeltaContractStore(path=table, validation="off").put_many(
+        [minimal(id=f"domain.contract_{n:05d}_{'x' * 40}") for n in range(3000)]
+    )  # ~180 KB of ids: more than a pipe holds
+    command = subprocess.Popen(
+        [str(SCRIPT), "--path", str(table), "list", "--nl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert command.stdout is not None and command.stderr is not None
+    first = command.stdout.readline()
+    command.stdout.close()  # what head does after its line
+    errors = command.stderr.read().decode()
+    assert command.wait(timeout=60) == EXIT_CODES["success"], errors
+    assert json.loads(first)["contract_id"] == "domain.contract_00000_" + "x" * 40
+    assert errors == ""
