@@ -27,7 +27,6 @@ import json
 import multiprocessing as mp
 import queue
 import random
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -39,10 +38,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import build_table, contract, contract_ids, machine, write_json
+from common import build_table, contract, contract_ids, dc43_sqlite, machine, write_json
 
 from dc43_delta_store import DeltaContractStore
-from dc43_delta_store.core.records import build_row
 
 HERE = Path(__file__).parent
 GOALS = {
@@ -56,37 +54,6 @@ GOALS = {
 
 
 # -- the stores ----------------------------------------------------------------------------
-
-
-def sqlite_store(path: Path, ids: list[str], versions: int) -> Any:
-    """dc43's SQL store on SQLite, holding the rows of the Delta table."""
-    from dc43_service_backends.contracts.backend.stores.sql import SQLContractStore, create_engine
-
-    store = SQLContractStore(create_engine(f"sqlite:///{path}"))
-    connection = sqlite3.connect(path)
-    now = datetime.now(UTC).isoformat(sep=" ")
-    batch = []
-    for contract_id in ids:
-        for v in range(versions):
-            row = build_row(contract(contract_id, f"1.{v}.0"))
-            batch.append(
-                (
-                    row.contract_id,
-                    row.version,
-                    row.name,
-                    row.description,
-                    row.json,
-                    row.fingerprint,
-                    now,
-                )
-            )
-        if len(batch) >= 50_000:
-            connection.executemany("INSERT INTO contracts VALUES (?,?,?,?,?,?,?)", batch)
-            batch = []
-    connection.executemany("INSERT INTO contracts VALUES (?,?,?,?,?,?,?)", batch)
-    connection.commit()
-    connection.close()
-    return store
 
 
 def open_store(kind: str, path: str) -> tuple[Callable[[Any], None], Callable[[str], str | None]]:
@@ -415,7 +382,7 @@ def main() -> None:
             ).optimize()
             ids = contract_ids(contracts)
             sqlite = Path(tmp) / f"dc43_{rows}.sqlite"
-            sqlite_store(sqlite, ids, versions)
+            dc43_sqlite(sqlite, ids, [f"1.{v}.0" for v in range(versions)])
             size: dict[str, Any] = {"label": label, "rows": rows}
             for kind, where in (("delta", str(path)), ("sqlite", str(sqlite))):
                 print(f"== {label}: {kind}", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -103,3 +104,28 @@ def files_matching(path: Path, contract_id: str) -> int:
 def write_json(path: Path, results: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def dc43_sqlite(path: Path, ids: list[str], versions: list[str]) -> Any:
+    """dc43's ``SQLContractStore`` on SQLite, loaded with the rows ``put`` writes for every
+    id at every version."""
+    from dc43_service_backends.contracts.backend.stores.sql import SQLContractStore, create_engine
+
+    store = SQLContractStore(create_engine(f"sqlite:///{path}"))
+    connection = sqlite3.connect(path)
+    now = datetime.now(UTC).isoformat(sep=" ")
+    batch = []
+    for contract_id in ids:
+        for version in versions:
+            row = build_row(contract(contract_id, version))
+            batch.append(
+                (row.contract_id, row.version, row.name, row.description, row.json,
+                 row.fingerprint, now)
+            )  # fmt: skip
+        if len(batch) >= 50_000:
+            connection.executemany("INSERT INTO contracts VALUES (?,?,?,?,?,?,?)", batch)
+            batch = []
+    connection.executemany("INSERT INTO contracts VALUES (?,?,?,?,?,?,?)", batch)
+    connection.commit()
+    connection.close()
+    return store

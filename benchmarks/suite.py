@@ -17,7 +17,6 @@ import json
 import platform
 import random
 import resource
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,11 +29,10 @@ import polars as pl
 from deltalake import DeltaTable
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import build_table, contract, files_matching, summary, timed
+from common import build_table, contract, dc43_sqlite, files_matching, summary, timed
 
 import dc43_delta_store
 from dc43_delta_store import DeltaContractStore
-from dc43_delta_store.core.records import build_row
 
 VERSIONS = 10
 GOALS = {
@@ -57,36 +55,6 @@ def versions() -> list[str]:
 
 
 # -- dc43's own stores, loaded with the same rows ----------------------------------------------
-
-
-def dc43_sqlite(path: Path, contracts: int) -> Any:
-    from dc43_service_backends.contracts.backend.stores.sql import SQLContractStore, create_engine
-
-    store = SQLContractStore(create_engine(f"sqlite:///{path}"))
-    connection = sqlite3.connect(path)
-    now = datetime.now(UTC).isoformat(sep=" ")
-    batch = []
-    for contract_id in ids_for(contracts):
-        for version in versions():
-            row = build_row(contract(contract_id, version))
-            batch.append(
-                (
-                    row.contract_id,
-                    row.version,
-                    row.name,
-                    row.description,
-                    row.json,
-                    row.fingerprint,
-                    now,
-                )
-            )
-        if len(batch) >= 50_000:
-            connection.executemany("INSERT INTO contracts VALUES (?,?,?,?,?,?,?)", batch)
-            batch = []
-    connection.executemany("INSERT INTO contracts VALUES (?,?,?,?,?,?,?)", batch)
-    connection.commit()
-    connection.close()
-    return store
 
 
 def dc43_files(path: Path, contracts: int) -> Any:
@@ -154,7 +122,7 @@ def measure_size(tmp: Path, contracts: int, largest: bool, rng: random.Random) -
     )
 
     print(f"  {rows} rows: dc43 SQLite", flush=True)
-    sql = dc43_sqlite(tmp / f"dc43_{rows}.sqlite", contracts)
+    sql = dc43_sqlite(tmp / f"dc43_{rows}.sqlite", ids_for(contracts), versions())
     assert sql.latest(ids[1]).version == versions()[-1]
     result["dc43_sqlite_latest"] = summary(timed(lambda: sql.latest(next(picks)), calls))
     result["dc43_sqlite_get"] = summary(timed(lambda: sql.get(next(picks), "1.3.0"), calls))
