@@ -10,14 +10,13 @@ commit info already names what each commit did.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from urllib.parse import unquote
 
 from ..errors import CursorExpiredError, InvalidRequestError
 from ..table.log import DeltaLog, LogEntry
 from .events import ChangeEvent, events_of
-from .touched import NOTHING, Stats, Touched, touched_by
+from .touched import NOTHING, Stats, Touched, parse_stats, touched_by
 
 __all__ = ["MAX_FOLLOWED_COMMITS", "read_changes", "read_touched"]
 
@@ -103,17 +102,7 @@ def read_touched(
         for action in entry.actions:
             add = action.get("add")
             if isinstance(add, dict) and isinstance(add.get("path"), str):
-                stats = _stats(add.get("stats"))
+                stats = parse_stats(add.get("stats"))
                 if stats is not None:
                     added[unquote(add["path"])] = stats
     return result, entries
-
-
-def _stats(raw: object) -> Stats | None:
-    if not isinstance(raw, str):
-        return None
-    try:
-        stats = json.loads(raw)
-    except ValueError:
-        return None
-    return stats if isinstance(stats, dict) else None

@@ -34,7 +34,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["EVERYTHING", "NOTHING", "Stats", "Touched", "touched_by", "union"]
+__all__ = [
+    "EVERYTHING",
+    "NOTHING",
+    "Stats",
+    "Touched",
+    "bounds",
+    "parse_stats",
+    "touched_by",
+    "union",
+]
 
 # Statistics this long may be truncated prefixes (Spark keeps 32 characters, delta-rs 64).
 _TRUNCATION = 32
@@ -161,7 +170,7 @@ def _file_scope(body: Mapping[str, Any], stats_of: Callable[[str], Stats | None]
             value = partition.get(column)
             if isinstance(value, str):
                 return _exact(column, value)
-    stats = _parse(body.get("stats"))
+    stats = parse_stats(body.get("stats"))
     if stats is None and body["kind"] == "remove" and isinstance(path, str):
         stats = stats_of(unquote(path))
     if stats is None:
@@ -169,9 +178,9 @@ def _file_scope(body: Mapping[str, Any], stats_of: Callable[[str], Stats | None]
     if stats.get("numRecords") == 0:
         return Touched(data=True)
     for column in ("contract_key", "contract_id"):
-        bounds = _bounds(stats, column)
-        if bounds is not None:
-            low, high = bounds
+        found = bounds(stats, column)
+        if found is not None:
+            low, high = found
             if low == high and len(low) < _TRUNCATION:
                 return _exact(column, low)
             high += _ABOVE_PREFIXED  # a truncated maximum bounds what it prefixes
@@ -187,7 +196,7 @@ def _exact(column: str, value: str) -> Touched:
     return Touched(data=True, ids=frozenset({value}))
 
 
-def _bounds(stats: Stats, column: str) -> tuple[str, str] | None:
+def bounds(stats: Stats, column: str) -> tuple[str, str] | None:
     """``(min, max)`` of ``column`` when they bound every row of the file."""
     low = _get(stats, "minValues", column)
     high = _get(stats, "maxValues", column)
@@ -204,7 +213,9 @@ def _get(stats: Stats, section: str, column: str) -> Any:
     return values.get(column) if isinstance(values, Mapping) else None
 
 
-def _parse(raw: Any) -> Stats | None:
+def parse_stats(raw: Any) -> Stats | None:
+    """A file's statistics from its action (JSON text, or already a mapping); None when
+    absent or unreadable."""
     if isinstance(raw, Mapping):
         return raw
     if not isinstance(raw, str):

@@ -17,7 +17,6 @@ not relative to the table, a file whose columns do not read as the table types t
 
 from __future__ import annotations
 
-import json
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
@@ -31,6 +30,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from ..core.records import contract_key
+from ..feed.touched import bounds, parse_stats
 from .location import TableLocation
 from .log import LogEntry
 
@@ -259,19 +259,15 @@ def _added(add: dict[str, Any]) -> tuple[str, str, str] | tuple[()] | None:
         return None
     if add.get("partitionValues") or add.get("deletionVector"):
         return None
-    try:
-        stats = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(stats, dict):
+    stats = parse_stats(raw)
+    if stats is None:
         return None
     if stats.get("numRecords") == 0:
         return ()
-    low = (stats.get("minValues") or {}).get(_KEY)
-    high = (stats.get("maxValues") or {}).get(_KEY)
-    nulls = (stats.get("nullCount") or {}).get(_KEY)
-    if not isinstance(low, str) or not isinstance(high, str) or nulls != 0:
+    found = bounds(stats, _KEY)
+    if found is None:
         return None
+    low, high = found
     return unquote(path), low, high
 
 
