@@ -142,3 +142,15 @@ def test_changes_follow_prints_events_as_they_come_and_stops_on_ctrl_c(table: Pa
     assert follow.returncode == 0
     assert "Traceback" not in stderr
     assert f"stopped; resume with --since {event['table_version']}" in stderr
+
+
+@pytest.mark.parametrize("command", [["latest", "odd.text"], ["resolve", "odd.text", "^1"]])
+def test_printed_yaml_reads_back_as_the_stored_document(tmp_path: Path, command: list[str]) -> None:
+    # "1e3" is a number in YAML 1.2 (the store's reader) though not in PyYAML's 1.1
+    from dc43_delta_store.core.yaml12 import load_yaml
+
+    store = DeltaContractStore(path=tmp_path / "t")
+    store.put(minimal("odd.text", description="1e3", tags=["0o17", "line\x85break"]))
+    result = run(tmp_path / "t", *command)
+    assert result.exit_code == 0, result.output
+    assert load_yaml(result.stdout, "output")[0] == store.get("odd.text", "1.0.0")

@@ -16,12 +16,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-import yaml
 
 from ..errors import ContractNotFoundError
 from ..feed.events import ChangeEvent
 from ..resolution.explain import Resolution
-from .output import Format, emit, to_json
+from .output import Format, emit, print_document, to_json
 from .support import (
     EXIT_CODES,
     Context,
@@ -34,7 +33,7 @@ from .support import (
     pass_context,
 )
 
-__all__ = ["changes", "print_explanation", "resolve"]
+__all__ = ["answer", "changes", "print_explanation", "resolve"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 EVENT_COLUMNS = ["table_version", "timestamp", "kind", "contract_id", "version", "who", "detail"]
@@ -106,6 +105,24 @@ def resolve(
     as_json: bool,
 ) -> None:
     """Print the highest version in a range: 1.2.3, ^1.2, ~1.2, 1.x, '>=1.0,<2', '^1 || ^3'."""
+    answer(
+        context, contract_id, spec, status, filters, include_prereleases, as_of, explain, as_json
+    )
+
+
+def answer(
+    context: Context,
+    contract_id: str,
+    spec: str | None,
+    status: tuple[str, ...],
+    filters: tuple[str, ...],
+    include_prereleases: bool,
+    as_of: str | None,
+    explain: bool,
+    as_json: bool,
+) -> None:
+    """Print what ``resolve`` (``latest`` without ``spec``) answers, or its explanation;
+    exit 3 when no version matches."""
     wanted: dict[str, Any] = dict(pairs(filters, "--filter"))
     if status:
         wanted["status"] = list(status)
@@ -119,11 +136,9 @@ def resolve(
         return
     document = store.resolve(contract_id, spec, **options, **wanted)
     if document is None:
-        fail(ContractNotFoundError(contract_id, detail=f" (no version matches {spec!r})"))
-    if as_json:
-        click.echo(to_json(document))
-    else:
-        click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+        asked = "" if spec is None else f" {spec!r}"
+        fail(ContractNotFoundError(contract_id, detail=f" (no version matches{asked})"))
+    print_document(document, as_json)
 
 
 @click.command()

@@ -10,6 +10,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TextIO
 
+import click
+
+from ..core.yaml12 import dump_yaml
+
 __all__ = ["Format", "emit", "to_json"]
 
 Format = Literal["table", "json", "nl"]
@@ -87,3 +91,11 @@ def _table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
         + "\n"
         for line in lines
     )
+
+
+def print_document(document: Mapping[str, Any], as_json: bool) -> None:
+    """A stored contract as JSON, or as YAML that reads back as the same document."""
+    if as_json:
+        click.echo(to_json(document))
+    else:
+        click.echo(dump_yaml(document), nl=False)

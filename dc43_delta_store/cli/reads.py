@@ -4,24 +4,21 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 import polars as pl
 
 from ..core.versions import version_sort_key
-from ..core.yaml12 import dump_yaml
 from ..errors import ContractNotFoundError
 from ..table.sql import views
-from .consumers import print_explanation
-from .output import Format, emit, to_json
+from .consumers import answer
+from .output import Format, emit, print_document
 from .support import (
     Context,
     as_of_option,
     fail,
     guarded,
     output_options,
-    pairs,
     parse_as_of,
     pass_context,
 )
@@ -39,7 +36,7 @@ __all__ = ["get", "history", "latest", "list_", "sql", "versions"]
 def get(context: Context, contract_id: str, version: str, as_of: str | None, as_json: bool) -> None:
     """Print one stored contract version."""
     document = context.reader().get(contract_id, version, as_of=parse_as_of(as_of))
-    _print_document(document, as_json)
+    print_document(document, as_json)
 
 
 @click.command()
@@ -69,31 +66,9 @@ def latest(
     as_json: bool,
 ) -> None:
     """Print the latest version of a contract (version order, as `versions` lists)."""
-    wanted: dict[str, Any] = dict(pairs(filters, "--filter"))
-    if status:
-        wanted["status"] = list(status)
-    if explain:
-        resolution = context.reader().resolve(
-            contract_id,
-            include_prereleases=include_prereleases,
-            as_of=parse_as_of(as_of),
-            explain=True,
-            **wanted,
-        )
-        return print_explanation(resolution, as_json)
-    document = context.reader().latest(
-        contract_id, include_prereleases=include_prereleases, as_of=parse_as_of(as_of), **wanted
+    answer(
+        context, contract_id, None, status, filters, include_prereleases, as_of, explain, as_json
     )
-    if document is None:
-        fail(ContractNotFoundError(contract_id, detail=" (no version matches)"))
-    _print_document(document, as_json)
-
-
-def _print_document(document: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        click.echo(to_json(document))
-    else:
-        click.echo(dump_yaml(document), nl=False)
 
 
 @click.command(name="list")
