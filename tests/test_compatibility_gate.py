@@ -231,6 +231,14 @@ def test_cli_diff_json_and_exit_codes(tmp_path: Path) -> None:
     overrides.write_text("- rule: property-removed\n  bump: minor\n  reason: unused\n")
     relaxed = run("diff", str(old), str(new), "--check", "--overrides", str(overrides))
     assert relaxed.returncode == 0 and "overridden: the rule says major; unused" in relaxed.stdout
+    overrides.write_text("- rule: property-removed\n  bump: [minor\n")
+    broken = run("diff", str(old), str(new), "--overrides", str(overrides))
+    assert broken.returncode == EXIT_CODES["usage"]
+    assert broken.stderr.startswith(f"error: overrides file {overrides}: invalid YAML")
+    overrides.write_bytes(b"\xff- rule: x\n")
+    undecodable = run("diff", str(old), str(new), "--overrides", str(overrides))
+    assert undecodable.returncode == EXIT_CODES["usage"]
+    assert f"cannot read overrides file {overrides}" in undecodable.stderr
     github = run("diff", str(old), str(new), "--format", "github")
     assert github.stdout.startswith(f"::error file={new},line=")
     junit = tmp_path / "diff.xml"

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import click
-import yaml
 
 from ..compatibility import BUMPS, MODES, RULES, DiffResult, Mode, Override, Policy, diff
 from ..compatibility.policy import parse_overrides
@@ -18,7 +17,8 @@ from ..compatibility.report import github_annotations, junit_xml, rules_markdown
 from ..compatibility.rules import bump_rank
 from ..core.documents import CONTRACT_SUFFIXES, load_document
 from ..core.versions import is_prerelease
-from ..errors import ContractNotFoundError, InvalidRequestError
+from ..core.yaml12 import load_yaml
+from ..errors import ContractNotFoundError, InvalidContractError, InvalidRequestError
 from .output import emit, to_json
 from .support import EXIT_CODES, Context, guarded, output_options, pass_context, who_why
 
@@ -108,8 +108,7 @@ def diff_command(
     before, after = _source(old, context), _source(new, context)
     overrides: list[Override] = []
     if overrides_file is not None:
-        data = yaml.safe_load(overrides_file.read_text(encoding="utf-8"))
-        overrides += parse_overrides(data, str(overrides_file))
+        overrides += _overrides(overrides_file)
     contract_id = after.document.get("id") or after.document.get("uuid")
     if before.file is None or after.file is None:
         settings = context.store().compatibility_settings()
@@ -267,3 +266,14 @@ def rules(fmt: Any, markdown: bool) -> None:
     ]
     columns = ["rule", "change", "consumers", "producers", "full", "backward", "forward"]
     emit(rows, columns, fmt or "table", sys.stdout)
+
+
+def _overrides(path: Path) -> tuple[Override, ...]:
+    """The overrides in a YAML/JSON file (YAML 1.2, as contracts are read)."""
+    try:
+        data, _ = load_yaml(path.read_text(encoding="utf-8-sig"), str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(f"cannot read overrides file {path}: {exc}") from None
+    except InvalidContractError as exc:
+        raise InvalidRequestError(f"overrides file {exc}") from None
+    return parse_overrides(data, str(path))
