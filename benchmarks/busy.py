@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import build_table, contract, contract_ids, dc43_sqlite, machine, write_json
+from common import build_table, contract, contract_ids, dc43_sqlite, goal_table, machine, write_json
 
 from dc43_delta_store import DeltaContractStore
 
@@ -273,11 +273,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "<=",
             )
         )
-    table = []
-    for name, value, goal, op in rows:
-        met = value <= goal if op == "<=" else value >= goal
-        table.append({"goal": name, "measured": value, "target": f"{op} {goal:g}", "met": met})
-    return table
+    return goal_table(rows)
 
 
 def markdown(results: dict[str, Any]) -> str:

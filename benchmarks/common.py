@@ -129,3 +129,17 @@ def dc43_sqlite(path: Path, ids: list[str], versions: list[str]) -> Any:
     connection.commit()
     connection.close()
     return store
+
+
+def goal_table(rows: list[tuple[str, float | None, float, str]]) -> list[dict[str, Any]]:
+    """``(goal, measured, target, "<=" or ">=")`` rows, each with whether it is met (a
+    missing measurement is not)."""
+    return [
+        {
+            "goal": name,
+            "measured": value,
+            "target": f"{op} {goal:g}",
+            "met": value is not None and (value <= goal if op == "<=" else value >= goal),
+        }
+        for name, value, goal, op in rows
+    ]

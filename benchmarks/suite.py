@@ -29,7 +29,7 @@ import polars as pl
 from deltalake import DeltaTable
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import build_table, contract, dc43_sqlite, files_matching, summary, timed
+from common import build_table, contract, dc43_sqlite, files_matching, goal_table, summary, timed
 
 import dc43_delta_store
 from dc43_delta_store import DeltaContractStore
@@ -272,11 +272,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             "<=",
         ),
     ]
-    table = []
-    for name, value, goal, op in rows:
-        met = value is not None and (value <= goal if op == "<=" else value >= goal)
-        table.append({"goal": name, "measured": value, "target": f"{op} {goal:g}", "met": met})
-    return table
+    return goal_table(rows)
 
 
 def markdown(results: dict[str, Any]) -> str:
