@@ -85,7 +85,13 @@ MODULES = {
         ),
     ),
     "cli_support": Module(
-        ("cli/support.py",), ("tests/test_cli.py", "tests/test_edges.py", "tests/test_bad_input.py")
+        ("cli/support.py",),
+        (
+            "tests/test_cli_support.py",
+            "tests/test_cli.py",
+            "tests/test_edges.py",
+            "tests/test_bad_input.py",
+        ),
     ),
 }
 # Each mutant's diff, as `mutmut show` prints it, in one process (NUL-separated).

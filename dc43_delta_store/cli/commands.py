@@ -57,7 +57,7 @@ __all__ = ["EXIT_CODES", "main"]
     help="deltalake storage option, repeatable (credentials also come from the "
     "usual environment variables).",
 )
-@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
 @click.pass_context
 def cli(
     ctx: click.Context,

@@ -26,7 +26,6 @@ from .support import (
     Context,
     as_of_option,
     fail,
-    guarded,
     output_options,
     pairs,
     parse_as_of,
@@ -92,7 +91,6 @@ def _filter_options(function: F) -> F:
 @click.argument("spec")
 @_filter_options
 @pass_context
-@guarded
 def resolve(
     context: Context,
     contract_id: str,
@@ -155,7 +153,6 @@ def answer(
 )
 @output_options
 @pass_context
-@guarded
 def changes(
     context: Context, since: int, follow: bool, interval: float, fmt: Format | None
 ) -> None:

@@ -20,7 +20,7 @@ from ..core.versions import is_prerelease
 from ..core.yaml12 import load_yaml
 from ..errors import ContractNotFoundError, InvalidContractError, InvalidRequestError
 from .output import emit, to_json
-from .support import EXIT_CODES, Context, guarded, output_options, pass_context, who_why
+from .support import EXIT_CODES, Context, output_options, pass_context, who_why
 
 __all__ = ["compatibility", "diff_command", "gate_column"]
 
@@ -91,7 +91,6 @@ def _source(argument: str, context: Context) -> _Source:
 )
 @click.option("--check", is_flag=True, help="Exit 7 when NEW's version does not bump OLD's enough.")
 @pass_context
-@guarded
 def diff_command(
     context: Context,
     old: str,
@@ -163,7 +162,6 @@ def compatibility() -> None:
 @compatibility.command(name="show")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @pass_context
-@guarded
 def show(context: Context, as_json: bool) -> None:
     """Print the table's policy, per-contract policies and overrides."""
     settings = context.store().compatibility_settings()
@@ -185,7 +183,6 @@ def show(context: Context, as_json: bool) -> None:
 @click.option("--contract", "contract_id", help="Set it for this contract id only.")
 @who_why
 @pass_context
-@guarded
 def set_policy(
     context: Context,
     policy: str,
@@ -218,7 +215,6 @@ def set_policy(
 @click.option("--remove", is_flag=True, help="Remove the override with this rule/path/contract.")
 @who_why
 @pass_context
-@guarded
 def override(
     context: Context,
     rule: str,

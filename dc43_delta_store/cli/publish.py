@@ -19,7 +19,6 @@ from .support import (
     Context,
     SafePath,
     exit_code,
-    guarded,
     output_options,
     pairs,
     pass_context,
@@ -114,7 +113,6 @@ def _messages(error: BaseException) -> list[str]:
 @who_why
 @output_options
 @pass_context
-@guarded
 def put(
     context: Context,
     files: tuple[Path, ...],
@@ -144,7 +142,6 @@ def put(
 @who_why
 @output_options
 @pass_context
-@guarded
 def ingest(
     context: Context,
     folders: tuple[Path, ...],

@@ -17,7 +17,6 @@ from .support import (
     Context,
     as_of_option,
     fail,
-    guarded,
     output_options,
     parse_as_of,
     pass_context,
@@ -32,7 +31,6 @@ __all__ = ["get", "history", "latest", "list_", "sql", "versions"]
 @as_of_option
 @click.option("--json", "as_json", is_flag=True, help="The document as JSON (default: YAML).")
 @pass_context
-@guarded
 def get(context: Context, contract_id: str, version: str, as_of: str | None, as_json: bool) -> None:
     """Print one stored contract version."""
     document = context.reader().get(contract_id, version, as_of=parse_as_of(as_of))
@@ -54,7 +52,6 @@ def get(context: Context, contract_id: str, version: str, as_of: str | None, as_
 @click.option("--explain", is_flag=True, help="Print every candidate's verdict and reasons.")
 @click.option("--json", "as_json", is_flag=True, help="The document as JSON (default: YAML).")
 @pass_context
-@guarded
 def latest(
     context: Context,
     contract_id: str,
@@ -75,7 +72,6 @@ def latest(
 @as_of_option
 @output_options
 @pass_context
-@guarded
 def list_(context: Context, as_of: str | None, fmt: Format | None) -> None:
     """List contracts with their version count and latest version."""
     scan = context.reader().scan(as_of=parse_as_of(as_of))
@@ -99,7 +95,6 @@ def list_(context: Context, as_of: str | None, fmt: Format | None) -> None:
 @as_of_option
 @output_options
 @pass_context
-@guarded
 def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format | None) -> None:
     """List the versions of a contract, lowest to highest."""
     import polars as pl
@@ -121,7 +116,6 @@ def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format 
 @click.option("--limit", type=click.IntRange(min=1), help="Only the newest N commits.")
 @output_options
 @pass_context
-@guarded
 def history(context: Context, limit: int | None, fmt: Format | None) -> None:
     """List the table's commits: version, time, operation, who, why, contracts, and for an
     ingest the folder, Git commit and (with --json, --nl) each contract's source file."""
@@ -151,7 +145,6 @@ def history(context: Context, limit: int | None, fmt: Format | None) -> None:
 @as_of_option
 @output_options
 @pass_context
-@guarded
 def sql(context: Context, query: str, as_of: str | None, fmt: Format | None) -> None:
     """Run a read-only SQL query over the contracts and contracts_latest views."""
     frame = context.reader().sql(query, as_of=parse_as_of(as_of))

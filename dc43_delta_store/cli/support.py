@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import re
 import sys
@@ -41,7 +40,6 @@ __all__ = [
     "as_of_option",
     "exit_code",
     "fail",
-    "guarded",
     "output_options",
     "pairs",
     "parse_as_of",
@@ -130,7 +128,7 @@ def as_of_option(function: F) -> F:
 
 def parse_as_of(value: str | None) -> int | str | None:
     """A version number as an int (the store checks its range), anything else as text."""
-    if value is not None and re.fullmatch(r"[-+]?[0-9]+", value.strip(), re.ASCII):
+    if value is not None and re.fullmatch(r"[-+]?[0-9]+", value.strip()):
         return int(value)
     return value
 
@@ -214,7 +212,7 @@ class Context:
                 "(or DC43_DELTA_STORE_TABLE / DC43_DELTA_STORE_PATH)"
             )
         return DeltaContractStore(
-            table=None if self.path else self.table,
+            table=self.table,  # from_options leaves one of them
             path=self.path,
             warehouse=self.warehouse,
             storage_options=self.storage_options,
@@ -241,7 +239,7 @@ def _warn_ignored(variable: str, option: str) -> None:
 
 class StoreGroup(click.Group):
     """The command group: store errors become their message and exit code; anything else
-    one line and a hint (``--debug`` shows the traceback) — never a bare traceback."""
+    one line and a hint — never a traceback, unless ``--debug``."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -270,19 +268,6 @@ class StoreGroup(click.Group):
 
 
 pass_context = click.make_pass_decorator(Context)
-
-
-def guarded(function: F) -> F:
-    """Run a command, turning store errors into a message and a documented exit code."""
-
-    @functools.wraps(function)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except ContractStoreError as error:
-            fail(error)
-
-    return run  # type: ignore[return-value]
 
 
 def relative_to(source: str | None, root: Path) -> str | None:

@@ -11,7 +11,6 @@ from .output import Format, emit, to_json
 from .support import (
     EXIT_CODES,
     Context,
-    guarded,
     output_options,
     pairs,
     pass_context,
@@ -34,7 +33,6 @@ __all__ = ["add_columns", "adopt", "check", "optimize", "set_metadata", "vacuum"
 )
 @who_why
 @pass_context
-@guarded
 def set_metadata(
     context: Context,
     contract_id: str,
@@ -62,7 +60,6 @@ def set_metadata(
 @click.argument("columns", nargs=-1, required=True, metavar="NAME=TYPE...")
 @who_why
 @pass_context
-@guarded
 def add_columns(
     context: Context, columns: tuple[str, ...], who: str | None, why: str | None
 ) -> None:
@@ -81,7 +78,6 @@ def add_columns(
 )
 @who_why
 @pass_context
-@guarded
 def optimize(context: Context, target_file_size: int, who: str | None, why: str | None) -> None:
     """Compact and cluster the table, write a checkpoint, drop expired logs."""
     result = context.store().optimize(target_file_size=target_file_size, who=who, why=why)
@@ -107,7 +103,6 @@ def optimize(context: Context, target_file_size: int, who: str | None, why: str 
 @who_why
 @output_options
 @pass_context
-@guarded
 def vacuum(
     context: Context,
     retention_hours: int | None,
@@ -128,7 +123,6 @@ def vacuum(
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
 @pass_context
-@guarded
 def check(context: Context, as_json: bool) -> None:
     """Report the table's health; exit 8 when it found problems (0 when healthy)."""
     report = context.store().check()
@@ -162,7 +156,6 @@ def check(context: Context, as_json: bool) -> None:
 @who_why
 @click.option("--json", "as_json", is_flag=True, help="The plan and outcome as JSON.")
 @pass_context
-@guarded
 def adopt(context: Context, apply: bool, who: str | None, why: str | None, as_json: bool) -> None:
     """Add and fill the derived columns of a table other tools wrote, in one commit."""
     result = context.store().adopt(dry_run=not apply, who=who, why=why)

@@ -84,7 +84,9 @@ def from_text(kind: str, text: str) -> Any:
                 f"{text!r} is not a timestamp: write RFC 3339 with a time zone, such as "
                 "2024-05-01T12:00:00Z"
             ) from None
-    return check_value("string", text)
+    if kind == "string":
+        return check_value("string", text)
+    raise TypeError(f"{kind!r} is not a column type")
 
 
 def check_value(kind: str, value: Any) -> Any:
