@@ -17,13 +17,14 @@ from typing import ClassVar
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from deltalake import DeltaTable, write_deltalake
 
 from dc43_delta_store import DeltaContractStore, InvalidRequestError
 from dc43_delta_store.cli import EXIT_CODES, cli
 from dc43_delta_store.core.sql_guard import ALLOWED_FUNCTIONS, MAX_QUERY_CHARS, sandboxed
 from dc43_delta_store.table.sql import run_sql
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, minimal
 
 SECRET = "hunter2"
 
@@ -475,6 +476,32 @@ def test_a_query_that_fails_while_running_is_a_bad_query_in_one_line(
     assert "unclosed group" in message and "\n" not in message
 
 
+def test_a_long_engine_error_is_cut_to_one_line_of_2000_characters(
+    store: DeltaContractStore,
+) -> None:
+    name = "x" * 3000
+    with pytest.raises(InvalidRequestError) as caught:
+        store.sql(f'SELECT "{name}" FROM contracts')
+    message = str(caught.value)
+    assert message == "cannot run the query: " + f'unable to find column "{name}"'[:2000]
+
+
+def test_a_table_lacking_the_derived_version_columns_orders_and_skips_prereleases(
+    tmp_path: Path,
+) -> None:
+    for dropped in ("version_sort_key", "prerelease", None):
+        path = tmp_path / str(dropped)
+        DeltaContractStore(path=path, validation="off").put_many(
+            [minimal(version=v) for v in ("1.9.0", "1.10.0", "2.0.0-rc.1")]
+        )
+        data = DeltaTable(str(path)).to_pyarrow_table()
+        if dropped:
+            data = data.drop_columns([dropped])
+        write_deltalake(str(path), data, mode="overwrite", schema_mode="overwrite")
+        latest = DeltaContractStore(path=path).sql("SELECT version FROM contracts_latest")
+        assert latest["version"].to_list() == ["1.10.0"], dropped
+
+
 VIEWS_ONLY = "store.sql reads only the contracts and contracts_latest views; refused: "
 
 
@@ -497,6 +524,17 @@ VIEWS_ONLY = "store.sql reads only the contracts and contracts_latest views; ref
         (  # a long refused call is shown cut to 200 characters
             "SELECT * FROM read_csv('" + "a" * 300 + "')",
             VIEWS_ONLY + "table function READ_CSV('" + "a" * 187 + "...",
+        ),
+        (  # one of 200 is shown whole
+            "SELECT * FROM read_csv('" + "a" * 188 + "')",
+            VIEWS_ONLY + "table function READ_CSV('" + "a" * 188 + "')",
+        ),
+        ("SELECT * FROM ?", VIEWS_ONLY + "table source ?"),
+        ("SELECT * FROM ROWS FROM (f(1))", VIEWS_ONLY + "table source ROWS FROM (F(1))"),
+        ("delete from contracts", "store.sql is read-only: only queries run, not DELETE"),
+        (
+            "SELECT " + "(" * 1000 + "1" + ")" * 1000 + " FROM contracts",
+            "store.sql refused a query nested too deeply",
         ),
         (
             "SELECT my_udf(version) /* why */ FROM contracts",

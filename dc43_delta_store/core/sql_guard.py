@@ -162,7 +162,7 @@ def _check(node: exp.Expr, allowed: set[str]) -> None:
 def _check_table(table: exp.Table, allowed: set[str]) -> None:
     if not isinstance(table.this, exp.Identifier):
         what = "table function" if isinstance(table.this, exp.Func) else "table source"
-        _refuse(f"{what} {_snippet(table.this)}")
+        _refuse(f"{what} {_snippet(table.this or table)}")  # ROWS FROM (...) has no this
     extra = sorted(k for k, v in table.args.items() if v is not None and k not in _TABLE_ARGS)
     if extra or table.name.lower() not in allowed:
         _refuse(f"table {_snippet(table)}")

@@ -49,15 +49,15 @@ def _version_order(columns: Mapping[str, object]) -> tuple[pl.Expr, pl.Expr]:
     """Each row's ``version_sort_key`` and ``prerelease``, fresh.
 
     The stored values are used, except where they may be stale: keys an earlier release
-    wrote as unordered (``"0 ..."``, e.g. ``0.32.0.0rc2``) and nulls other writers left. Only
-    those rows are recomputed from ``version``, so an up-to-date table costs no Python call.
+    wrote as unordered (``"0 ..."``, e.g. ``0.32.0.0rc2``), nulls other writers left, and
+    columns a table lacks. Only those rows are recomputed from ``version``, so an up-to-date
+    table costs no Python call.
     """
-    if "version_sort_key" not in columns or "prerelease" not in columns:
-        return (
-            pl.col("version").map_elements(version_sort_key, return_dtype=pl.String),
-            pl.col("version").map_elements(is_prerelease, return_dtype=pl.Boolean),
-        )
-    rows = pl.struct("version", "version_sort_key", "prerelease")
+    stored = [
+        pl.col(name) if name in columns else pl.lit(None, dtype).alias(name)  # all stale
+        for name, dtype in (("version_sort_key", pl.String), ("prerelease", pl.Boolean))
+    ]
+    rows = pl.struct("version", *stored)
     return (
         rows.map_batches(
             lambda batch: _refreshed(batch, "version_sort_key", version_sort_key),
@@ -104,28 +104,20 @@ def run_sql(query: str, frames: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
     checked = sandboxed(query, frames)
     context = pl.SQLContext(frames=dict(frames))
     try:
-        return context.execute(checked, eager=False).collect()
+        return context.execute(checked).collect()
     except (
         pl.exceptions.SQLInterfaceError,
         pl.exceptions.SQLSyntaxError,
         pl.exceptions.ColumnNotFoundError,
         pl.exceptions.InvalidOperationError,
+        pl.exceptions.ComputeError,  # a failed cast or pattern; I/O failures are OSErrors
         pl.exceptions.SchemaError,
         pl.exceptions.DuplicateError,
         pl.exceptions.StructFieldNotFoundError,
         pl.exceptions.OutOfBoundsError,
     ) as exc:
         raise InvalidRequestError(f"cannot run the query: {_one_line(exc)}") from None
-    except pl.exceptions.ComputeError as exc:
-        if _looks_like_io(exc):
-            raise
-        raise InvalidRequestError(f"cannot run the query: {_one_line(exc)}") from None
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())[:2000]
-
-
-def _looks_like_io(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return any(word in text for word in ("os error", "object store", "io error", "timed out"))
