@@ -15,7 +15,7 @@ from ..compatibility.policy import parse_overrides
 from ..compatibility.positions import line_map, line_of
 from ..compatibility.report import github_annotations, junit_xml, rules_markdown, text_report
 from ..compatibility.rules import bump_rank
-from ..core.documents import CONTRACT_SUFFIXES, load_document
+from ..core.documents import CONTRACT_SUFFIXES, MAX_DEPTH, MAX_VALUES, load_document
 from ..core.versions import is_prerelease
 from ..core.yaml12 import load_yaml
 from ..errors import ContractNotFoundError, InvalidContractError, InvalidRequestError
@@ -267,7 +267,8 @@ def rules(fmt: Any, markdown: bool) -> None:
 def _overrides(path: Path) -> tuple[Override, ...]:
     """The overrides in a YAML/JSON file (YAML 1.2, as contracts are read)."""
     try:
-        data, _ = load_yaml(path.read_text(encoding="utf-8-sig"), str(path))
+        text = path.read_text(encoding="utf-8-sig")
+        data, _ = load_yaml(text, str(path), max_depth=MAX_DEPTH, max_values=MAX_VALUES)
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidRequestError(f"cannot read overrides file {path}: {exc}") from None
     except InvalidContractError as exc:

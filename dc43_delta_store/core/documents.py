@@ -104,8 +104,6 @@ def _load_file(path: Path, max_bytes: int) -> dict[str, Any]:
     except FileNotFoundError as exc:
         kind = "a dangling symbolic link" if os.path.islink(path) else "file does not exist"
         raise InvalidContractError(kind, source=label) from exc
-    except IsADirectoryError as exc:
-        raise InvalidContractError("is a directory, not a contract file", source=label) from exc
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise InvalidContractError(f"cannot read file: {reason}", source=label) from exc

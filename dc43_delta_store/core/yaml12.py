@@ -23,7 +23,8 @@ was written.
 Values are built straight from the parser's events (libyaml's C parser when PyYAML has it):
 composing PyYAML nodes first costs several times more on large documents.
 
->>> load_yaml("a: no\\nb: 12:30\\nc: 0x1F\\nd: 1_000\\ne: 2024-01-01\\ng: 010", None)[0]
+>>> text = "a: no\\nb: 12:30\\nc: 0x1F\\nd: 1_000\\ne: 2024-01-01\\ng: 010"
+>>> load_yaml(text, None, max_depth=64, max_values=1000)[0]
 {'a': 'no', 'b': '12:30', 'c': '0x1F', 'd': '1_000', 'e': '2024-01-01', 'g': '010'}
 """
 
@@ -91,9 +92,7 @@ def plain_tag(value: str) -> str:
     return MERGE if value == "<<" else STR
 
 
-def load_yaml(
-    text: str, label: str | None, *, max_depth: int = 64, max_values: int = 1_000_000
-) -> tuple[Any, bool]:
+def load_yaml(text: str, label: str | None, *, max_depth: int, max_values: int) -> tuple[Any, bool]:
     """The one YAML document in ``text`` as Python values (numbers that cannot be stored as
     written are :class:`~.numbers.BadNumber`); errors name ``label`` and the line.
 
