@@ -319,3 +319,33 @@ def test_a_text_over_the_limit_only_in_utf8_bytes_is_refused() -> None:
 def test_a_json_text_after_blank_lines_is_read_as_json() -> None:
     # JSON's own checks, not YAML's, apply to JSON text whatever whitespace precedes it
     assert _refused('\n  {"id": "a", "id": "b"}') == "duplicate key 'id' in a JSON object"
+
+
+def test_a_json_text_after_a_byte_order_mark_is_read_as_json() -> None:
+    assert _refused('\ufeff{"id": "a", "id": "b"}') == "duplicate key 'id' in a JSON object"
+    assert load_document('\ufeff{"id": "a"}') == {"id": "a"}
+
+
+def test_a_document_whose_only_key_is_not_text_is_refused() -> None:
+    # no text key at all: nothing else marks the tree for checking
+    assert _refused("1: x\n") == "key 1 at $ is a int, not a string (quote it in YAML)"
+
+
+def test_a_merge_key_at_the_top_level_merges() -> None:
+    assert load_document("base: &b {x: 1}\n<<: *b\ny: 2\n") == {
+        "x": 1,
+        "base": {"x": 1},
+        "y": 2,
+    }
+
+
+def test_an_alias_to_a_collection_used_as_a_key_is_refused_with_its_line() -> None:
+    assert _refused("a: &x [1, 2]\nb:\n  *x : 1\n") == (
+        "a key at line 3 is a collection, not a string"
+    )
+
+
+def test_a_plain_document_of_more_values_than_the_limit_is_refused() -> None:
+    # no aliases: the values are counted as they are read
+    text = "x: [" + "0, " * 1_000_000 + "0]\n"
+    assert _refused(text).startswith("holds more than 1000000 values (at $.x[999998])")
