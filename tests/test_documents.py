@@ -345,6 +345,7 @@ def test_an_alias_to_a_collection_used_as_a_key_is_refused_with_its_line() -> No
     )
 
 
+@pytest.mark.slow  # seconds, and far longer under mutation testing: test_yaml12 covers the flag
 def test_a_plain_document_of_more_values_than_the_limit_is_refused() -> None:
     # no aliases: the values are counted as they are read
     text = "x: [" + "0, " * 1_000_000 + "0]\n"

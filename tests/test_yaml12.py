@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from dc43_delta_store import InvalidContractError
 from dc43_delta_store.core.documents import load_document
-from dc43_delta_store.core.yaml12 import dump_yaml
+from dc43_delta_store.core.yaml12 import dump_yaml, load_yaml
 
 
 def value_of(text: str) -> Any:
@@ -342,3 +342,23 @@ def test_long_numbers_are_shown_by_their_length(length: int, shown: str | None) 
     assert f"$.value is {shown or text} at line 2 is too small" in refusal(
         f"id: a\nvalue: {text}\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "depth", "values", "plain"),
+    [
+        ("a: {b: {c: 1}}", 3, 100, True),
+        ("a: {b: {c: 1}}", 2, 100, False),  # deeper than allowed: the tree checks refuse it
+        ("a: [" + "0, " * 50 + "0]", 64, 1000, True),
+        ("a: [" + "0, " * 50 + "0]", 64, 20, False),  # more values than allowed
+        ("a: &x {b: 1}\nc: *x", 64, 100, False),  # shared values: counted expanded
+        ("1: a", 64, 100, False),  # a key that is not text
+        ("a: .inf", 64, 100, False),  # not a JSON number
+        ("a: 1e400", 64, 100, False),  # a number that cannot be stored as written
+    ],
+)
+def test_a_tree_is_plain_only_within_the_limits_and_with_json_values(
+    text: str, depth: int, values: int, plain: bool
+) -> None:
+    # a plain tree skips load_document's tree checks: a wrong True lets a document through
+    assert load_yaml(text, None, max_depth=depth, max_values=values)[1] is plain
