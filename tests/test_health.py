@@ -281,3 +281,20 @@ def test_schema_of_seven_columns_is_dc43s() -> None:
         "fingerprint",
         "created_at",
     ]
+
+
+def test_a_row_lacking_prerelease_is_reported_once_as_lacking_it(tmp_path: Path) -> None:
+    """A row another tool appended with ``version_sort_key`` but no ``prerelease`` lacks a
+    derived value; its key is right, so it is not also a stale one."""
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", auto_compact=None)
+    store.put(minimal("sales.orders", "1.0.0"))
+    row = _row_like(store, "sales.customers")
+    row = row.set_column(
+        row.schema.get_field_index("prerelease"),
+        "prerelease",
+        pa.nulls(1, pa.bool_()),
+    )
+    write_deltalake(store.location.uri, row, mode="append")
+    report = store.check()
+    assert report.facts.rows_without_derived == 1 and report.facts.stale_sort_keys == 0
+    assert [f.check for f in report.findings] == ["rows_without_derived_columns"]
