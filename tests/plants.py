@@ -981,20 +981,20 @@ PLANTS: list[Plant] = [
         "dc43 code storing a contract with schema issues through the adapter gets an error",
     ),
     P(
-        "vended_renewal_not_seen_by_the_log",
-        "table/catalog.py",
-        "                self.generation += 1\n",
-        "",
-        ("tests/test_catalog.py",),
-        "after the credentials are renewed, the change feed reads the log with expired ones",
-    ),
-    P(
         "short_secrets_shown",
         "table/location.py",
         "            if len(value) >= 4:",
         "            if len(value) >= 8:",
         ("tests/test_secrets.py", "tests/test_location.py"),
         "a 6-character password in an engine error is shown",
+    ),
+    P(
+        "diff_mode_raw_value_error",
+        "compatibility/result.py",
+        '        raise InvalidRequestError(f"mode must be one of',
+        '        raise ValueError(f"mode must be one of',
+        ("tests/test_compatibility_gate.py",),
+        "store.diff(mode='bogus') raises a raw ValueError, not InvalidRequestError (exit 1)",
     ),
 ]
 

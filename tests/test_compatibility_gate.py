@@ -358,3 +358,45 @@ def test_the_refusal_suggests_the_lowest_version_that_bumps_enough(tmp_path: Pat
     with pytest.raises(CompatibilityError) as major:
         store.put(version("1.5.0", drop_email=True))
     assert major.value.suggested_version == "2.0.0" and "(2.0.0 or higher)" in str(major.value)
+
+
+def test_cli_diff_check_passes_a_prerelease_and_applies_the_tables_settings(
+    tmp_path: Path,
+) -> None:
+    """``diff --check`` agrees with the gate: a prerelease is reported, never refused; and a
+    side read from the table (``ID@VERSION``) brings the table's overrides with it."""
+    old = write(tmp_path / "old.json", version("1.0.0"))
+    rc = write(tmp_path / "rc.json", version("1.1.0-rc.1", drop_email=True))
+    assert run("diff", str(old), str(rc), "--check").returncode == 0
+    assert run("diff", str(old), str(rc), "--fail-on", "major").returncode == 7
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(version("1.0.0"))
+    store.set_compatibility_overrides(
+        [{"rule": "property-removed", "bump": "minor", "reason": "GOV-9"}]
+    )
+    new = write(tmp_path / "new.json", version("1.1.0", drop_email=True))
+    table = ["--path", str(tmp_path / "t")]
+    checked = run(*table, "diff", "sales.customers@1.0.0", str(new), "--check", "--json")
+    assert checked.returncode == 0, checked.stderr
+    (change,) = json.loads(checked.stdout)["changes"]
+    assert change["overridden"] and change["bump"] == "minor"
+    assert change["override"]["reason"] == "GOV-9"
+    assert run("diff", str(old), str(new), "--check").returncode == 7  # files: no table
+
+
+def test_store_diff_judges_in_the_mode_asked_for(tmp_path: Path) -> None:
+    """``mode=`` wins over the contract's policy: a removed column breaks consumers (major
+    under full) but not producers (minor under forward)."""
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", compatibility="full")
+    store.put(version("1.0.0"))
+    new = version("1.1.0", drop_email=True)
+    assert store.diff("sales.customers@1.0.0", new).required_bump == "major"
+    forward = store.diff("sales.customers@1.0.0", new, mode="forward")
+    assert forward.required_bump == "minor" and forward.compatible
+    assert store.diff("sales.customers@1.0.0", new, mode="none").required_bump == "minor"
+
+
+def test_an_unknown_diff_mode_is_a_request_error_naming_the_modes(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    with pytest.raises(InvalidRequestError, match=r"none, backward, forward, full, not 'bogus'"):
+        store.diff(version("1.0.0"), version("1.1.0"), mode="bogus")  # type: ignore[arg-type]
