@@ -996,6 +996,38 @@ PLANTS: list[Plant] = [
         ("tests/test_compatibility_gate.py",),
         "store.diff(mode='bogus') raises a raw ValueError, not InvalidRequestError (exit 1)",
     ),
+    P(
+        "legacy_writer_features_not_implied",
+        "core/health.py",
+        "            if writer_version >= version:",
+        "            if writer_version > version:",
+        ("tests/test_health.py",),
+        "check misses that a writer-version-4 table asks for generatedColumns",
+    ),
+    P(
+        "changes_table_without_why",
+        "cli/consumers.py",
+        '    why = f" ({event.why})" if event.why else ""',
+        '    why = ""',
+        ("tests/test_consumers_cli.py", "tests/test_changes.py"),
+        "changes (table output) no longer says why each change was made",
+    ),
+    P(
+        "history_hides_ingest_columns",
+        "cli/reads.py",
+        '    if any(row["ingested_from"] for row in rows):',
+        '    if all(row["ingested_from"] for row in rows):',
+        ("tests/test_cli.py",),
+        "history hides the Git commit of ingests once any other commit is listed",
+    ),
+    P(
+        "check_exits_0_on_warnings",
+        "cli/upkeep.py",
+        "    if not report.healthy:\n        sys.exit",
+        '    if any(f.severity == "error" for f in report.findings):\n        sys.exit',
+        ("tests/test_health.py", "tests/test_cli.py"),
+        "check exits 0 when it found only warnings (the README: 8 when it found problems)",
+    ),
 ]
 
 
