@@ -369,8 +369,10 @@ def _handler(state: CatalogState) -> type[BaseHTTPRequestHandler]:
             self._send(status, {"error_code": code, "message": message, "details": []})
 
         def _authorised(self) -> bool:
-            if self.headers.get("Authorization") != f"Bearer {state.token}":
-                self._error(401, "UNAUTHENTICATED", "Invalid access token.")
+            offered = self.headers.get("Authorization") or ""
+            if offered != f"Bearer {state.token}":
+                # as some gateways do: the refusal repeats the token it was given
+                self._error(401, "UNAUTHENTICATED", f"Invalid access token {offered!r}.")
                 return False
             return True
 

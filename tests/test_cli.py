@@ -468,3 +468,52 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
     assert command.wait(timeout=60) == EXIT_CODES["success"], errors
     assert json.loads(first)["contract_id"] == "domain.contract_00000_" + "x" * 40
     assert errors == ""
+
+
+def test_contract_files_are_found_whatever_the_case_of_their_suffix(
+    tmp_path: Path, folder: Path
+) -> None:
+    """``ORDERS.YAML`` and ``Customers.Json`` (written on Windows, say) are contracts too."""
+    (folder / "sales" / "orders-1.0.0.odcs.yaml").rename(folder / "sales" / "ORDERS-1.0.0.YAML")
+    (folder / "sales" / "customers-1.0.0.odcs.json").rename(
+        folder / "sales" / "Customers-1.0.0.Json"
+    )
+    listed = json.loads(run("validate", str(folder), "--json").stdout)
+    names = {Path(row["file"]).name for row in listed}
+    assert {"ORDERS-1.0.0.YAML", "Customers-1.0.0.Json"} <= names and len(listed) == 6
+    ingested = run("ingest", str(folder), "--json", table=tmp_path / "table")
+    assert ingested.exit_code == 0, ingested.output
+    assert [row["outcome"] for row in json.loads(ingested.stdout)] == ["inserted"] * 6
+
+
+def test_junit_counts_only_invalid_files_as_failures_and_shows_warnings(
+    tmp_path: Path, folder: Path
+) -> None:
+    """Under ``--policy warn`` a schema violation is a warning: the JUnit report shows its
+    messages as output of a passing test case, and counts no failure."""
+    (folder / "schema-violation.json").write_text(
+        '{"id": "y", "version": "1.0.0", "apiVersion": "v3.1.0", "kind": "Nope"}', encoding="utf-8"
+    )
+    report = tmp_path / "junit.xml"
+    result = run("validate", str(folder), "--policy", "warn", "--junit-xml", str(report))
+    assert result.exit_code == 0 and "6 valid, 1 warning, 0 invalid" in result.stderr
+    suite = ElementTree.parse(report).getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("7", "0", "0")
+    (warned,) = [case for case in suite if case.get("name", "").endswith("schema-violation.json")]
+    assert warned.find("failure") is None
+    output = warned.find("system-out")
+    assert output is not None and "kind" in (output.text or "")
+
+
+def test_list_shows_a_contract_that_has_only_prereleases(tmp_path: Path) -> None:
+    """``list`` names every contract; one with no release yet has no latest (``-``)."""
+    table = tmp_path / "table"
+    store = DeltaContractStore(path=table, validation="off")
+    store.put_many([minimal("sales.orders", "1.0.0"), minimal("sales.preview", "0.1.0-rc.1")])
+    listed = json.loads(run("list", "--json", table=table).stdout)
+    assert listed == [
+        {"contract_id": "sales.orders", "versions": 1, "latest": "1.0.0", "status": "active"},
+        {"contract_id": "sales.preview", "versions": 1, "latest": None, "status": None},
+    ]
+    text = run("list", table=table).stdout.splitlines()
+    assert text[-1].split() == ["sales.preview", "1", "-", "-"]

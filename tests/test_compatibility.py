@@ -588,3 +588,44 @@ def test_malformed_fields_never_crash_the_diff(
             target = target[step]
         target[field] = value
     json.dumps(diff(before, after).to_dict())
+
+
+@pytest.mark.parametrize(
+    "marking",
+    [
+        {"tags": ["Deprecated"]},
+        {"tags": ["DEPRECATED", "pii"]},
+        {"customProperties": [{"property": "Deprecated", "value": "True"}]},
+        {"deprecated": True},
+    ],
+)
+def test_a_deprecation_in_any_case_makes_the_removal_a_minor_change(
+    marking: dict[str, Any],
+) -> None:
+    """Catalogs and people write ``Deprecated``: the removal of a property so marked in the
+    earlier version is the deprecated removal (minor), not a breaking one (major)."""
+    old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    old["schema"][0]["properties"][1].update(marking)
+    del new["schema"][0]["properties"][1]
+    result = diff(old, new)
+    assert [c.rule for c in result.changes] == ["deprecated-property-removed"]
+    assert result.required_bump == "minor"
+
+
+def test_an_exclusive_bound_made_inclusive_is_a_loosening_and_back_a_tightening() -> None:
+    """``mustBeGreaterThan: 5`` accepts 5 no longer than ``mustBeGreaterOrEqualTo: 5``: the
+    same number, but one more accepted value."""
+
+    def with_quality(operators: dict[str, Any]) -> dict[str, Any]:
+        doc = copy.deepcopy(BASE)
+        doc["schema"][0]["quality"] = [{"metric": "rowCount", **operators}]
+        return doc
+
+    for exclusive, inclusive in [
+        ({"mustBeGreaterThan": 5}, {"mustBeGreaterOrEqualTo": 5}),
+        ({"mustBeLessThan": 10}, {"mustBeLessOrEqualTo": 10}),
+    ]:
+        loosened = diff(with_quality(exclusive), with_quality(inclusive))
+        assert [c.rule for c in loosened.changes] == ["quality-rule-loosened"], exclusive
+        tightened = diff(with_quality(inclusive), with_quality(exclusive))
+        assert [c.rule for c in tightened.changes] == ["error-quality-rule-tightened"], exclusive

@@ -291,3 +291,112 @@ def test_the_examples_folder_fails_the_full_policy_where_it_should(tmp_path: Pat
     plan = store.put_many(sorted(EXAMPLES.rglob("*.odcs.*")), dry_run=True)
     refused = {(p.error.contract_id, p.error.version) for p in plan.problems}  # type: ignore[attr-defined]
     assert refused == {("sales.orders", "1.1.0")}
+
+
+def _with_phone(number: str) -> dict[str, Any]:
+    """The example contract at ``number`` with one more optional column (a minor change)."""
+    doc = version(number)
+    doc["schema"][0]["properties"].append({"name": "phone", "logicalType": "string"})
+    return doc
+
+
+def test_a_breaking_change_tried_in_a_prerelease_is_still_refused_in_the_release(
+    tmp_path: Path,
+) -> None:
+    """Prereleases are never refused, and never a baseline: a release is compared with the
+    release before it, so a break first published as ``1.1.0-rc.1`` does not slip into
+    ``1.1.0``, and a release that drops what only its rc added is no change at all."""
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", compatibility="full")
+    store.put(version("1.0.0"))
+    assert store.put(version("1.1.0-rc.1", drop_email=True)).inserted  # not enforced
+    with pytest.raises(CompatibilityError, match=r"incompatible with version '1\.0\.0'"):
+        store.put(version("1.1.0", drop_email=True))
+    assert store.put(_with_phone("1.2.0-rc.1")).inserted
+    result = store.put(version("1.2.0"))  # the rc's phone column dropped again
+    assert result.inserted and "compatible with 1.0.0" in (result.compatibility or "")
+
+
+def test_transitive_policies_stay_within_the_major(tmp_path: Path) -> None:
+    """``full_transitive`` checks a version against every earlier release of its own major:
+    2.1.0 is not refused because 2.0.0 broke 1.x (that break was a major bump)."""
+    store = DeltaContractStore(
+        path=tmp_path / "t", validation="off", compatibility="full_transitive"
+    )
+    store.put(version("1.0.0"))
+    assert store.put(version("2.0.0", drop_email=True)).inserted
+    result = store.put(_with_phone("2.1.0"))
+    assert result.inserted and "compatible with 2.0.0" in (result.compatibility or "")
+    assert "1.0.0" not in (result.compatibility or "")
+
+
+def test_a_contracts_own_override_beats_the_table_wide_one(tmp_path: Path) -> None:
+    """Overrides naming a contract are tried before table-wide ones, whatever their order:
+    a table that ignores removed columns can still hold one contract to the rule."""
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", compatibility="full")
+    store.set_compatibility_overrides(
+        [
+            {"rule": "property-removed", "bump": "none", "reason": "table-wide"},
+            {"rule": "property-removed", "contract": "sales.customers", "bump": "major"},
+        ]
+    )
+    store.put(version("1.0.0"))
+    store.put(version("1.0.0", id="legacy.feed"))
+    assert store.put(version("1.0.1", id="legacy.feed", drop_email=True)).inserted
+    with pytest.raises(CompatibilityError, match="need a major bump"):
+        store.put(version("1.0.1", drop_email=True))
+    (change,) = store.diff("sales.customers@1.0.0", version("1.0.1", drop_email=True)).changes
+    assert change.bump == "major" and change.override is not None
+    assert change.override.contract == "sales.customers"
+
+
+def test_the_refusal_suggests_the_lowest_version_that_bumps_enough(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", compatibility="full")
+    store.put(version("1.4.2"))
+    with pytest.raises(CompatibilityError) as minor:
+        store.put(_with_phone("1.4.3"))
+    assert minor.value.suggested_version == "1.5.0" and "(1.5.0 or higher)" in str(minor.value)
+    with pytest.raises(CompatibilityError) as major:
+        store.put(version("1.5.0", drop_email=True))
+    assert major.value.suggested_version == "2.0.0" and "(2.0.0 or higher)" in str(major.value)
+
+
+def test_cli_diff_check_passes_a_prerelease_and_applies_the_tables_settings(
+    tmp_path: Path,
+) -> None:
+    """``diff --check`` agrees with the gate: a prerelease is reported, never refused; and a
+    side read from the table (``ID@VERSION``) brings the table's overrides with it."""
+    old = write(tmp_path / "old.json", version("1.0.0"))
+    rc = write(tmp_path / "rc.json", version("1.1.0-rc.1", drop_email=True))
+    assert run("diff", str(old), str(rc), "--check").returncode == 0
+    assert run("diff", str(old), str(rc), "--fail-on", "major").returncode == 7
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(version("1.0.0"))
+    store.set_compatibility_overrides(
+        [{"rule": "property-removed", "bump": "minor", "reason": "GOV-9"}]
+    )
+    new = write(tmp_path / "new.json", version("1.1.0", drop_email=True))
+    table = ["--path", str(tmp_path / "t")]
+    checked = run(*table, "diff", "sales.customers@1.0.0", str(new), "--check", "--json")
+    assert checked.returncode == 0, checked.stderr
+    (change,) = json.loads(checked.stdout)["changes"]
+    assert change["overridden"] and change["bump"] == "minor"
+    assert change["override"]["reason"] == "GOV-9"
+    assert run("diff", str(old), str(new), "--check").returncode == 7  # files: no table
+
+
+def test_store_diff_judges_in_the_mode_asked_for(tmp_path: Path) -> None:
+    """``mode=`` wins over the contract's policy: a removed column breaks consumers (major
+    under full) but not producers (minor under forward)."""
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", compatibility="full")
+    store.put(version("1.0.0"))
+    new = version("1.1.0", drop_email=True)
+    assert store.diff("sales.customers@1.0.0", new).required_bump == "major"
+    forward = store.diff("sales.customers@1.0.0", new, mode="forward")
+    assert forward.required_bump == "minor" and forward.compatible
+    assert store.diff("sales.customers@1.0.0", new, mode="none").required_bump == "minor"
+
+
+def test_an_unknown_diff_mode_is_a_request_error_naming_the_modes(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    with pytest.raises(InvalidRequestError, match=r"none, backward, forward, full, not 'bogus'"):
+        store.diff(version("1.0.0"), version("1.1.0"), mode="bogus")  # type: ignore[arg-type]

@@ -156,3 +156,18 @@ def test_printed_yaml_reads_back_as_the_stored_document(tmp_path: Path, command:
     assert load_yaml(result.stdout, "output", max_depth=64, max_values=1000)[0] == store.get(
         "odd.text", "1.0.0"
     )
+
+
+def test_each_repeated_status_is_one_of_the_wanted_values(table: Path) -> None:
+    """``--status active --status draft`` wants either: the draft 1.2.0 is the highest of ^1."""
+    both = run(table, "resolve", "sales.orders", "^1", "--status", "active", "--status", "draft")
+    assert both.exit_code == 0 and "version: 1.2.0\n" in both.stdout
+    explained = json.loads(
+        run(
+            table, "latest", "sales.orders", "--status", "draft", "--status", "retired",
+            "--explain", "--json",
+        ).stdout
+    )  # fmt: skip
+    assert explained["chosen"] == "1.2.0"
+    reasons = {c["version"]: c["reasons"] for c in explained["candidates"]}
+    assert reasons["2.0.0"] == ["status: 'active', wanted one of 'draft', 'retired'"]

@@ -270,3 +270,23 @@ def test_the_readme_drop_in_snippet_runs(tmp_path: Path, monkeypatch: pytest.Mon
     assert backend.latest("sales.orders").version == "0.10.0.0"  # type: ignore[union-attr]
     assert type(namespace["app"]).__name__ == "FastAPI"
     assert (tmp_path / "governance" / "meta" / "contracts" / "_delta_log").is_dir()
+
+
+def test_the_adapter_warns_and_stores_what_dc43s_own_stores_accept(tmp_path: Path) -> None:
+    """dc43's stores keep whatever the model holds; the adapter's default, ``warn``, stores a
+    contract that breaks the ODCS JSON Schema (a logicalType it does not list) with a warning,
+    and dc43 code reads it back; ``validation="strict"`` is the opt-in refusal."""
+    from dc43_delta_store import ContractValidationError, ContractValidationWarning
+
+    loose = minimal(
+        schema=[{"name": "orders", "properties": [{"name": "id", "logicalType": "uuid"}]}]
+    )
+    adapter = Dc43ContractStore(path=tmp_path / "t")
+    with pytest.warns(ContractValidationWarning, match="logicalType"):
+        adapter.put(loose)
+    assert adapter.list_versions("sales.orders") == ["1.0.0"]
+    assert adapter.get("sales.orders", "1.0.0").schema_[0].properties[0].name == "id"
+    strict = Dc43ContractStore(path=tmp_path / "strict", validation="strict")
+    with pytest.raises(ContractValidationError):
+        strict.put(loose)
+    assert strict.list_contracts() == []

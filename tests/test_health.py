@@ -281,3 +281,42 @@ def test_schema_of_seven_columns_is_dc43s() -> None:
         "fingerprint",
         "created_at",
     ]
+
+
+def test_a_row_lacking_prerelease_is_reported_once_as_lacking_it(tmp_path: Path) -> None:
+    """A row another tool appended with ``version_sort_key`` but no ``prerelease`` lacks a
+    derived value; its key is right, so it is not also a stale one."""
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", auto_compact=None)
+    store.put(minimal("sales.orders", "1.0.0"))
+    row = _row_like(store, "sales.customers")
+    row = row.set_column(
+        row.schema.get_field_index("prerelease"),
+        "prerelease",
+        pa.nulls(1, pa.bool_()),
+    )
+    write_deltalake(store.location.uri, row, mode="append")
+    report = store.check()
+    assert report.facts.rows_without_derived == 1 and report.facts.stale_sort_keys == 0
+    assert [f.check for f in report.findings] == ["rows_without_derived_columns"]
+
+
+def test_check_exits_8_on_warnings_too_and_0_once_fixed(tmp_path: Path) -> None:
+    """The README: ``check`` exits 8 when it found problems, warnings included (a CI job
+    gating on it must see a table that needs ``optimize``)."""
+    path = tmp_path / "t"
+    rows = dc43_rows([dc43_document("a", f"1.{i}.0") for i in range(3)])
+    write_deltalake(path, rows.slice(0, 1), configuration={"delta.checkpointInterval": "2"})
+    for i in (1, 2):
+        write_deltalake(
+            path, rows.slice(i, 1), mode="append", post_commithook_properties=NO_CHECKPOINT
+        )
+    result = run("--path", str(path), "check")
+    findings = [line for line in result.stdout.splitlines() if line.startswith(("error", "warn"))]
+    assert findings and all(line.startswith("warning: ") for line in findings), result.stdout
+    assert result.exit_code == EXIT_CODES["table"] == 8
+    as_json = run("--path", str(path), "check", "--json")
+    assert as_json.exit_code == 8 and json.loads(as_json.stdout)["healthy"] is False
+    DeltaContractStore(path=path).optimize()
+    DeltaContractStore(path=path, validation="off").adopt(dry_run=False)
+    healed = run("--path", str(path), "check")
+    assert healed.exit_code == 0 and "healthy: no problems found" in healed.stdout

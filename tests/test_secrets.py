@@ -151,3 +151,12 @@ def test_a_refusal_that_repeats_a_credential_reaches_the_user_without_it(
     assert code in result.stderr and secret not in result.stderr + result.stdout
     assert good.latest("sales.orders")["version"] == "1.0.0"  # nothing was written
     assert good.list_contracts() == ["sales.orders"]
+
+
+@pytest.mark.parametrize("value", ["pw42", "hunt3r", "minio12"])
+def test_a_short_secret_is_redacted_too(value: str) -> None:
+    """A test MinIO's password or a short SAS signature is as secret as a long key."""
+    options = {"AWS_SECRET_ACCESS_KEY": value, "AWS_ENDPOINT_URL": "http://minio.internal:9000"}
+    error = RuntimeError(f"signature for secret {value} refused by http://minio.internal:9000")
+    text = describe(error, TableLocation("s3://b/t", options))
+    assert value not in text and text.count("***") == 1

@@ -221,3 +221,18 @@ def test_union() -> None:
     assert union([one, two]) == Touched(data=True, ids=frozenset({"a"}), keys=frozenset({"k"}))
     assert union([one, EVERYTHING, two]).everything
     assert union([]) == NOTHING
+
+
+def test_an_id_cut_at_the_truncation_length_stands_for_every_id_it_prefixes() -> None:
+    """Spark and careless writers cut string statistics at 32 characters: a file of ids that
+    share those 32 (rows without a key, so contract_id places them) has a minimum equal to
+    its maximum, and that value is a prefix, not one id — every id it begins is touched."""
+    rows = [row(LONG + "1", keyed=False), row(LONG + "2", keyed=False)]
+    raw = stats(rows, "prefix")
+    assert raw is not None and json.loads(raw)["minValues"]["contract_id"] == "x" * 32
+    touched = touched_by(
+        [{"add": {"path": "p", "dataChange": True, "stats": raw}}], lambda path: None
+    )
+    for contract_id in (LONG + "1", LONG + "2", "x" * 32):
+        assert touched.covers(contract_id, contract_key(contract_id)), contract_id
+    assert not touched.covers("sales.orders", contract_key("sales.orders"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.documents import file_path, load_document
+from ..errors import InvalidRequestError
 from .differ import Found, render_path, walk
 from .policy import Override, given_bump, needed_bump, next_version, satisfied
 from .rules import MODES, RULES, Bump, Mode, Verdict, max_bump
@@ -150,7 +151,7 @@ def diff(
     ([('status-changed', 'status', 'none')], 'none')
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        raise InvalidRequestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     before, after = _document(old), _document(new)
     owner = contract_id or _identity(after, "id")
     rules = list(overrides)
