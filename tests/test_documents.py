@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 from dc43_delta_store import DeltaContractStore, InvalidContractError
 from dc43_delta_store.core.canonical import canonical_json, fingerprint, strip_nulls
 from dc43_delta_store.core.documents import MAX_DEPTH, load_document
+from dc43_delta_store.core.numbers import MAX_INT_DIGITS
 from dc43_delta_store.core.yaml12 import dump_yaml
 
 from .conftest import minimal
@@ -350,3 +352,107 @@ def test_a_plain_document_of_more_values_than_the_limit_is_refused() -> None:
     # no aliases: the values are counted as they are read
     text = "x: [" + "0, " * 1_000_000 + "0]\n"
     assert _refused(text).startswith("holds more than 1000000 values (at $.x[999998])")
+
+
+FILE_CONTENT_REFUSALS = [
+    ("list.yaml", "- a\n", "a contract must be a mapping at the top level, got list"),
+    ("list.yaml", "[1]\n", "a contract must be a mapping at the top level, got list"),
+    ("null.yaml", "null\n", "a contract must be a mapping at the top level, got empty"),
+    ("null.json", "null", "a contract must be a mapping at the top level, got empty"),
+    ("deep.yaml", "x: " + "[" * 70 + "]" * 70, "nested deeper than 64 levels at $.x" + "[0]" * 64),
+    ("inf.yaml", "x: .inf\n", "$.x is inf, which JSON cannot hold"),
+    ("item.yaml", "x: [1, .inf]\n", "$.x[1] is inf, which JSON cannot hold"),
+    ("key.yaml", "1: x\n", "key 1 at $ is a int, not a string (quote it in YAML)"),
+    ("big.yaml", "1e400: x\n", "key 1e400 at $ is a number, not a string (quote it in YAML)"),
+    ("key.json", '{"\\ud800": 1}', "$ holds an unpaired surrogate (\\ud800), not valid Unicode"),
+    (
+        "item.json",
+        '{"a": ["\\ud800"]}',
+        "$.a[0] holds an unpaired surrogate (\\ud800), not valid Unicode",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    FILE_CONTENT_REFUSALS,
+    ids=[message[:40] for _, _, message in FILE_CONTENT_REFUSALS],
+)
+def test_every_refusal_of_a_files_content_names_the_file(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    assert _refused(path) == f"{path}: {message}"
+
+
+def test_a_yaml_file_within_the_limit_whose_json_is_above_it_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("".join(f"k{n}: x\n" for n in range(50)), encoding="utf-8")
+    size = path.stat().st_size
+    as_json = len(json.dumps({f"k{n}": "x" for n in range(50)}, separators=(",", ":")))
+    assert size < as_json
+    assert _refused(path, max_bytes=size) == (
+        f"{path}: document is {as_json} bytes as JSON, above the {size}-byte limit"
+    )
+    assert len(load_document(path, max_bytes=as_json)) == 50
+
+
+@pytest.mark.parametrize("field", ["id", "uuid", "version"])
+def test_a_date_where_a_mapping_needs_text_says_how_to_fix_it(field: str) -> None:
+    assert _refused({"id": "a", field: date(2024, 1, 1)}) == (
+        f"{field} is a date (2024-01-01), as YAML reads an unquoted date; quote it in the "
+        "YAML, or pass the file or its text, not a parsed mapping"
+    )
+
+
+def test_integers_of_more_digits_than_python_reads_back_are_refused() -> None:
+    limit = 10**MAX_INT_DIGITS
+    for value in (limit - 1, -(limit - 1)):
+        assert load_document({"id": "a", "x": value})["x"] == value
+    for value in (limit, -limit):
+        assert _refused({"id": "a", "x": value}) == (
+            f"$.x is an integer of more than {MAX_INT_DIGITS} digits, which could not be read back"
+        )
+
+
+def test_the_nesting_limit_holds_through_lists_too() -> None:
+    # the top-level mapping is level 0: 64 lists below it are the deepest allowed
+    assert load_document({"x": nested_lists(63)})["x"] == nested_lists(63)
+    assert _refused({"x": nested_lists(64)}) == ("nested deeper than 64 levels at $.x" + "[0]" * 64)
+
+
+def nested_lists(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_text_that_is_not_a_mapping_says_what_it_got_and_hints_at_paths() -> None:
+    assert _refused("contracts/orders.txt") == (
+        "a contract must be a mapping at the top level, got str (a path to a file must end in "
+        ".yaml, .yml or .json)"
+    )
+    assert _refused("") == "empty document"
+    assert _refused(42) == (
+        "cannot read a contract from int; pass an OpenDataContractStandard model, a mapping, "
+        "YAML/JSON text or a file path"
+    )
+
+
+def test_yaml_text_whose_last_line_ends_in_a_suffix_is_text_not_a_path() -> None:
+    assert load_document("id: a\nname: orders.yaml") == {"id": "a", "name": "orders.yaml"}
+
+
+def test_a_model_with_a_schema_loads_as_its_document() -> None:
+    document = {
+        "apiVersion": "v3.1.0",
+        "kind": "DataContract",
+        "id": "a",
+        "version": "1.0.0",
+        "status": "active",
+        "schema": [{"name": "t", "properties": [{"name": "c", "logicalType": "string"}]}],
+    }
+    model = OpenDataContractStandard.model_validate(document)
+    assert load_document(model) == document

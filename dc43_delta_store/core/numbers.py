@@ -54,7 +54,7 @@ def float_from_text(text: str, line: int | None = None) -> float | BadNumber:
     value = float(text)
     if math.isinf(value):
         return BadNumber(text, "is beyond the largest 64-bit float (about 1.8e308)", line)
-    mantissa = re.split("[eE]", text, maxsplit=1)[0]
+    mantissa = re.split("[eE]", text)[0]
     if value == 0.0 and _NONZERO_MANTISSA.search(mantissa):
         return BadNumber(text, "is too small for a 64-bit float and would be stored as 0", line)
     return value

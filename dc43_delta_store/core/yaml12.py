@@ -286,12 +286,7 @@ class _Builder:
         seen[key] = line
 
 
-class _MergeKey:
-    def __repr__(self) -> str:
-        return "<<"
-
-
-_MERGE_KEY = _MergeKey()
+_MERGE_KEY = object()  # the key ``<<`` where it merges
 
 
 def _merge_sources(value: Any, event: Any) -> list[dict[str, Any]]:
