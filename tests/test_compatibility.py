@@ -678,3 +678,38 @@ def test_annotations_on_an_odcs_v2_file_point_at_the_changed_column() -> None:
     assert line_of(lines, "/schema/0/properties") == 5
     assert line_of(lines, "/schema/0/properties/0/logicalType") == 7
     assert line_of(lines, "/id") == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "old", "new", "rule"),
+    [
+        ("multipleOf", 2, 4, "constraint-tightened"),  # every multiple of 4 is one of 2
+        ("multipleOf", 4, 2, "constraint-loosened"),
+        ("multipleOf", 2, 3, "constraint-tightened"),
+        ("uniqueItems", False, True, "constraint-tightened"),
+        ("uniqueItems", True, False, "constraint-loosened"),
+    ],
+)
+def test_multiple_of_and_unique_items_changes_go_the_right_way(
+    key: str, old: Any, new: Any, rule: str
+) -> None:
+    before, after = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    before["schema"][0]["properties"][0]["logicalTypeOptions"] = {key: old}
+    after["schema"][0]["properties"][0]["logicalTypeOptions"] = {key: new}
+    assert [r for r, _ in rules_fired(before, after)] == [rule]
+    bump = diff(before, after, mode="forward").required_bump
+    assert bump == ("major" if rule == "constraint-tightened" else "minor")
+
+
+def test_version_steps_count_by_position() -> None:
+    """Build metadata is no bump; a fourth number (dc43's 0.42.0.1) is a patch, so a change
+    that needs a minor bump is not covered by it."""
+    assert given_bump("1.0.0", "1.0.0+build.2") == "none"
+    assert given_bump("0.42.0.0", "0.42.0.1") == "patch"
+    assert given_bump("0.42.0.0", "0.43.0.0") == "minor"
+    assert given_bump("1.4.2", "2.0.0") == "major"
+    old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    new["schema"][0]["properties"][1]["logicalTypeOptions"] = {"maxLength": 320}  # minor
+    for before, after, compatible in [("1.0.0", "1.0.0+b.2", False), ("1.0.0", "1.1.0", True)]:
+        old["version"], new["version"] = before, after
+        assert diff(old, new).compatible is compatible, after

@@ -88,3 +88,13 @@ def test_verdicts_agree_with_the_corpus_index() -> None:
             assert report.ok == entry.own_schema_ok, entry.relative
             checked += 1
     assert checked >= 270
+
+
+def test_a_capital_v_api_version_is_checked_against_its_schema() -> None:
+    """``V3.1.0`` is read as 3.1.0: the report names what is wrong with the document (the
+    spelling, and a missing id) rather than "no schema"."""
+    report = validate_document({"apiVersion": "V3.1.0", "kind": "DataContract", "version": "1"})
+    assert report.schema == "3.1.0"
+    messages = [f"{issue.path}: {issue.message}" for issue in report.issues]
+    assert '$: "id" is a required property' in messages
+    assert any(m.startswith('$.apiVersion: "V3.1.0" is not one of') for m in messages)
