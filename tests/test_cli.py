@@ -517,3 +517,18 @@ def test_list_shows_a_contract_that_has_only_prereleases(tmp_path: Path) -> None
     ]
     text = run("list", table=table).stdout.splitlines()
     assert text[-1].split() == ["sales.preview", "1", "-", "-"]
+
+
+def test_junit_failures_say_what_is_wrong_with_each_file(tmp_path: Path) -> None:
+    """CI shows a failure's message attribute in its summary: it is the first problem, and
+    the failure's text lists all of them."""
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "broken.yaml").write_text("id: x\nversion: 1.10\n", encoding="utf-8")
+    report = tmp_path / "junit.xml"
+    run("validate", str(folder), "--junit-xml", str(report))
+    (case,) = ElementTree.parse(report).getroot()
+    failure = case.find("failure")
+    assert failure is not None
+    assert "version must be a string" in (failure.get("message") or "")
+    assert "quote it" in (failure.text or "")

@@ -359,3 +359,19 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(
         monkeypatch.setattr(sys, "stderr", log)
         assert list(progress(items, "validating")) == items
     assert (tmp_path / "log").read_text() == ""
+
+
+def test_table_cells_are_cut_only_beyond_80_characters() -> None:
+    import io
+
+    from dc43_delta_store.cli.output import emit
+
+    exact, longer = "x" * 80, "y" * 81
+    out = io.StringIO()
+    emit([{"v": exact}, {"v": longer}], ["v"], "table", out)
+    lines = out.getvalue().splitlines()
+    assert lines[2] == exact
+    assert lines[3] == "y" * 79 + "…"
+    whole = io.StringIO()
+    emit([{"v": longer}], ["v"], "nl", whole)
+    assert json.loads(whole.getvalue()) == {"v": longer}

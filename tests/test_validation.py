@@ -98,3 +98,11 @@ def test_a_capital_v_api_version_is_checked_against_its_schema() -> None:
     messages = [f"{issue.path}: {issue.message}" for issue in report.issues]
     assert '$: "id" is a required property' in messages
     assert any(m.startswith('$.apiVersion: "V3.1.0" is not one of') for m in messages)
+
+
+def test_the_dc43_dialect_allows_a_missing_status_not_a_wrong_one() -> None:
+    dc43 = {"apiVersion": "3.0.2", "kind": "DatasetContract", "id": "a", "version": "1"}
+    assert validate_document(dc43).ok
+    report = validate_document({**dc43, "status": 5})
+    assert report.dialect == "dc43"
+    assert [issue.path for issue in report.issues] == ["$.status"]
