@@ -106,3 +106,14 @@ def test_the_dc43_dialect_allows_a_missing_status_not_a_wrong_one() -> None:
     report = validate_document({**dc43, "status": 5})
     assert report.dialect == "dc43"
     assert [issue.path for issue in report.issues] == ["$.status"]
+
+
+def test_the_warning_for_a_file_names_the_file(tmp_path: Path) -> None:
+    """put_many over a folder warns once per broken file; each warning says which file."""
+    path = tmp_path / "broken.json"
+    path.write_text('{"id": "a", "version": "1.0.0", "apiVersion": "v3.1.0"}', encoding="utf-8")
+    store = DeltaContractStore(path=tmp_path / "t")
+    with pytest.warns(ContractValidationWarning) as caught:
+        store.put_many([path])
+    (warning,) = [w for w in caught if issubclass(w.category, ContractValidationWarning)]
+    assert str(warning.message).startswith(f"{path}: contract 'a' version '1.0.0'")
