@@ -534,9 +534,7 @@ def test_junit_failures_say_what_is_wrong_with_each_file(tmp_path: Path) -> None
     assert "quote it" in (failure.text or "")
 
 
-def test_ingest_of_one_file_records_its_folder_and_git_commit(
-    tmp_path: Path, folder: Path
-) -> None:
+def test_ingest_of_one_file_records_its_folder_and_git_commit(tmp_path: Path, folder: Path) -> None:
     if shutil.which("git") is None:
         skip_unless_ci("git is not installed")
     git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]

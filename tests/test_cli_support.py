@@ -378,9 +378,7 @@ def test_table_cells_are_cut_only_beyond_80_characters() -> None:
 
 
 @pytest.mark.parametrize("item", ["=string", "owner", ""])
-def test_a_pair_without_a_key_or_an_equals_sign_is_a_usage_error(
-    tmp_path: Path, item: str
-) -> None:
+def test_a_pair_without_a_key_or_an_equals_sign_is_a_usage_error(tmp_path: Path, item: str) -> None:
     result = CliRunner().invoke(cli, ["--path", str(tmp_path / "t"), "add-columns", item])
     assert result.exit_code == EXIT_CODES["usage"]
     assert f"NAME=TYPE must be KEY=VALUE, got {item!r}" in result.output
