@@ -1406,14 +1406,6 @@ PLANTS: list[Plant] = [
         "the multi-document error names the line before the second document",
     ),
     P(
-        "yaml_nested_string_field_refused",
-        "core/yaml12.py",
-        "                and len(stack) == 1\n",
-        "",
-        ("tests/test_yaml12.py", "tests/test_documents.py", "tests/test_bad_input.py"),
-        "a nested 'name: 1' (e.g. in customProperties) is refused as if it were the contract's",
-    ),
-    P(
         "metadata_case_clash_with_existing",
         "core/metadata.py",
         "    taken = {name.lower(): name for name in existing or {}}",

@@ -713,3 +713,13 @@ def test_version_steps_count_by_position() -> None:
     for before, after, compatible in [("1.0.0", "1.0.0+b.2", False), ("1.0.0", "1.1.0", True)]:
         old["version"], new["version"] = before, after
         assert diff(old, new).compatible is compatible, after
+
+
+def test_an_override_for_one_path_leaves_the_rules_other_changes_alone() -> None:
+    old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    new["schema"][0]["properties"] = [new["schema"][0]["properties"][0]]  # email, tier gone
+    email = Override("property-removed", path="*.email", bump="minor", reason="unused")
+    result = diff(old, new, overrides=[email])
+    bumps = {change.path.rsplit(".", 1)[1]: change.bump for change in result.changes}
+    assert bumps == {"email": "minor", "tier": "major"}
+    assert result.required_bump == "major"
