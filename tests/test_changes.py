@@ -190,3 +190,32 @@ def test_ingest_provenance_names_each_contract_file() -> None:
 def test_odd_commits_never_break_the_feed(actions: list[dict[str, Any]]) -> None:
     events = events_of(1, actions)
     assert all(json.dumps(event.to_dict(), default=str) for event in events)
+
+
+def test_an_unknown_write_names_only_the_ids_its_files_hold_alone() -> None:
+    """A file whose statistics span ``a..z`` may hold any id in between: the description
+    names the ids of single-id files only, never a range's bounds."""
+
+    def add(low: str, high: str, rows: int) -> dict[str, Any]:
+        stats = {"numRecords": rows, "minValues": {"contract_id": low}}
+        stats["maxValues"] = {"contract_id": high}
+        return {"add": {"path": f"{low}.parquet", "dataChange": True, "stats": json.dumps(stats)}}
+
+    info = {"commitInfo": {"operation": "WRITE", "timestamp": 0, "userName": "spark"}}
+    (event,) = events_of(3, [info, add("a.first", "z.last", 5), add("m.only", "m.only", 1)])
+    assert event.kind == "unknown"
+    assert event.description == (
+        "WRITE by spark: 2 file(s) added (6 rows), 0 removed; contract ids m.only"
+    )
+
+
+def test_a_publish_that_inserted_nothing_is_no_event() -> None:
+    """Two writers racing to put the same version: the loser's MERGE inserts no row (its
+    commit still lists what it meant to publish); the feed shows the publish once."""
+    published = [["sales.orders", "1.0.0", "6d55fa"]]
+    info = {"operation": "MERGE", "timestamp": 0, "userName": "ci", "published": published}
+    lost = {**info, "operationMetrics": {"num_target_rows_inserted": 0}}
+    won = {**info, "operationMetrics": {"num_target_rows_inserted": 1}}
+    assert events_of(5, [{"commitInfo": lost}]) == []
+    (event,) = events_of(4, [{"commitInfo": won}])
+    assert (event.kind, event.contract_id, event.version) == ("published", "sales.orders", "1.0.0")

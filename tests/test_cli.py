@@ -517,3 +517,44 @@ def test_list_shows_a_contract_that_has_only_prereleases(tmp_path: Path) -> None
     ]
     text = run("list", table=table).stdout.splitlines()
     assert text[-1].split() == ["sales.preview", "1", "-", "-"]
+
+
+def test_junit_failures_say_what_is_wrong_with_each_file(tmp_path: Path) -> None:
+    """CI shows a failure's message attribute in its summary: it is the first problem, and
+    the failure's text lists all of them."""
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "broken.yaml").write_text("id: x\nversion: 1.10\n", encoding="utf-8")
+    report = tmp_path / "junit.xml"
+    run("validate", str(folder), "--junit-xml", str(report))
+    (case,) = ElementTree.parse(report).getroot()
+    failure = case.find("failure")
+    assert failure is not None
+    assert "version must be a string" in (failure.get("message") or "")
+    assert "quote it" in (failure.text or "")
+
+
+def test_ingest_of_one_file_records_its_folder_and_git_commit(tmp_path: Path, folder: Path) -> None:
+    if shutil.which("git") is None:
+        skip_unless_ci("git is not installed")
+    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "contracts"], check=True)
+    file = folder / "sales" / "orders-1.0.0.odcs.yaml"
+    table = tmp_path / "table"
+    assert run("ingest", str(file), table=table).exit_code == 0
+    from deltalake import DeltaTable
+
+    info = DeltaTable(str(table)).history(1)[0]
+    assert info["ingested_from"] == str(file.parent.resolve())
+    assert info["sources"] == {"sales.orders@1.0.0": "orders-1.0.0.odcs.yaml"}
+    assert len(info["git_commit"]) == 40 and info["git_dirty"] is False
+
+
+def test_validate_exits_5_for_a_single_invalid_file(tmp_path: Path, folder: Path) -> None:
+    (folder / "broken.yaml").write_text("id: x\nversion: 1.10\n", encoding="utf-8")
+    assert run("validate", str(folder)).exit_code == EXIT_CODES["invalid"] == 5
+    assert run("validate", str(folder / "broken.yaml")).exit_code == 5
+    (folder / "broken.yaml").unlink()
+    assert run("validate", str(folder)).exit_code == 0

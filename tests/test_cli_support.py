@@ -359,3 +359,27 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(
         monkeypatch.setattr(sys, "stderr", log)
         assert list(progress(items, "validating")) == items
     assert (tmp_path / "log").read_text() == ""
+
+
+def test_table_cells_are_cut_only_beyond_80_characters() -> None:
+    import io
+
+    from dc43_delta_store.cli.output import emit
+
+    exact, longer = "x" * 80, "y" * 81
+    out = io.StringIO()
+    emit([{"v": exact}, {"v": longer}], ["v"], "table", out)
+    lines = out.getvalue().splitlines()
+    assert lines[2] == exact
+    assert lines[3] == "y" * 79 + "…"
+    whole = io.StringIO()
+    emit([{"v": longer}], ["v"], "nl", whole)
+    assert json.loads(whole.getvalue()) == {"v": longer}
+
+
+@pytest.mark.parametrize("item", ["=string", "owner", ""])
+def test_a_pair_without_a_key_or_an_equals_sign_is_a_usage_error(tmp_path: Path, item: str) -> None:
+    result = CliRunner().invoke(cli, ["--path", str(tmp_path / "t"), "add-columns", item])
+    assert result.exit_code == EXIT_CODES["usage"]
+    assert f"NAME=TYPE must be KEY=VALUE, got {item!r}" in result.output
+    assert not (tmp_path / "t").exists()

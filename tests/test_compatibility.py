@@ -629,3 +629,97 @@ def test_an_exclusive_bound_made_inclusive_is_a_loosening_and_back_a_tightening(
         assert [c.rule for c in loosened.changes] == ["quality-rule-loosened"], exclusive
         tightened = diff(with_quality(inclusive), with_quality(exclusive))
         assert [c.rule for c in tightened.changes] == ["error-quality-rule-tightened"], exclusive
+
+
+def _workflow_command(line: str) -> tuple[str, dict[str, str], str]:
+    """A GitHub workflow command read back as the runner reads it (its unescaping order)."""
+
+    def unescape(text: str, codes: tuple[str, ...]) -> str:
+        table = {"%0D": "\r", "%0A": "\n", "%3A": ":", "%2C": ",", "%25": "%"}
+        for code in codes:
+            text = text.replace(code, table[code])
+        return text
+
+    assert line.startswith("::")
+    head, message = line[2:].split("::", 1)
+    level, _, listed = head.partition(" ")
+    properties = dict(item.split("=", 1) for item in listed.split(","))
+    every = ("%0D", "%0A", "%3A", "%2C", "%25")
+    return (
+        level,
+        {key: unescape(value, every) for key, value in properties.items()},
+        unescape(message, ("%0D", "%0A", "%25")),
+    )
+
+
+def test_annotations_read_back_as_written_whatever_the_file_name_and_text() -> None:
+    """A file name with a comma or a colon and a message with % survive the runner's
+    parsing: the annotation lands on that file, with that text."""
+    old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    new["schema"][0]["properties"][0]["description"] = "50% of rows, line one\nline two"
+    file = "contracts/sales, EU: orders.json"
+    result = diff(old, new)
+    commands = github_annotations(result, file, line_map(json.dumps(new, indent=2)))
+    parsed = [_workflow_command(command) for command in commands]
+    assert all(properties["file"] == file for _, properties, _ in parsed)
+    described = next(message for _, _, message in parsed if "description" in message)
+    assert '"50% of rows, line one\\nline two"' in described
+    assert all(properties["line"].isdigit() for _, properties, _ in parsed)
+
+
+def test_annotations_on_an_odcs_v2_file_point_at_the_changed_column() -> None:
+    """A v2 file writes ``dataset``/``columns`` where the diff says ``schema``/``properties``:
+    the line is still the changed column's, not the top of the file."""
+    text = (
+        "uuid: sales.orders\nversion: 1.0.0\ndataset:\n  - table: orders\n    columns:\n"
+        "      - column: id\n        logicalType: string\n"
+    )
+    lines = line_map(text)
+    assert line_of(lines, "/schema/0/properties") == 5
+    assert line_of(lines, "/schema/0/properties/0/logicalType") == 7
+    assert line_of(lines, "/id") == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "old", "new", "rule"),
+    [
+        ("multipleOf", 2, 4, "constraint-tightened"),  # every multiple of 4 is one of 2
+        ("multipleOf", 4, 2, "constraint-loosened"),
+        ("multipleOf", 2, 3, "constraint-tightened"),
+        ("uniqueItems", False, True, "constraint-tightened"),
+        ("uniqueItems", True, False, "constraint-loosened"),
+    ],
+)
+def test_multiple_of_and_unique_items_changes_go_the_right_way(
+    key: str, old: Any, new: Any, rule: str
+) -> None:
+    before, after = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    before["schema"][0]["properties"][0]["logicalTypeOptions"] = {key: old}
+    after["schema"][0]["properties"][0]["logicalTypeOptions"] = {key: new}
+    assert [r for r, _ in rules_fired(before, after)] == [rule]
+    bump = diff(before, after, mode="forward").required_bump
+    assert bump == ("major" if rule == "constraint-tightened" else "minor")
+
+
+def test_version_steps_count_by_position() -> None:
+    """Build metadata is no bump; a fourth number (dc43's 0.42.0.1) is a patch, so a change
+    that needs a minor bump is not covered by it."""
+    assert given_bump("1.0.0", "1.0.0+build.2") == "none"
+    assert given_bump("0.42.0.0", "0.42.0.1") == "patch"
+    assert given_bump("0.42.0.0", "0.43.0.0") == "minor"
+    assert given_bump("1.4.2", "2.0.0") == "major"
+    old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    new["schema"][0]["properties"][1]["logicalTypeOptions"] = {"maxLength": 320}  # minor
+    for before, after, compatible in [("1.0.0", "1.0.0+b.2", False), ("1.0.0", "1.1.0", True)]:
+        old["version"], new["version"] = before, after
+        assert diff(old, new).compatible is compatible, after
+
+
+def test_an_override_for_one_path_leaves_the_rules_other_changes_alone() -> None:
+    old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    new["schema"][0]["properties"] = [new["schema"][0]["properties"][0]]  # email, tier gone
+    email = Override("property-removed", path="*.email", bump="minor", reason="unused")
+    result = diff(old, new, overrides=[email])
+    bumps = {change.path.rsplit(".", 1)[1]: change.bump for change in result.changes}
+    assert bumps == {"email": "minor", "tier": "major"}
+    assert result.required_bump == "major"

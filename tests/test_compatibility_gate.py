@@ -400,3 +400,17 @@ def test_an_unknown_diff_mode_is_a_request_error_naming_the_modes(tmp_path: Path
     store = DeltaContractStore(path=tmp_path / "t", validation="off")
     with pytest.raises(InvalidRequestError, match=r"none, backward, forward, full, not 'bogus'"):
         store.diff(version("1.0.0"), version("1.1.0"), mode="bogus")  # type: ignore[arg-type]
+
+
+def test_cli_diff_json_names_each_side_and_the_line_in_the_new_file(tmp_path: Path) -> None:
+    old = write(tmp_path / "old.json", version("1.0.0"))
+    new_doc = version("1.1.0")
+    new_doc["schema"][0]["properties"][1]["description"] = "where to write"
+    new = write(tmp_path / "new.json", new_doc)
+    shown = run("diff", str(old), str(new), "--json")
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert (data["old"]["source"], data["new"]["source"]) == (str(old), str(new))
+    (change,) = data["changes"]
+    line = new.read_text(encoding="utf-8").splitlines()[change["line"] - 1]
+    assert '"description": "where to write"' in line

@@ -171,3 +171,25 @@ def test_each_repeated_status_is_one_of_the_wanted_values(table: Path) -> None:
     assert explained["chosen"] == "1.2.0"
     reasons = {c["version"]: c["reasons"] for c in explained["candidates"]}
     assert reasons["2.0.0"] == ["status: 'active', wanted one of 'draft', 'retired'"]
+
+
+def test_explain_text_says_when_the_answer_is_approximate(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The first line of ``--explain`` warns that the answer rests on today's metadata."""
+    from dc43_delta_store.cli.consumers import print_explanation
+    from dc43_delta_store.resolution.explain import Candidate, Resolution
+
+    note = "metadata is as it is now: the log of that time has been cleaned up"
+    found = Resolution(
+        "sales.orders",
+        "^1",
+        "1.1.0",
+        (Candidate("1.1.0", "chosen"), Candidate("1.0.0", "outranked", ("outranked",))),
+        approximate=True,
+        notes=(note,),
+    )
+    print_explanation(found, as_json=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "sales.orders ^1: 1.1.0 (approximate)"
+    assert lines[-1] == f"note: {note}"

@@ -456,3 +456,29 @@ def test_a_model_with_a_schema_loads_as_its_document() -> None:
     }
     model = OpenDataContractStandard.model_validate(document)
     assert load_document(model) == document
+
+
+def test_a_file_named_in_capitals_is_read_as_a_file(tmp_path: Path) -> None:
+    """``ORDERS.YAML`` given as text names a file (suffixes are compared without case)."""
+    path = tmp_path / "ORDERS.YAML"
+    path.write_text("id: sales.orders\nversion: 1.0.0\n", encoding="utf-8")
+    expected = {"id": "sales.orders", "version": "1.0.0"}
+    assert load_document(str(path)) == expected
+    store = DeltaContractStore(path=str(tmp_path / "table"), validation="off")
+    assert store.put(str(path)).outcome == "inserted"
+    assert store.get("sales.orders", "1.0.0") == expected
+
+
+def test_a_json_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows editors save UTF-8 with a BOM; a ``.json`` file so saved is still read."""
+    path = tmp_path / "orders.json"
+    path.write_bytes(b'\xef\xbb\xbf{"id": "sales.orders", "version": "1.0.0"}')
+    assert load_document(path) == {"id": "sales.orders", "version": "1.0.0"}
+
+
+def test_errors_name_keys_that_are_not_identifiers_in_brackets() -> None:
+    """The JSON path of a bad value under ``x-ref`` or ``a.b`` is one a tool can follow."""
+    document = {"id": "x", "version": "1", "x-ref": {"a.b": [float("nan")]}}
+    with pytest.raises(InvalidContractError) as caught:
+        load_document(document)
+    assert '$["x-ref"]["a.b"][0] is nan' in str(caught.value)

@@ -88,3 +88,32 @@ def test_verdicts_agree_with_the_corpus_index() -> None:
             assert report.ok == entry.own_schema_ok, entry.relative
             checked += 1
     assert checked >= 270
+
+
+def test_a_capital_v_api_version_is_checked_against_its_schema() -> None:
+    """``V3.1.0`` is read as 3.1.0: the report names what is wrong with the document (the
+    spelling, and a missing id) rather than "no schema"."""
+    report = validate_document({"apiVersion": "V3.1.0", "kind": "DataContract", "version": "1"})
+    assert report.schema == "3.1.0"
+    messages = [f"{issue.path}: {issue.message}" for issue in report.issues]
+    assert '$: "id" is a required property' in messages
+    assert any(m.startswith('$.apiVersion: "V3.1.0" is not one of') for m in messages)
+
+
+def test_the_dc43_dialect_allows_a_missing_status_not_a_wrong_one() -> None:
+    dc43 = {"apiVersion": "3.0.2", "kind": "DatasetContract", "id": "a", "version": "1"}
+    assert validate_document(dc43).ok
+    report = validate_document({**dc43, "status": 5})
+    assert report.dialect == "dc43"
+    assert [issue.path for issue in report.issues] == ["$.status"]
+
+
+def test_the_warning_for_a_file_names_the_file(tmp_path: Path) -> None:
+    """put_many over a folder warns once per broken file; each warning says which file."""
+    path = tmp_path / "broken.json"
+    path.write_text('{"id": "a", "version": "1.0.0", "apiVersion": "v3.1.0"}', encoding="utf-8")
+    store = DeltaContractStore(path=tmp_path / "t")
+    with pytest.warns(ContractValidationWarning) as caught:
+        store.put_many([path])
+    (warning,) = [w for w in caught if issubclass(w.category, ContractValidationWarning)]
+    assert str(warning.message).startswith(f"{path}: contract 'a' version '1.0.0'")

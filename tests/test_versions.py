@@ -369,3 +369,17 @@ def test_parsed_versions_name_their_parts() -> None:
     assert (full.major, full.minor, full.patch) == (1, 2, 3)
     assert (full.prerelease, full.build) == (("rc", 1), "build.5")
     assert parse_version("0.32.0.0rc2").release == (0, 32, 0, 0)
+
+
+def test_a_capital_v_prefix_is_semver_too() -> None:
+    """``V2.0.0-SNAPSHOT`` is a SemVer prerelease (skipped by latest), ``V1.0.0+build.1`` a
+    release, and ``V`` versions rank exactly as their ``v`` spellings."""
+    assert is_prerelease("V2.0.0-SNAPSHOT")
+    assert parse_version("V1.0.0-alpha.beta").prerelease == ("alpha", "beta")
+    assert parse_version("V1.0.0+build.1").ordered
+    assert sort_versions(["V1.0.0", "V1.0.0-alpha.beta", "V1.0.0-SNAPSHOT", "0.9.0"]) == [
+        "0.9.0",
+        "V1.0.0-SNAPSHOT",
+        "V1.0.0-alpha.beta",
+        "V1.0.0",
+    ]

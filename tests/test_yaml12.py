@@ -362,3 +362,16 @@ def test_a_tree_is_plain_only_within_the_limits_and_with_json_values(
 ) -> None:
     # a plain tree skips load_document's tree checks: a wrong True lets a document through
     assert load_yaml(text, None, max_depth=depth, max_values=values)[1] is plain
+
+
+def test_only_the_top_level_identity_fields_must_be_text() -> None:
+    """``version: 1.10`` at the top is refused (it reads as 1.1); a nested ``version`` or
+    ``name`` (a custom property's value, a server's version) keeps its number."""
+    text = (
+        "id: sales.orders\nversion: '1.0.0'\ncustomProperties:\n"
+        "  - property: retention\n    name: 30\n    version: 1.5\n"
+    )
+    value, _ = load_yaml(text, None, max_depth=64, max_values=1000)
+    assert value["customProperties"] == [{"property": "retention", "name": 30, "version": 1.5}]
+    with pytest.raises(InvalidContractError, match="version must be a string"):
+        load_yaml("id: a\nversion: 1.10\n", None, max_depth=64, max_values=1000)
