@@ -1058,7 +1058,7 @@ PLANTS: list[Plant] = [
         "store.py",
         "versions = self.list_versions(contract_id, as_of=as_of)",
         "versions = self.list_versions(contract_id)",
-        FAST + ("tests/test_edges.py",),
+        (*FAST, "tests/test_edges.py"),
         "exists('sales.orders', '2.0.0', as_of=1) is True for a version put later",
     ),
     P(
@@ -1147,7 +1147,7 @@ PLANTS: list[Plant] = [
         "table/row_groups.py",
         "index = bisect_right(self.low, key) - 1",
         "index = bisect_left(self.low, key) - 1",
-        FAST + ("tests/test_cache.py",),
+        (*FAST, "tests/test_cache.py"),
         "get() of a contract that is the lowest key of its file finds nothing",
     ),
     P(
@@ -1155,7 +1155,7 @@ PLANTS: list[Plant] = [
         "table/row_groups.py",
         "while index >= 0 and self.reach[index] >= key:",
         "while index >= 0 and self.reach[index] > key:",
-        FAST + ("tests/test_cache.py",),
+        (*FAST, "tests/test_cache.py"),
         "get() of a contract that is the highest key of its file finds nothing",
     ),
     P(

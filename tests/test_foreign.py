@@ -13,7 +13,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, Field, write_deltalake
 
 from dc43_delta_store import (
     BatchError,
@@ -386,3 +386,40 @@ def test_a_batch_over_versions_another_tool_appended_without_a_key(tmp_path: Pat
     assert store.table_version == before + 1
     assert "domain" not in store.get("hr.people", "2.0.0")
     assert store.list_versions("hr.people") == ["1.0.0", "2.0.0", "2.1.0"]
+
+
+def test_keyless_rows_compacted_with_keyed_ones_are_still_found(tmp_path: Path) -> None:
+    """After optimize, one file holds this store's rows and rows another tool appended
+    without contract_key: its key statistics do not place those, and lookups find them."""
+    path = tmp_path / "t"
+    store = DeltaContractStore(path=path, validation="off")
+    for contract_id in ("sales.orders", "a.b", "z.y"):
+        store.put(dc43_document(contract_id, "1.0.0", status="active"))
+    schema = pa.schema(DeltaTable(path).schema().to_arrow())
+    ids = ("hr.people", "fin.ledger", "ops.x")
+    append(
+        path, widened(dc43_rows([dc43_document(i, "1.0.0", status="draft") for i in ids]), schema)
+    )
+    store.optimize()
+    assert len(DeltaTable(path).file_uris()) == 1
+    reader = DeltaContractStore(path=path, validation="off")
+    for contract_id in ids:
+        assert reader.list_versions(contract_id) == ["1.0.0"]
+        assert reader.get(contract_id, "1.0.0")["status"] == "draft"
+        assert reader.latest(contract_id, status="draft")["id"] == contract_id
+    assert reader.latest("sales.orders")["status"] == "active"
+
+
+def test_a_tenant_column_another_tool_filled_wins_over_the_document_in_sql(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t"
+    store = DeltaContractStore(path=path, validation="off")
+    store.put(dc43_document("sales.orders", "1.0.0", tenant="from-document"))
+    store.put(dc43_document("a.b", "1.0.0", tenant="doc-b"))
+    DeltaTable(path).alter.add_columns([Field("tenant", "string")])
+    DeltaTable(path).update(updates={"tenant": "'acme'"}, predicate="contract_id = 'sales.orders'")
+    expected = [("a.b", "doc-b"), ("sales.orders", "acme")]  # the column, else the payload
+    for view in ("contracts", "contracts_latest"):
+        query = f"SELECT contract_id, tenant FROM {view} ORDER BY contract_id"
+        assert store.sql(query).rows() == expected

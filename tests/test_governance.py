@@ -474,3 +474,15 @@ def test_a_writer_whose_snapshot_missed_a_compaction_does_not_compact_again(
     late._table.compact_small_files(stale, 10, 2 * 1024 * 1024, {})
     assert len(rows(DeltaContractStore(path=path))) == 13
     assert late.list_contracts() == [f"c{n:02d}" for n in range(13)]
+
+
+def test_a_status_governance_cleared_stays_cleared(tmp_path: Path) -> None:
+    """Only rows other tools wrote (no contract_key) read an unset status from their
+    document; this store's row whose status was set to None reads None everywhere."""
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(minimal(status="active"))
+    store.update_metadata("sales.orders", "1.0.0", {"status": None}, why="withdrawn")
+    assert store.latest("sales.orders", status="active") is None
+    assert store.latest("sales.orders", status=None)["version"] == "1.0.0"
+    assert store.sql("SELECT version, status FROM contracts").rows() == [("1.0.0", None)]
+    assert store.sql("SELECT count(*) AS n FROM contracts WHERE status IS NULL").item() == 1

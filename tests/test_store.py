@@ -321,3 +321,18 @@ def test_answers_as_of_two_points_in_time_differ(store: DeltaContractStore) -> N
     assert store.list_versions("sales.orders", as_of=second) == ["1.0.0", "2.0.0"]
     assert store.latest("sales.orders", as_of=first.isoformat())["version"] == "1.0.0"
     assert store.latest("sales.orders", as_of=second.isoformat())["version"] == "2.0.0"
+
+
+def test_a_metadata_update_replaces_the_row_reads_see(store: DeltaContractStore) -> None:
+    """The rewritten row's old file is gone from what lookups read: a filter on the old
+    value finds nothing, including on a store that followed the commit (not reloaded)."""
+    store.put(minimal(status="draft"))
+    store.put(minimal("a.b"))
+    assert store.latest("sales.orders", status="draft")["version"] == "1.0.0"
+    store.update_metadata("sales.orders", "1.0.0", {"status": "active"})
+    assert store.latest("sales.orders", status="draft") is None
+    assert store.latest("sales.orders", status="active")["version"] == "1.0.0"
+    assert store.list_versions("sales.orders") == ["1.0.0"]
+    store.put(minimal(version="1.1.0", status="draft"))
+    assert store.resolve("sales.orders", "^1", status="draft")["version"] == "1.1.0"
+    assert store.resolve("sales.orders", "<1.1", status="draft") is None
