@@ -1201,8 +1201,8 @@ PLANTS: list[Plant] = [
     P(
         "contracts_latest_lowest",
         "table/sql.py",
-        "pl.col(helper) == pl.col(helper).max().over(\"contract_id\")",
-        "pl.col(helper) == pl.col(helper).min().over(\"contract_id\")",
+        'pl.col(helper) == pl.col(helper).max().over("contract_id")',
+        'pl.col(helper) == pl.col(helper).min().over("contract_id")',
         ("tests/test_store.py", "tests/test_sql_sandbox.py", "tests/test_governance.py"),
         "contracts_latest shows each contract's first version",
     ),
@@ -1220,7 +1220,7 @@ PLANTS: list[Plant] = [
         "        pl.exceptions.ComputeError,  # a failed cast or pattern; I/O failures are OSErrors\n",
         "",
         ("tests/test_sql_sandbox.py", "tests/test_bad_input.py", "tests/test_store.py"),
-        "sql(\"SELECT CAST(version AS INT) ...\") raises a raw polars ComputeError (exit 1)",
+        'sql("SELECT CAST(version AS INT) ...") raises a raw polars ComputeError (exit 1)',
     ),
     P(
         "optimize_keeps_expired_logs",
