@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
@@ -486,3 +487,17 @@ def test_a_status_governance_cleared_stays_cleared(tmp_path: Path) -> None:
     assert store.latest("sales.orders", status=None)["version"] == "1.0.0"
     assert store.sql("SELECT version, status FROM contracts").rows() == [("1.0.0", None)]
     assert store.sql("SELECT count(*) AS n FROM contracts WHERE status IS NULL").item() == 1
+
+
+def test_optimize_writes_row_groups_a_lookup_can_read_alone(tmp_path: Path) -> None:
+    """Large contracts: optimize writes row groups of about 2 MB (uncompressed), not one
+    group per file, so a point lookup reads one group's json instead of the whole file's."""
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", auto_compact=None)
+    padding = "".join(f"{n:05d}" for n in range(4_000))  # 20 KB per document
+    store.put_many(minimal(f"c{n:03d}", description={"usage": padding}) for n in range(300))
+    store.optimize()
+    (file,) = DeltaTable(store.location.uri).file_uris()
+    metadata = pq.ParquetFile(file).metadata
+    sizes = [metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)]
+    assert len(sizes) >= 3 and max(sizes) <= 3 * 1024 * 1024
+    assert store.get("c150", "1.0.0")["description"]["usage"] == padding
