@@ -1319,14 +1319,6 @@ PLANTS: list[Plant] = [
         "adopt's plan says nothing to do for rows whose derived columns are null",
     ),
     P(
-        "adopted_columns_not_null",
-        "table/adopt.py",
-        "new = [TABLE_SCHEMA.field(name).with_nullable(True) for name in added]",
-        "new = [TABLE_SCHEMA.field(name) for name in added]",
-        ("tests/test_foreign.py", "tests/test_foreign_sail.py", "tests/test_health.py"),
-        "adopt makes the added columns NOT NULL: Spark appends of dc43's 7 columns fail",
-    ),
-    P(
         "adapter_drops_storage_options",
         "dc43_compat.py",
         "table=table, path=path, storage_options=storage_options, validation=validation",
@@ -1350,6 +1342,49 @@ PLANTS: list[Plant] = [
         "        return (type(self), (str(self),))",
         ("tests/test_duplicates.py", "tests/test_bad_input.py", "tests/test_race.py"),
         "a DuplicateVersionError raised in a worker process cannot be sent back to the parent",
+    ),
+    P(
+        "catalog_env_databricks_first",
+        "table/catalog.py",
+        '            ("UNITY_CATALOG_URL", "UNITY_CATALOG_TOKEN"),\n'
+        '            ("DATABRICKS_HOST", "DATABRICKS_TOKEN"),\n',
+        '            ("DATABRICKS_HOST", "DATABRICKS_TOKEN"),\n'
+        '            ("UNITY_CATALOG_URL", "UNITY_CATALOG_TOKEN"),\n',
+        ("tests/test_catalog.py",),
+        "with both set, DATABRICKS_HOST wins over the UNITY_CATALOG_URL the README says wins",
+    ),
+    P(
+        "catalog_404_on_post_unconverted",
+        "table/catalog.py",
+        'if exc.code == 404 and method == "GET":',
+        "if exc.code == 404:",
+        ("tests/test_catalog.py",),
+        "a catalog without the credentials API raises a private exception, not "
+        "StoreUnavailableError",
+    ),
+    P(
+        "empty_update_commits",
+        "table/writer.py",
+        "            if checked:\n                summary = update_summary(",
+        "            if True:\n                summary = update_summary(",
+        ("tests/test_governance.py", "tests/test_changes.py", "tests/test_store.py"),
+        "update_metadata(..., {}) rewrites the row in a commit: a metadata event with no values",
+    ),
+    P(
+        "verify_cache_skips_write_checks",
+        "table/delta_table.py",
+        "and (self._checked[1] or not writable)",
+        "and (self._checked[1] or writable)",
+        ("tests/test_health.py", "tests/test_bad_input.py", "tests/test_store.py"),
+        "after a read, a put into a column-mapped or foreign-typed table is not refused",
+    ),
+    P(
+        "changes_skip_first_commit",
+        "store.py",
+        "since = -1 if since is None else since",
+        "since = 0 if since is None else since",
+        ("tests/test_changes.py", "tests/test_follow.py", "tests/test_foreign.py"),
+        "changes() of a table another tool created with rows misses those rows",
     ),
 ]
 
