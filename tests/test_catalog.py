@@ -278,3 +278,31 @@ def test_renewed_credentials_replace_the_ones_the_table_was_opened_with(
         assert store.list_versions("sales.orders") == ["1.0.0", "1.1.0"]
     finally:
         server.stop()
+
+
+def test_with_both_catalogs_in_the_environment_unity_catalog_url_wins() -> None:
+    """A Databricks workspace's variables often linger in a shell: the explicit Unity
+    Catalog endpoint (and its own token) is the one used."""
+    both = {
+        "DATABRICKS_HOST": "adb-1.azuredatabricks.net",
+        "DATABRICKS_TOKEN": "dapi-secret-xyz",
+        "UNITY_CATALOG_URL": "http://uc:8080",
+        "UNITY_CATALOG_TOKEN": "uc-token",
+    }
+    chosen = UnityCatalog.from_env(both)
+    assert chosen is not None and chosen.url == "http://uc:8080"
+
+
+def test_a_table_dropped_from_the_catalog_after_opening_is_store_unavailable(
+    catalog: UnityCatalogServer, moto_s3: MotoS3
+) -> None:
+    catalog.register(NAME, f"s3://{catalog.bucket}/tables/dropped")  # type: ignore[attr-defined]
+    store = DeltaContractStore(
+        table=NAME,
+        catalog=UnityCatalog(catalog.url, token=TOKEN),
+        storage_options=endpoint_options(moto_s3),
+    )
+    del catalog.state.tables[NAME]  # before the store asked for credentials
+    with pytest.raises(StoreUnavailableError, match=r"answered HTTP 404 for table") as caught:
+        store.put(minimal())
+    assert NAME in str(caught.value) and "TABLE_DOES_NOT_EXIST" in str(caught.value)

@@ -501,3 +501,16 @@ def test_optimize_writes_row_groups_a_lookup_can_read_alone(tmp_path: Path) -> N
     sizes = [metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)]
     assert len(sizes) >= 3 and max(sizes) <= 3 * 1024 * 1024
     assert store.get("c150", "1.0.0")["description"]["usage"] == padding
+
+
+def test_an_update_with_no_values_only_checks_if_match(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(minimal(status="active"))
+    before = store.table_version
+    assert store.update_metadata("sales.orders", "1.0.0", {}, if_match={"status": "active"}) == (
+        before
+    )
+    assert store.table_version == before and store.changes(since=before).events == ()
+    with pytest.raises(UpdateConflictError):
+        store.update_metadata("sales.orders", "1.0.0", {}, if_match={"status": "draft"})
+    assert store.table_version == before
