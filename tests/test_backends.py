@@ -231,3 +231,13 @@ def test_concurrent_optimize_on_s3_never_duplicates_rows(moto_s3: MotoS3) -> Non
     store.put(minimal("c6"))
     assert store.optimize().files_before == 2
     assert len(rows(store)) == 7
+
+
+def test_check_reads_the_log_and_files_with_the_stores_credentials(backend: Backend) -> None:
+    store = backend.store()
+    store.put_many([minimal(), minimal(version="1.1.0")])
+    optimized = store.optimize()
+    report = store.check()
+    assert report.healthy, report.findings
+    assert report.facts.last_checkpoint == optimized.table_version
+    assert (report.facts.rows, report.facts.files) == (2, optimized.files_after)

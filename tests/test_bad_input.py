@@ -1119,3 +1119,30 @@ def test_a_missing_table_on_a_read_is_not_an_empty_answer(tmp_path: Path) -> Non
         assert result.exit_code == EXIT_CODES["not_found"], args
         assert f"no table at {tmp_path / 'nowhere'}" in result.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_data_file_is_store_unavailable_naming_the_table(
+    tmp_path: Path, damage: str
+) -> None:
+    """A data file another tool overwrote or left half-written: every read is a
+    StoreUnavailableError naming the table (polars raises its own errors, and panics on a
+    truncated file), not a raw engine error."""
+    path = tmp_path / "t"
+    DeltaContractStore(path=path, validation="off").put_many([minimal(), minimal("a.b")])
+    for file in path.glob("*.parquet"):
+        data = file.read_bytes()
+        if damage == "garbage":
+            file.write_bytes(b"PAR1" + bytes(len(data) - 8) + b"PAR1")
+        else:
+            file.write_bytes(data[: len(data) // 2])
+    store = DeltaContractStore(path=path, validation="off")
+    reads: list[Callable[[], Any]] = [
+        lambda: store.get("sales.orders", "1.0.0"),
+        lambda: store.latest("sales.orders"),
+        store.list_contracts,
+        lambda: store.list_versions("a.b"),
+    ]
+    for read in reads:
+        with pytest.raises(StoreUnavailableError, match=f"cannot read table {path}"):
+            read()

@@ -246,3 +246,63 @@ def test_gcs_with_real_credentials() -> None:
     store.put(minimal())
     assert store.latest("sales.orders")["version"] == "1.0.0"
     assert store.put(minimal()).outcome == "unchanged"
+
+
+def test_renewed_credentials_replace_the_ones_the_table_was_opened_with(
+    s3_with_auth: AuthenticatingS3,
+) -> None:
+    """Once the store renews vended credentials it reads and writes with the new ones: a
+    token the catalog has since revoked stops working, and working ones work again."""
+    vended = s3_with_auth.temporary_credentials()
+    token = vended["AWS_SESSION_TOKEN"]
+    state = CatalogState(TOKEN, {"main.governance"}, vended, session_token=token)
+    state.credential_seconds = 301.5  # renewed 1.5 s after each fetch
+    server = UnityCatalogServer(state)
+    try:
+        server.register(NAME, f"s3://{s3_with_auth.bucket_name}/catalog/renewed")
+        options = {
+            "AWS_ENDPOINT_URL": s3_with_auth.endpoint,
+            "AWS_REGION": "us-east-1",
+            "AWS_ALLOW_HTTP": "true",
+        }
+        catalog = UnityCatalog(server.url, token=TOKEN)
+        store = DeltaContractStore(table=NAME, catalog=catalog, storage_options=options)
+        store.put(minimal())
+        state.session_token = "revoked-" + token
+        time.sleep(1.6)
+        with pytest.raises(StoreUnavailableError, match=NAME):
+            store.put(minimal(version="1.1.0"))
+        state.session_token = token
+        time.sleep(1.6)
+        assert store.put(minimal(version="1.1.0")).outcome == "inserted"
+        assert store.list_versions("sales.orders") == ["1.0.0", "1.1.0"]
+    finally:
+        server.stop()
+
+
+def test_with_both_catalogs_in_the_environment_unity_catalog_url_wins() -> None:
+    """A Databricks workspace's variables often linger in a shell: the explicit Unity
+    Catalog endpoint (and its own token) is the one used."""
+    both = {
+        "DATABRICKS_HOST": "adb-1.azuredatabricks.net",
+        "DATABRICKS_TOKEN": "dapi-secret-xyz",
+        "UNITY_CATALOG_URL": "http://uc:8080",
+        "UNITY_CATALOG_TOKEN": "uc-token",
+    }
+    chosen = UnityCatalog.from_env(both)
+    assert chosen is not None and chosen.url == "http://uc:8080"
+
+
+def test_a_table_dropped_from_the_catalog_after_opening_is_store_unavailable(
+    catalog: UnityCatalogServer, moto_s3: MotoS3
+) -> None:
+    catalog.register(NAME, f"s3://{catalog.bucket}/tables/dropped")  # type: ignore[attr-defined]
+    store = DeltaContractStore(
+        table=NAME,
+        catalog=UnityCatalog(catalog.url, token=TOKEN),
+        storage_options=endpoint_options(moto_s3),
+    )
+    del catalog.state.tables[NAME]  # before the store asked for credentials
+    with pytest.raises(StoreUnavailableError, match=r"answered HTTP 404 for table") as caught:
+        store.put(minimal())
+    assert NAME in str(caught.value) and "TABLE_DOES_NOT_EXIST" in str(caught.value)

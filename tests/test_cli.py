@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from deltalake import DeltaTable, write_deltalake
 
-from dc43_delta_store import DeltaContractStore
+from dc43_delta_store import ContractNotFoundError, DeltaContractStore
 from dc43_delta_store.cli import EXIT_CODES, cli
 from dc43_delta_store.core.canonical import fingerprint
 from dc43_delta_store.core.documents import load_document
@@ -558,3 +558,13 @@ def test_validate_exits_5_for_a_single_invalid_file(tmp_path: Path, folder: Path
     assert run("validate", str(folder / "broken.yaml")).exit_code == 5
     (folder / "broken.yaml").unlink()
     assert run("validate", str(folder)).exit_code == 0
+
+
+def test_not_found_reads_as_a_sentence_not_a_quoted_key(tmp_path: Path, folder: Path) -> None:
+    table = tmp_path / "table"
+    run("put", str(folder / "sales" / "orders-1.0.0.odcs.yaml"), table=table)
+    missing = run("get", "sales.orders", "9.9.9", table=table)
+    assert missing.stderr == "error: contract 'sales.orders' version '9.9.9' not found\n"
+    with pytest.raises(ContractNotFoundError) as caught:
+        DeltaContractStore(path=table).get("sales.orders", "9.9.9", as_of=1)
+    assert str(caught.value) == "contract 'sales.orders' version '9.9.9' not found (as of 1)"

@@ -414,3 +414,22 @@ def test_cli_diff_json_names_each_side_and_the_line_in_the_new_file(tmp_path: Pa
     (change,) = data["changes"]
     line = new.read_text(encoding="utf-8").splitlines()[change["line"] - 1]
     assert '"description": "where to write"' in line
+
+
+def test_store_diff_judges_under_the_stores_policy_and_the_settings_as_of(tmp_path: Path) -> None:
+    """Without ``mode``: the store's own ``compatibility=`` wins over the table's, and with
+    ``as_of`` the table's policy is the one it had then."""
+    path = tmp_path / "t"
+    forward = DeltaContractStore(path=path, validation="off", compatibility="forward")
+    forward.put(version("1.0.0"))
+    new = version("1.1.0", drop_email=True)  # breaks consumers (full), not producers
+    result = forward.diff("sales.customers@1.0.0", new)
+    assert (result.mode, result.required_bump) == ("forward", "minor")
+
+    admin = DeltaContractStore(path=path, validation="off")
+    admin.set_compatibility("forward")
+    then = admin.table_version
+    admin.set_compatibility("full")
+    assert admin.diff("sales.customers@1.0.0", new).mode == "full"
+    earlier = admin.diff("sales.customers@1.0.0", new, as_of=then)
+    assert (earlier.mode, earlier.required_bump) == ("forward", "minor")

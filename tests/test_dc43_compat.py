@@ -34,6 +34,7 @@ from dc43_delta_store.cli import cli
 from dc43_delta_store.core.validation import validate_document
 
 from .conftest import ROOT, minimal
+from .servers import MotoS3
 
 
 def dc43_contract(version: str = "1.0.0", *, usage: str | None = None) -> OpenDataContractStandard:
@@ -290,3 +291,11 @@ def test_the_adapter_warns_and_stores_what_dc43s_own_stores_accept(tmp_path: Pat
     with pytest.raises(ContractValidationError):
         strict.put(loose)
     assert strict.list_contracts() == []
+
+
+def test_the_adapter_reaches_an_object_store_with_its_storage_options(moto_s3: MotoS3) -> None:
+    path = f"s3://{moto_s3.bucket()}/dc43-adapter"
+    adapter = Dc43ContractStore(path=path, storage_options=moto_s3.options())
+    adapter.put(minimal())
+    assert adapter.list_versions("sales.orders") == ["1.0.0"]
+    assert adapter.get("sales.orders", "1.0.0").version == "1.0.0"

@@ -4,6 +4,7 @@ ones refuse with DuplicateVersionError naming the key and the fingerprints."""
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,15 @@ def test_dc43s_web_app_gets_a_409_for_a_duplicated_key(path: Path) -> None:
         Dc43ContractStore(path=path, validation="off").get("sales.orders", "1.0.0")
     assert isinstance(caught.value, starlette.HTTPException)
     assert caught.value.status_code == 409
+
+
+def test_the_error_crosses_process_boundaries_whole(path: Path) -> None:
+    """multiprocessing pickles a worker's exception: it arrives with its type, message and
+    fields (a worker pool checking tables reports which key and which fingerprints)."""
+    append(path, dc43_rows([CHANGED]))
+    with pytest.raises(DuplicateVersionError) as caught:
+        store_of(path).get("sales.orders", "1.0.0")
+    arrived = pickle.loads(pickle.dumps(caught.value))
+    assert type(arrived) is DuplicateVersionError and str(arrived) == str(caught.value)
+    assert (arrived.contract_id, arrived.version, arrived.rows) == ("sales.orders", "1.0.0", 2)
+    assert arrived.fingerprints == caught.value.fingerprints and len(arrived.fingerprints) == 2

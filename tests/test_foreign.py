@@ -13,9 +13,15 @@ import polars as pl
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, Field, write_deltalake
 
-from dc43_delta_store import DeltaContractStore, IncompatibleTableError, InvalidRequestError
+from dc43_delta_store import (
+    BatchError,
+    DeltaContractStore,
+    IncompatibleTableError,
+    InvalidRequestError,
+    VersionConflictError,
+)
 from dc43_delta_store.cli.commands import cli
 from dc43_delta_store.core.records import build_row
 from dc43_delta_store.core.table_schema import TABLE_SCHEMA, rows_to_table
@@ -354,3 +360,66 @@ def test_rows_appended_without_a_key_stay_with_their_own_contract(
         "sales.orders", "1.0.0", {"status": "retired"}, if_match={"status": "active"}
     )
     assert store.latest("hr.people", status="draft")["version"] == "9.0.0"
+
+
+def test_a_batch_over_versions_another_tool_appended_without_a_key(tmp_path: Path) -> None:
+    """put_many compares with rows other tools wrote (no contract_key) too: an identical
+    copy is unchanged, other content a conflict, and nothing is reported that was not
+    written."""
+    path = tmp_path / "t"
+    store = DeltaContractStore(path=path, validation="off")
+    store.put(dc43_document("sales.orders", "1.0.0", status="active"))
+    schema = pa.schema(DeltaTable(path).schema().to_arrow())
+    foreign = [dc43_document("hr.people", v, status="draft") for v in ("1.0.0", "2.0.0")]
+    append(path, widened(dc43_rows(foreign), schema))  # no contract_key
+    before = store.table_version
+
+    same = store.put_many([foreign[0], dc43_document("hr.people", "2.1.0")])
+    assert [(r.version, r.outcome) for r in same.results] == [
+        ("1.0.0", "unchanged"),
+        ("2.1.0", "inserted"),
+    ]
+    changed = dc43_document("hr.people", "2.0.0", status="draft", domain="hr")
+    with pytest.raises(BatchError) as caught:
+        store.put_many([changed, dc43_document("hr.people", "3.0.0")])
+    assert isinstance(caught.value.problems[0].error, VersionConflictError)
+    assert store.table_version == before + 1
+    assert "domain" not in store.get("hr.people", "2.0.0")
+    assert store.list_versions("hr.people") == ["1.0.0", "2.0.0", "2.1.0"]
+
+
+def test_keyless_rows_compacted_with_keyed_ones_are_still_found(tmp_path: Path) -> None:
+    """After optimize, one file holds this store's rows and rows another tool appended
+    without contract_key: its key statistics do not place those, and lookups find them."""
+    path = tmp_path / "t"
+    store = DeltaContractStore(path=path, validation="off")
+    for contract_id in ("sales.orders", "a.b", "z.y"):
+        store.put(dc43_document(contract_id, "1.0.0", status="active"))
+    schema = pa.schema(DeltaTable(path).schema().to_arrow())
+    ids = ("hr.people", "fin.ledger", "ops.x")
+    append(
+        path, widened(dc43_rows([dc43_document(i, "1.0.0", status="draft") for i in ids]), schema)
+    )
+    store.optimize()
+    assert len(DeltaTable(path).file_uris()) == 1
+    reader = DeltaContractStore(path=path, validation="off")
+    for contract_id in ids:
+        assert reader.list_versions(contract_id) == ["1.0.0"]
+        assert reader.get(contract_id, "1.0.0")["status"] == "draft"
+        assert reader.latest(contract_id, status="draft")["id"] == contract_id
+    assert reader.latest("sales.orders")["status"] == "active"
+
+
+def test_a_tenant_column_another_tool_filled_wins_over_the_document_in_sql(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t"
+    store = DeltaContractStore(path=path, validation="off")
+    store.put(dc43_document("sales.orders", "1.0.0", tenant="from-document"))
+    store.put(dc43_document("a.b", "1.0.0", tenant="doc-b"))
+    DeltaTable(path).alter.add_columns([Field("tenant", "string")])
+    DeltaTable(path).update(updates={"tenant": "'acme'"}, predicate="contract_id = 'sales.orders'")
+    expected = [("a.b", "doc-b"), ("sales.orders", "acme")]  # the column, else the payload
+    for view in ("contracts", "contracts_latest"):
+        query = f"SELECT contract_id, tenant FROM {view} ORDER BY contract_id"
+        assert store.sql(query).rows() == expected

@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
@@ -474,3 +475,42 @@ def test_a_writer_whose_snapshot_missed_a_compaction_does_not_compact_again(
     late._table.compact_small_files(stale, 10, 2 * 1024 * 1024, {})
     assert len(rows(DeltaContractStore(path=path))) == 13
     assert late.list_contracts() == [f"c{n:02d}" for n in range(13)]
+
+
+def test_a_status_governance_cleared_stays_cleared(tmp_path: Path) -> None:
+    """Only rows other tools wrote (no contract_key) read an unset status from their
+    document; this store's row whose status was set to None reads None everywhere."""
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(minimal(status="active"))
+    store.update_metadata("sales.orders", "1.0.0", {"status": None}, why="withdrawn")
+    assert store.latest("sales.orders", status="active") is None
+    assert store.latest("sales.orders", status=None)["version"] == "1.0.0"
+    assert store.sql("SELECT version, status FROM contracts").rows() == [("1.0.0", None)]
+    assert store.sql("SELECT count(*) AS n FROM contracts WHERE status IS NULL").item() == 1
+
+
+def test_optimize_writes_row_groups_a_lookup_can_read_alone(tmp_path: Path) -> None:
+    """Large contracts: optimize writes row groups of about 2 MB (uncompressed), not one
+    group per file, so a point lookup reads one group's json instead of the whole file's."""
+    store = DeltaContractStore(path=tmp_path / "t", validation="off", auto_compact=None)
+    padding = "".join(f"{n:05d}" for n in range(4_000))  # 20 KB per document
+    store.put_many(minimal(f"c{n:03d}", description={"usage": padding}) for n in range(300))
+    store.optimize()
+    (file,) = DeltaTable(store.location.uri).file_uris()
+    metadata = pq.ParquetFile(file).metadata
+    sizes = [metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)]
+    assert len(sizes) >= 3 and max(sizes) <= 3 * 1024 * 1024
+    assert store.get("c150", "1.0.0")["description"]["usage"] == padding
+
+
+def test_an_update_with_no_values_only_checks_if_match(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(minimal(status="active"))
+    before = store.table_version
+    assert store.update_metadata("sales.orders", "1.0.0", {}, if_match={"status": "active"}) == (
+        before
+    )
+    assert store.table_version == before and store.changes(since=before).events == ()
+    with pytest.raises(UpdateConflictError):
+        store.update_metadata("sales.orders", "1.0.0", {}, if_match={"status": "draft"})
+    assert store.table_version == before

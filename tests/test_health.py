@@ -320,3 +320,25 @@ def test_check_exits_8_on_warnings_too_and_0_once_fixed(tmp_path: Path) -> None:
     DeltaContractStore(path=path, validation="off").adopt(dry_run=False)
     healed = run("--path", str(path), "check")
     assert healed.exit_code == 0 and "healthy: no problems found" in healed.stdout
+
+
+def test_without_a_configured_interval_a_checkpoint_is_due_after_100_commits(
+    tmp_path: Path,
+) -> None:
+    """Delta's default checkpoint interval: 99 commits without a checkpoint are fine, the
+    100th is reported."""
+    path = tmp_path / "t"
+    rows = dc43_rows([dc43_document("a", f"1.{i}.0") for i in range(100)])
+    write_deltalake(path, rows.slice(0, 1), post_commithook_properties=NO_CHECKPOINT)
+    for i in range(1, 99):
+        write_deltalake(
+            path, rows.slice(i, 1), mode="append", post_commithook_properties=NO_CHECKPOINT
+        )
+    store = DeltaContractStore(path=path, validation="off", auto_compact=None)
+    report = store.check()
+    assert report.facts.checkpoint_interval == 100 and report.facts.version == 98
+    assert "checkpoint" not in {finding.check for finding in report.findings}
+    write_deltalake(
+        path, rows.slice(99, 1), mode="append", post_commithook_properties=NO_CHECKPOINT
+    )
+    assert "checkpoint" in checks(store)

@@ -87,3 +87,9 @@ def test_a_read_only_location_is_a_store_unavailable_error(tmp_path: Path) -> No
             DeltaContractStore(path=folder / "t").put(minimal())
     finally:
         (tmp_path / "ro").chmod(0o755)
+
+
+def test_uri_schemes_in_any_case(tmp_path: Path) -> None:
+    assert resolve_location(path="S3://bucket/contracts/").uri == "S3://bucket/contracts"
+    assert resolve_location(path="ABFSS://c@acct.dfs.core.windows.net/t").uri.endswith("/t")
+    assert resolve_location(path=f"FILE://{tmp_path}/t").uri == str(tmp_path / "t")

@@ -160,3 +160,12 @@ def test_a_short_secret_is_redacted_too(value: str) -> None:
     error = RuntimeError(f"signature for secret {value} refused by http://minio.internal:9000")
     text = describe(error, TableLocation("s3://b/t", options))
     assert value not in text and text.count("***") == 1
+
+
+def test_a_secret_that_contains_another_is_redacted_whole() -> None:
+    """The longest secret is replaced first: a shorter one inside it must not leave the
+    rest of the longer one readable."""
+    options = {"AWS_SECRET_ACCESS_KEY": "wJalr", "AWS_SESSION_TOKEN": "wJalr-session-rest"}
+    error = RuntimeError("InvalidToken wJalr-session-rest (signed with wJalr)")
+    text = describe(error, TableLocation("s3://b/t", options))
+    assert text == "InvalidToken *** (signed with ***)"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -294,3 +295,44 @@ def test_a_folder_of_other_files_is_not_turned_into_a_table(tmp_path: Path) -> N
     with pytest.raises(InvalidLocationError, match="no _delta_log"):
         DeltaContractStore(path=tmp_path / "docs").put(minimal())
     assert not (tmp_path / "docs" / "_delta_log").exists()
+
+
+def test_exists_as_of_an_earlier_version(store: DeltaContractStore) -> None:
+    store.put(minimal(version="1.0.0"))
+    then = store.table_version
+    assert then is not None
+    store.put(minimal(version="2.0.0"))
+    store.put(minimal("sales.returns"))
+    assert store.exists("sales.orders", "2.0.0") and store.exists("sales.returns")
+    assert store.exists("sales.orders", "1.0.0", as_of=then)
+    assert not store.exists("sales.orders", "2.0.0", as_of=then)
+    assert not store.exists("sales.returns", as_of=then)
+
+
+def test_answers_as_of_two_points_in_time_differ(store: DeltaContractStore) -> None:
+    store.put(minimal(version="1.0.0"))
+    time.sleep(0.05)
+    first = datetime.now(UTC)
+    time.sleep(0.05)
+    store.put(minimal(version="2.0.0"))
+    time.sleep(0.05)
+    second = datetime.now(UTC)
+    assert store.list_versions("sales.orders", as_of=first) == ["1.0.0"]
+    assert store.list_versions("sales.orders", as_of=second) == ["1.0.0", "2.0.0"]
+    assert store.latest("sales.orders", as_of=first.isoformat())["version"] == "1.0.0"
+    assert store.latest("sales.orders", as_of=second.isoformat())["version"] == "2.0.0"
+
+
+def test_a_metadata_update_replaces_the_row_reads_see(store: DeltaContractStore) -> None:
+    """The rewritten row's old file is gone from what lookups read: a filter on the old
+    value finds nothing, including on a store that followed the commit (not reloaded)."""
+    store.put(minimal(status="draft"))
+    store.put(minimal("a.b"))
+    assert store.latest("sales.orders", status="draft")["version"] == "1.0.0"
+    store.update_metadata("sales.orders", "1.0.0", {"status": "active"})
+    assert store.latest("sales.orders", status="draft") is None
+    assert store.latest("sales.orders", status="active")["version"] == "1.0.0"
+    assert store.list_versions("sales.orders") == ["1.0.0"]
+    store.put(minimal(version="1.1.0", status="draft"))
+    assert store.resolve("sales.orders", "^1", status="draft")["version"] == "1.1.0"
+    assert store.resolve("sales.orders", "<1.1", status="draft") is None

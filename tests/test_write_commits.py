@@ -226,3 +226,18 @@ def test_writers_of_long_ids_sharing_a_prefix_both_commit(table: Path) -> None:
     assert insert(table, snapshot(table), (prefix + ".orders", "1.0.0")) == 1
     assert insert(table, behind, (prefix + ".invoices", "1.0.0")) == 1
     assert len(keys_of(table)) == 3
+
+
+def test_on_an_append_only_table_a_keyless_version_is_not_written_again(table: Path) -> None:
+    # there the insert is a MERGE: its match condition must also take rows without a key
+    snapshot(table).alter.set_table_properties({"delta.appendOnly": "true"})
+    row = rows_to_table([build_row(minimal("spark.written", "1.0.0"))], datetime.now(UTC))
+    row = row.set_column(
+        row.schema.get_field_index("contract_key"), "contract_key", pa.nulls(1, pa.string())
+    )
+    write_deltalake(str(table), row, mode="append")
+    store = DeltaContractStore(path=table, validation="off")
+    assert store.put(minimal("spark.written", "1.0.0")).outcome == "unchanged"
+    assert insert(table, snapshot(table), ("spark.written", "1.0.0"), ("new.one", "1")) == 1
+    assert keys_of(table).count(("spark.written", "1.0.0")) == 1
+    assert store.get("spark.written", "1.0.0")["id"] == "spark.written"

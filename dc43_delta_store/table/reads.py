@@ -113,12 +113,12 @@ class TableReads:
         except Exception as exc:
             message = describe(exc, location)
             raise StoreUnavailableError(f"cannot read table {location}: {message}") from None
-        except BaseException as exc:  # deltalake panics (a BaseException) in a forked child
-            if type(exc).__name__ == "PanicException" and "Forked process" in str(exc):
-                raise StoreUnavailableError(
-                    f"cannot read table {location}: " + FORKED.format(parent="another process")
-                ) from None
-            raise
+        except BaseException as exc:  # Rust panics are BaseExceptions: a forked child's
+            if type(exc).__name__ != "PanicException":  # deltalake, a truncated file's polars
+                raise
+            forked = "Forked process" in str(exc)
+            message = FORKED.format(parent="another process") if forked else describe(exc, location)
+            raise StoreUnavailableError(f"cannot read table {location}: {message}") from None
 
     # -- following commits ---------------------------------------------------------------
 
