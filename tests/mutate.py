@@ -14,7 +14,7 @@ minutes, not the whole suite per mutant. It prints each module's score and every
 mutant as a diff; ``tests/MUTATION.md`` says why each known survivor is left alone.
 
 ``--again`` keeps a module's earlier scratch copy and results, refreshes its code and tests,
-and re-checks only the mutants that were not killed: after adding a test for a survivor it
+and re-checks only the mutants that were not killed (and the timeouts): after adding a test for a survivor it
 costs a pass of the module's tests plus the survivors, not the module's full run. mutmut
 itself re-checks the mutants of any function whose code changed.
 """
@@ -149,15 +149,44 @@ def statuses_of(work: Path, env: dict[str, str]) -> dict[str, str]:
     )
 
 
+def check_test_ids(module: Module) -> None:
+    """Every test id of ``module`` must be one pytest can select in mutmut's fork server,
+    which runs pytest twice in one process: there, a parametrize id with unbalanced
+    brackets (``[$.x[0][0]``) is "not found", pytest exits 4, and mutmut reports the
+    mutant as a *timeout* — counted as killed."""
+    collect = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    listed = subprocess.run([*collect, *module.tests], cwd=ROOT, capture_output=True, text=True)
+    unbalanced = [
+        test
+        for test in listed.stdout.splitlines()
+        if "::" in test and "[" in test and not _balanced(test[test.index("[") + 1 : -1])
+    ]
+    if listed.returncode or unbalanced:
+        raise SystemExit(f"give these tests ids with balanced brackets: {unbalanced[:5]}")
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def run_module(
     name: str, module: Module, children: int, *, again: bool = False
 ) -> tuple[int, int, list[str]]:
     """(killed, total, surviving mutants as diffs) of one module."""
+    check_test_ids(module)
     env = {**os.environ, "PYTHONPATH": "", "DC43_MUTATING": "1"}
     again = again and (WORK / name / "mutants").is_dir()
     left_before: list[str] = []
     if again:
-        left_before = sorted(m for m, s in statuses_of(WORK / name, env).items() if s not in KILLED)
+        # timeouts too: a test id pytest could not select also reads as one (check_test_ids)
+        left_before = sorted(
+            m for m, s in statuses_of(WORK / name, env).items() if s not in KILLED - {"timeout"}
+        )
     work = prepare(name, module, again=again)
     # which tests call which function is recorded afresh: changed tests may reach new ones
     (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)

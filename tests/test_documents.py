@@ -112,7 +112,7 @@ def test_errors_about_a_file_name_it(tmp_path: Path) -> None:
         ("- id: a\n", "must be a mapping at the top level, got list"),
         ("just text", "must be a mapping at the top level, got str"),
         ("", "empty document"),
-        ("id: [unclosed\n", "invalid YAML"),
+        pytest.param("id: [unclosed\n", "invalid YAML", id="unclosed-flow-list"),
         ('{"id": "a",}', "invalid JSON at line 1 column 12"),
         ('{"id": "a", "x": NaN}', "NaN is not a JSON value"),
         ('{"id": "a", "x": -Infinity}', "-Infinity is not a JSON value"),
@@ -376,7 +376,19 @@ FILE_CONTENT_REFUSALS = [
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     FILE_CONTENT_REFUSALS,
-    ids=[message[:40] for _, _, message in FILE_CONTENT_REFUSALS],
+    ids=[
+        "yaml-list",
+        "json-list",
+        "yaml-null",
+        "json-null",
+        "deep",
+        "inf",
+        "inf-item",
+        "int-key",
+        "number-key",
+        "surrogate-key",
+        "surrogate-item",
+    ],
 )
 def test_every_refusal_of_a_files_content_names_the_file(
     tmp_path: Path, name: str, content: str, message: str

@@ -229,7 +229,7 @@ def test_latest_reads_only_the_files_that_can_hold_the_contract(
         ),
         ({"id": "a", "version": "1", "name": {"x": 1}}, "name must be a string, got dict"),
         ("id: a\nversion: 1.10\n", 'quote it: version: "1.10"'),
-        ("id: [a", "invalid YAML"),
+        pytest.param("id: [a", "invalid YAML", id="unclosed-flow-list"),
         (Path("/nonexistent/contract.yaml"), "/nonexistent/contract.yaml: file does not exist"),
         ([{"id": "a"}], "cannot read a contract from list"),
     ],

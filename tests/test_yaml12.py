@@ -159,7 +159,7 @@ def test_merge_keys_merge_and_the_mapping_wins() -> None:
         ),
         ("", "empty document"),
         ("# only a comment\n", "empty document"),
-        ("id: [\n", "invalid YAML: "),
+        pytest.param("id: [\n", "invalid YAML: ", id="unclosed-flow-list"),
         (
             "id: a\n  b: c\n",
             "invalid YAML: mapping values are not allowed in this context (line 2, column 4)",
