@@ -149,29 +149,34 @@ def statuses_of(work: Path, env: dict[str, str]) -> dict[str, str]:
     )
 
 
+# mutmut's fork server runs pytest twice in one process (a collection, then each mutant's
+# tests by id); this does the same, and names the ids the second run cannot find.
+_SELECT_TWICE = """
+import contextlib, io, sys
+import pytest
+files, ids = sys.argv[1].split(), sys.argv[2:]
+args = ["--rootdir=.", "-q", "--collect-only", "-p", "no:cacheprovider"]
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    pytest.main([*args, *files])
+    if pytest.main([*args, *ids]) == 4:
+        bad = [test for test in ids if pytest.main([*args, test]) == 4]
+        sys.exit("\\n".join(bad))
+"""
+
+
 def check_test_ids(module: Module) -> None:
-    """Every test id of ``module`` must be one pytest can select in mutmut's fork server,
-    which runs pytest twice in one process: there, a parametrize id with unbalanced
-    brackets (``[$.x[0][0]``) is "not found", pytest exits 4, and mutmut reports the
-    mutant as a *timeout* — counted as killed."""
+    """Every test of ``module`` must be one mutmut can run by its id: an id pytest cannot
+    find again in mutmut's fork server (unbalanced brackets, some escaped characters)
+    makes pytest exit 4, which mutmut reports as a *timeout* — counted as killed."""
     collect = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
     listed = subprocess.run([*collect, *module.tests], cwd=ROOT, capture_output=True, text=True)
-    unbalanced = [
-        test
-        for test in listed.stdout.splitlines()
-        if "::" in test and "[" in test and not _balanced(test[test.index("[") + 1 : -1])
-    ]
-    if listed.returncode or unbalanced:
-        raise SystemExit(f"give these tests ids with balanced brackets: {unbalanced[:5]}")
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"[": 1, "]": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
+    ids = [line for line in listed.stdout.splitlines() if "::" in line]
+    command = [sys.executable, "-c", _SELECT_TWICE, " ".join(module.tests), *ids]
+    selected = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode or selected.returncode:
+        raise SystemExit(
+            f"give these tests plain ids (pytest.param(..., id=...)):\n{selected.stderr}"
+        )
 
 
 def run_module(

@@ -95,13 +95,15 @@ def test_a_v2_document_is_identified_by_its_uuid() -> None:
             {"id": "a", "version": "1", "apiVersion": 3.1},
             "contract 'a' version '1': apiVersion must be a string, got float 3.1",
         ),
-        (
+        pytest.param(
             {"id": "sales\u200borders", "version": "1"},
             "id 'sales\\u200borders' contains U+200B ZERO WIDTH SPACE at position 6",
+            id="zero-width-space-in-id",
         ),
-        (
+        pytest.param(
             {"id": "a", "version": "1.0\u202e"},
             "contract 'a': version '1.0\\u202e' contains U+202E RIGHT-TO-LEFT OVERRIDE at position 4",
+            id="right-to-left-override-in-version",
         ),
         (
             {"id": "a", "version": "1", "description": ["x"]},
