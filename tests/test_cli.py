@@ -398,6 +398,19 @@ def test_every_command_and_option_is_documented_in_the_readme() -> None:
     assert missing == []
 
 
+def drain(terminal: int) -> bytes:
+    """All a pseudo-terminal's other end wrote, once it is closed."""
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # EIO: the other end is closed and everything was read
+            return shown
+        if not chunk:
+            return shown
+        shown += chunk
+
+
 def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     import pty
 
@@ -411,15 +424,7 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=secondary) as proc:
             proc.wait(timeout=60)
         os.close(secondary)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
+        shown = drain(main)
     finally:
         os.close(main)
     assert b"validating" in shown and b"25 valid" in shown

@@ -38,7 +38,7 @@ from dc43_delta_store.errors import (
 
 from .conftest import minimal
 from .servers import MotoS3
-from .test_cli import README_EXIT_CODES
+from .test_cli import README_EXIT_CODES, drain
 from .test_compatibility_gate import version
 
 CODE = {meaning: code for code, meaning in README_EXIT_CODES.items()}
@@ -327,15 +327,7 @@ def _drawn(monkeypatch: pytest.MonkeyPatch, items: list[Path]) -> tuple[list[Pat
         with os.fdopen(secondary, "w") as terminal:
             monkeypatch.setattr(sys, "stderr", terminal)
             yielded = list(progress(items, "validating"))
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
+        shown = drain(main)
     finally:
         os.close(main)
     return yielded, shown
