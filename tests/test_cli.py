@@ -93,16 +93,20 @@ def test_ingest_plans_writes_once_and_reruns_as_unchanged(tmp_path: Path, folder
     )
 
 
-def test_ingest_records_the_files_and_the_git_commit(tmp_path: Path, folder: Path) -> None:
+def committed(folder: Path) -> str:
+    """``folder`` made a Git repository with everything committed; the commit's hash."""
     if shutil.which("git") is None:
         skip_unless_ci("git is not installed")
     git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "contracts"], check=True)
-    head = subprocess.run(
-        [*git, "rev-parse", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    return head.stdout.strip()
+
+
+def test_ingest_records_the_files_and_the_git_commit(tmp_path: Path, folder: Path) -> None:
+    head = committed(folder)
     table = tmp_path / "table"
     assert run("ingest", str(folder), table=table).exit_code == 0
     from deltalake import DeltaTable
@@ -540,12 +544,7 @@ def test_junit_failures_say_what_is_wrong_with_each_file(tmp_path: Path) -> None
 
 
 def test_ingest_of_one_file_records_its_folder_and_git_commit(tmp_path: Path, folder: Path) -> None:
-    if shutil.which("git") is None:
-        skip_unless_ci("git is not installed")
-    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-qm", "contracts"], check=True)
+    head = committed(folder)
     file = folder / "sales" / "orders-1.0.0.odcs.yaml"
     table = tmp_path / "table"
     assert run("ingest", str(file), table=table).exit_code == 0
@@ -554,7 +553,7 @@ def test_ingest_of_one_file_records_its_folder_and_git_commit(tmp_path: Path, fo
     info = DeltaTable(str(table)).history(1)[0]
     assert info["ingested_from"] == str(file.parent.resolve())
     assert info["sources"] == {"sales.orders@1.0.0": "orders-1.0.0.odcs.yaml"}
-    assert len(info["git_commit"]) == 40 and info["git_dirty"] is False
+    assert info["git_commit"] == head and info["git_dirty"] is False
 
 
 def test_validate_exits_5_for_a_single_invalid_file(tmp_path: Path, folder: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -170,13 +171,18 @@ def test_the_key_predicate_selects_exactly_its_keys(
     )
 
 
-def test_a_version_another_tool_wrote_without_a_key_is_not_written_again(table: Path) -> None:
-    # Spark (or dc43's MERGE) adds rows without contract_key: a re-put finds them
-    row = rows_to_table([build_row(minimal("spark.written", "1.0.0"))], datetime.now(UTC))
+def append_without_key(table: Path, document: dict[str, Any]) -> None:
+    """A row as Spark or dc43's MERGE appends it: no ``contract_key``."""
+    row = rows_to_table([build_row(document)], datetime.now(UTC))
     row = row.set_column(
         row.schema.get_field_index("contract_key"), "contract_key", pa.nulls(1, pa.string())
     )
     write_deltalake(str(table), row, mode="append")
+
+
+def test_a_version_another_tool_wrote_without_a_key_is_not_written_again(table: Path) -> None:
+    # Spark (or dc43's MERGE) adds rows without contract_key: a re-put finds them
+    append_without_key(table, minimal("spark.written", "1.0.0"))
     store = DeltaContractStore(path=table, validation="off")
     assert store.put(minimal("spark.written", "1.0.0")).outcome == "unchanged"
     with pytest.raises(VersionConflictError):
@@ -231,11 +237,7 @@ def test_writers_of_long_ids_sharing_a_prefix_both_commit(table: Path) -> None:
 def test_on_an_append_only_table_a_keyless_version_is_not_written_again(table: Path) -> None:
     # there the insert is a MERGE: its match condition must also take rows without a key
     snapshot(table).alter.set_table_properties({"delta.appendOnly": "true"})
-    row = rows_to_table([build_row(minimal("spark.written", "1.0.0"))], datetime.now(UTC))
-    row = row.set_column(
-        row.schema.get_field_index("contract_key"), "contract_key", pa.nulls(1, pa.string())
-    )
-    write_deltalake(str(table), row, mode="append")
+    append_without_key(table, minimal("spark.written", "1.0.0"))
     store = DeltaContractStore(path=table, validation="off")
     assert store.put(minimal("spark.written", "1.0.0")).outcome == "unchanged"
     assert insert(table, snapshot(table), ("spark.written", "1.0.0"), ("new.one", "1")) == 1

@@ -91,21 +91,9 @@ def _filter_options(function: F) -> F:
 @click.argument("spec")
 @_filter_options
 @pass_context
-def resolve(
-    context: Context,
-    contract_id: str,
-    spec: str,
-    status: tuple[str, ...],
-    filters: tuple[str, ...],
-    include_prereleases: bool,
-    as_of: str | None,
-    explain: bool,
-    as_json: bool,
-) -> None:
+def resolve(context: Context, /, contract_id: str, spec: str, **options: Any) -> None:
     """Print the highest version in a range: 1.2.3, ^1.2, ~1.2, 1.x, '>=1.0,<2', '^1 || ^3'."""
-    answer(
-        context, contract_id, spec, status, filters, include_prereleases, as_of, explain, as_json
-    )
+    answer(context, contract_id, spec, **options)
 
 
 def answer(

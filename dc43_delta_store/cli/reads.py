@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 import polars as pl
@@ -52,20 +53,9 @@ def get(context: Context, contract_id: str, version: str, as_of: str | None, as_
 @click.option("--explain", is_flag=True, help="Print every candidate's verdict and reasons.")
 @click.option("--json", "as_json", is_flag=True, help="The document as JSON (default: YAML).")
 @pass_context
-def latest(
-    context: Context,
-    contract_id: str,
-    status: tuple[str, ...],
-    filters: tuple[str, ...],
-    include_prereleases: bool,
-    as_of: str | None,
-    explain: bool,
-    as_json: bool,
-) -> None:
+def latest(context: Context, /, contract_id: str, **options: Any) -> None:
     """Print the latest version of a contract (version order, as `versions` lists)."""
-    answer(
-        context, contract_id, None, status, filters, include_prereleases, as_of, explain, as_json
-    )
+    answer(context, contract_id, None, **options)
 
 
 @click.command(name="list")
