@@ -32,7 +32,7 @@ from .support import (
     pass_context,
 )
 
-__all__ = ["answer", "changes", "print_explanation", "resolve"]
+__all__ = ["answer", "changes", "filter_options", "print_explanation", "resolve"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 EVENT_COLUMNS = ["table_version", "timestamp", "kind", "contract_id", "version", "who", "detail"]
@@ -58,11 +58,13 @@ def print_explanation(resolution: Resolution, as_json: bool) -> None:
         sys.exit(EXIT_CODES["not_found"])
 
 
-def _filter_options(function: F) -> F:
+def filter_options(function: F) -> F:
     """The options ``latest`` and ``resolve`` share."""
     for option in reversed(
         [
-            click.option("--status", multiple=True, help="Only versions with this status."),
+            click.option(
+                "--status", multiple=True, help="Only versions with this status, repeatable."
+            ),
             click.option(
                 "--filter",
                 "filters",
@@ -79,7 +81,9 @@ def _filter_options(function: F) -> F:
                 is_flag=True,
                 help="Print every candidate with its verdict and reasons, not the document.",
             ),
-            click.option("--json", "as_json", is_flag=True, help="JSON (default: YAML)."),
+            click.option(
+                "--json", "as_json", is_flag=True, help="The document as JSON (default: YAML)."
+            ),
         ]
     ):
         function = option(function)
@@ -89,7 +93,7 @@ def _filter_options(function: F) -> F:
 @click.command()
 @click.argument("contract_id")
 @click.argument("spec")
-@_filter_options
+@filter_options
 @pass_context
 def resolve(context: Context, /, contract_id: str, spec: str, **options: Any) -> None:
     """Print the highest version in a range: 1.2.3, ^1.2, ~1.2, 1.x, '>=1.0,<2', '^1 || ^3'."""

@@ -12,7 +12,7 @@ import polars as pl
 from ..core.versions import version_sort_key
 from ..errors import ContractNotFoundError
 from ..table.sql import views
-from .consumers import answer
+from .consumers import answer, filter_options
 from .output import Format, emit, print_document
 from .support import (
     Context,
@@ -40,18 +40,7 @@ def get(context: Context, contract_id: str, version: str, as_of: str | None, as_
 
 @click.command()
 @click.argument("contract_id")
-@click.option("--status", multiple=True, help="Only versions with this status, repeatable.")
-@click.option(
-    "--filter",
-    "filters",
-    multiple=True,
-    metavar="COLUMN=VALUE",
-    help="Only versions whose metadata column equals VALUE, repeatable.",
-)
-@click.option("--include-prereleases", is_flag=True, help="Consider 1.2.0-rc.1 and the like.")
-@as_of_option
-@click.option("--explain", is_flag=True, help="Print every candidate's verdict and reasons.")
-@click.option("--json", "as_json", is_flag=True, help="The document as JSON (default: YAML).")
+@filter_options
 @pass_context
 def latest(context: Context, /, contract_id: str, **options: Any) -> None:
     """Print the latest version of a contract (version order, as `versions` lists)."""
