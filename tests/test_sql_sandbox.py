@@ -511,6 +511,11 @@ VIEWS_ONLY = "store.sql reads only the contracts and contracts_latest views; ref
         (123, "store.sql takes the query as text, not int"),
         ("", "store.sql got an empty query"),
         ("SELECT 1\x00", "store.sql refused a query containing a NUL character"),
+        pytest.param(
+            "SELECT 'a\udcff'",
+            "store.sql refused a query holding an unpaired surrogate at character 10",
+            id="surrogate",
+        ),
         ("SELECT 1 INTO t FROM contracts", "store.sql is read-only: SELECT ... INTO is refused"),
         (
             "WITH x AS (DELETE FROM contracts RETURNING *) SELECT * FROM x",

@@ -109,6 +109,12 @@ def sandboxed(query: str, tables: Collection[str] = VIEWS) -> str:
         )
     if "\x00" in query:
         raise InvalidRequestError("store.sql refused a query containing a NUL character")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequestError(
+            f"store.sql refused a query holding an unpaired surrogate at character {exc.start + 1}"
+        ) from None
     statement = _one_statement(query)
     defined = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
     allowed = {name.lower() for name in tables} | defined
