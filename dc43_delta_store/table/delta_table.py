@@ -118,6 +118,9 @@ class ContractTable:
         local = location.local_path
         self._log_folder = None if local is None else f"{local / '_delta_log'}{os.sep}"
         self._seen = -1  # the newest version the commit files showed
+        self._commit_file: tuple[int, int, int] | None = None  # version, inode, mtime (local)
+        self._table_id: str | None = None  # of the reads' snapshot
+        self.epoch = 0  # counts replacements of the table at the location (a new table id)
 
     # -- opening -------------------------------------------------------------------------
 
@@ -137,10 +140,8 @@ class ContractTable:
                 dt = self._dt
                 if self._refreshed_at < asked or dt is None or self._credentials_renewed():
                     began = time.monotonic()
-                    if dt is None or self._credentials_renewed():
-                        generation = self.location.credentials_generation
-                        dt = self._dt = self._open()
-                        self._generation = generation
+                    if dt is None or self._credentials_renewed() or self._replaced(dt):
+                        dt = self._reopen()
                     elif self._outdated(dt):
                         dt.update_incremental()
                     self._refreshed_at = began
@@ -148,11 +149,32 @@ class ContractTable:
             self._verify(dt, writable=False)
         return dt
 
+    def _reopen(self) -> DeltaTable | None:
+        """The reads' snapshot opened anew; a new table id at the location (the table was
+        dropped and created again) starts a new :attr:`epoch`. Under ``_lock``."""
+        generation = self.location.credentials_generation
+        dt = self._dt = self._open()
+        self._generation = generation
+        table_id = None if dt is None else dt.metadata().id
+        if self._table_id is not None and table_id != self._table_id:
+            self.epoch += 1
+            self._spare.clear()
+            self._checked = None
+            self._seen = -1
+            logger.info(
+                "table %s was replaced: answers remembered of it are dropped", self.location
+            )
+        self._table_id = table_id or self._table_id
+        return dt
+
     @contextlib.contextmanager
     def writing(self) -> Iterator[WriteSnapshot]:
         """The newest snapshot, for one write to plan and commit on (see the class
         docstring); ``.dt`` is None while no table exists."""
         check_process()
+        shared = self._dt
+        if shared is not None and self._replaced(shared):
+            self.current()  # a new epoch: the spare snapshots of the old table are dropped
         with self._lock:
             spare = self._spare.pop() if self._spare else None
         generation = self.location.credentials_generation
@@ -174,6 +196,10 @@ class ContractTable:
         with self._lock:
             if dt is None or generation != self.location.credentials_generation:
                 return  # opened with credentials since replaced
+            table_id = dt.metadata().id
+            if self._table_id is not None and table_id != self._table_id:
+                return  # a snapshot of a table since replaced, or its replacement: reads reopen
+            self._table_id = table_id
             shared = self._dt
             if shared is None or self._generation != generation or dt.version() > shared.version():
                 (self._dt, self._generation), (dt, generation) = (
@@ -196,7 +222,7 @@ class ContractTable:
         """
         check_process()
         dt = self._dt
-        if self._log_folder is None or dt is None:
+        if self._log_folder is None or dt is None or self._replaced(dt):
             dt = self.current()
             return None if dt is None else dt.version()
         version = max(dt.version(), self._seen)
@@ -209,8 +235,26 @@ class ContractTable:
         if self._credentials_renewed():
             return True
         if self._log_folder is not None:
-            return self._seen > dt.version() or self._next_commit_exists(dt)
+            return self._seen > dt.version() or self._next_commit_exists(dt) or self._replaced(dt)
         return time.monotonic() - self._refreshed_at >= self._max_staleness
+
+    def _replaced(self, dt: DeltaTable) -> bool:
+        """On a local table: whether the commit file of ``dt``'s version is gone or another
+        file than when first seen (the table may have been dropped and created again; a
+        reopen compares table ids). One ``stat``."""
+        if self._log_folder is None:
+            return False
+        version = dt.version()
+        try:
+            found = os.stat(f"{self._log_folder}{version:020d}.json")
+        except OSError:
+            return True
+        seen = (version, found.st_ino, found.st_mtime_ns)
+        known = self._commit_file
+        if known is None or known[0] != version:
+            self._commit_file = seen
+            return False
+        return known != seen
 
     def _credentials_renewed(self) -> bool:
         """New credentials need a new DeltaTable."""

@@ -50,8 +50,8 @@ class TableReads:
     ) -> None:
         self._table = table
         self._log = log
-        self.cache = ResultCache(cache_bytes, changes=self._touched)
-        self._points = PointReader(table.location)
+        self.cache = ResultCache(cache_bytes, changes=self._touched, epoch=lambda: table.epoch)
+        self._points = PointReader(table.location, epoch=lambda: table.epoch)
 
     def answer(
         self,
