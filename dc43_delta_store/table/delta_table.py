@@ -155,7 +155,7 @@ class ContractTable:
         generation = self.location.credentials_generation
         dt = self._dt = self._open()
         self._generation = generation
-        table_id = None if dt is None else dt.metadata().id
+        table_id = None if dt is None else str(dt.metadata().id)
         if self._table_id is not None and table_id != self._table_id:
             self.epoch += 1
             self._spare.clear()
@@ -196,7 +196,7 @@ class ContractTable:
         with self._lock:
             if dt is None or generation != self.location.credentials_generation:
                 return  # opened with credentials since replaced
-            table_id = dt.metadata().id
+            table_id = str(dt.metadata().id)
             if self._table_id is not None and table_id != self._table_id:
                 return  # a snapshot of a table since replaced, or its replacement: reads reopen
             self._table_id = table_id
