@@ -7,6 +7,7 @@ are in :mod:`.commits`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -21,6 +22,7 @@ import pyarrow as pa
 from deltalake import (
     DeltaTable,
     Field,
+    Schema,
 )
 from deltalake.exceptions import (
     CommitFailedError,
@@ -33,6 +35,7 @@ from deltalake.schema import PrimitiveType
 
 from ..core.health import DELTA_RS_READER_FEATURES, implied_features
 from ..core.key_filter import key_predicate
+from ..core.log_state import LogState
 from ..core.metadata import type_name
 from ..core.records import ContractRow
 from ..core.table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, catalog_columns, rows_to_table
@@ -56,7 +59,9 @@ from .commits import (
 )
 from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
+from .log_view import LogView
 from .maintenance import compactable
+from .objects import TableFiles
 from .scanning import column_mapping
 
 __all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable", "WriteSnapshot"]
@@ -115,12 +120,19 @@ class ContractTable:
         self._refreshed_at = -math.inf  # when the last refresh of the reads' snapshot began
         self._generation = 0
         self._checked: tuple[int, bool] | None = None  # (version, writable) last verified
+        self._checked_state: tuple[int, str | None] | None = None  # (version, table id)
         local = location.local_path
         self._log_folder = None if local is None else f"{local / '_delta_log'}{os.sep}"
         self._seen = -1  # the newest version the commit files showed
         self._commit_file: tuple[int, int, int] | None = None  # version, inode, mtime (local)
         self._table_id: str | None = None  # of the reads' snapshot
         self.epoch = 0  # counts replacements of the table at the location (a new table id)
+        self.files = TableFiles(location)
+        self.log = (  # object stores: the reads follow the log themselves
+            None
+            if local is not None
+            else LogView(self.files, max_staleness=max_staleness, replaced=self._replaced_remote)
+        )
 
     # -- opening -------------------------------------------------------------------------
 
@@ -186,9 +198,12 @@ class ContractTable:
                 if self._log_folder is None or self._next_commit_exists(dt):
                     dt.update_incremental()
         held = WriteSnapshot(self, dt)
+        started = -1 if dt is None else dt.version()
         try:
             yield held
         finally:
+            if self.log is not None and held.dt is not None and held.dt.version() > started:
+                self.log.written()  # the next read sees this write, however stale it may be
             self._give_back(held.dt, generation)
 
     def _give_back(self, dt: DeltaTable | None, generation: int) -> None:
@@ -218,9 +233,15 @@ class ContractTable:
         On a local table the commit files say (a ``stat`` each) and the snapshot is not
         brought up to it: reads that need it call :meth:`current`, reads that do not (see
         :mod:`.reads`) save its refresh, which replays every commit since the last checkpoint.
-        Elsewhere, the version of :meth:`current`.
+        On an object store, the log the reads follow (:mod:`.log_view`); else the version of
+        :meth:`current`.
         """
         check_process()
+        state = self.log_state()
+        if state is not None:
+            return state.version
+        if self.log is not None and self.log.supported:
+            return None
         dt = self._dt
         if self._log_folder is None or dt is None or self._replaced(dt):
             dt = self.current()
@@ -230,6 +251,27 @@ class ContractTable:
             version += 1
         self._seen = version
         return version
+
+    def log_state(self) -> LogState | None:
+        """On an object store whose log the store replays, its newest state (checked to be
+        readable); None elsewhere, or while no table exists."""
+        if self.log is None or not self.log.supported:
+            return None
+        with self.errors("read"):
+            state = self.log.newest()
+        if state is not None:
+            self._verify_state(state)
+        return state
+
+    def _replaced_remote(self) -> None:
+        """The log view found the table replaced: drop what belongs to the old one."""
+        with self._lock:
+            self.epoch += 1
+            self._spare.clear()
+            self._dt = None
+            self._checked = None
+            self._table_id = None
+        logger.info("table %s was replaced: answers remembered of it are dropped", self.location)
 
     def _outdated(self, dt: DeltaTable) -> bool:
         if self._credentials_renewed():
@@ -370,7 +412,48 @@ class ContractTable:
             and (self._checked[1] or not writable)
         ):
             return
-        columns = table_columns(dt)
+        protocol = dt.protocol()
+        self._verify_facts(
+            table_columns(dt),
+            (
+                protocol.min_reader_version,
+                protocol.min_writer_version,
+                protocol.reader_features,
+                protocol.writer_features,
+            ),
+            column_mapping(dt),
+            writable=writable,
+        )
+        self._checked = (version, writable)
+
+    def _verify_state(self, state: LogState) -> None:
+        """:meth:`_verify` (for reading) of a log state the store replayed."""
+        if self._checked_state == (state.version, state.table_id):
+            return
+        protocol = state.protocol
+        readers, writers = state.features()
+        mapping = state.configuration.get("delta.columnMapping.mode", "none")
+        self._verify_facts(
+            {field.name: field.type for field in arrow_schema(state.schema_string or "")},
+            (
+                int(protocol.get("minReaderVersion") or 1),
+                int(protocol.get("minWriterVersion") or 2),
+                sorted(readers) or None,
+                sorted(writers) or None,
+            ),
+            None if mapping == "none" else mapping,
+            writable=False,
+        )
+        self._checked_state = (state.version, state.table_id)
+
+    def _verify_facts(
+        self,
+        columns: Mapping[str, pa.DataType],
+        protocol: tuple[int, int, Sequence[str] | None, Sequence[str] | None],
+        mapping: str | None,
+        *,
+        writable: bool,
+    ) -> None:
         missing = [
             name for name in REQUIRED_COLUMNS if name not in columns or not _is_text(columns[name])
         ]
@@ -392,22 +475,18 @@ class ContractTable:
                     f"table {self.location} holds columns of other types than this store "
                     f"writes: {', '.join(foreign)}; nothing was written"
                 )
-        protocol = dt.protocol()
-        described = f"protocol {protocol.min_reader_version}/{protocol.min_writer_version}"
+        min_reader, min_writer, reader_features, writer_features = protocol
+        described = f"protocol {min_reader}/{min_writer}"
         readers, writers = implied_features(
-            protocol.min_reader_version,
-            protocol.min_writer_version,
-            protocol.reader_features,
-            protocol.writer_features,
+            min_reader, min_writer, reader_features, writer_features
         )
         unreadable = sorted(readers - DELTA_RS_READER_FEATURES)
-        if unreadable or protocol.min_reader_version > 3:
+        if unreadable or min_reader > 3:
             raise IncompatibleTableError(
                 f"table {self.location} needs Delta reader features "
                 f"{', '.join(unreadable) or '(unknown)'} ({described}), which neither Polars "
                 "nor deltalake reads"
             )
-        mapping = column_mapping(dt)
         if writable and mapping:
             raise IncompatibleTableError(
                 f"table {self.location} uses the Delta feature columnMapping "
@@ -421,7 +500,6 @@ class ContractTable:
                 f"table {self.location} uses Delta writer features {', '.join(blocked)} "
                 f"({described}), which this store cannot write safely; nothing was written"
             )
-        self._checked = (version, writable)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -648,6 +726,17 @@ def table_arrow_schema(metadata_columns: Mapping[str, pa.DataType]) -> pa.Schema
 def table_schema(dt: DeltaTable) -> pa.Schema:
     """The Arrow schema of snapshot ``dt``."""
     return pa.schema(dt.schema().to_arrow())
+
+
+@functools.lru_cache(maxsize=32)
+def arrow_schema(schema_string: str) -> pa.Schema:
+    """The Arrow schema of a Delta schema (a ``metaData.schemaString``), as
+    :func:`table_schema` gives it."""
+    if not schema_string:
+        return pa.schema([])
+    with contextlib.suppress(DeltaError, ValueError, TypeError):
+        return pa.schema(Schema.from_json(schema_string).to_arrow())
+    return pa.schema([])
 
 
 def file_sizes(dt: DeltaTable) -> list[tuple[tuple[Any, ...], int]]:
