@@ -210,6 +210,18 @@ class TableFiles:
                 return False
             return True
 
+    def delete(self, path: str) -> None:
+        """Delete the file at ``path`` (nothing if it is not there)."""
+        with self._errors("write", path):
+            if self._root is not None:
+                with suppress(FileNotFoundError):
+                    os.unlink(self._root / path)
+            else:
+                import obstore
+
+                with suppress(FileNotFoundError):
+                    obstore.delete(self._obstore(), path)
+
     def forget(self) -> None:
         """Drop what was read (the table at the root was replaced)."""
         with self._lock:
