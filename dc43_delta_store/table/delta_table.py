@@ -54,6 +54,7 @@ from .commits import (
     read_keys,
     replace_keys,
 )
+from .endpoint import EndpointCheck
 from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
 from .maintenance import compactable
@@ -121,6 +122,7 @@ class ContractTable:
         self._commit_file: tuple[int, int, int] | None = None  # version, inode, mtime (local)
         self._table_id: str | None = None  # of the reads' snapshot
         self.epoch = 0  # counts replacements of the table at the location (a new table id)
+        self._endpoint = EndpointCheck(location)  # conditional writes enforced? once
 
     # -- opening -------------------------------------------------------------------------
 
@@ -313,8 +315,10 @@ class ContractTable:
         ``dt`` is not refreshed: a write must run on the snapshot its checks read.
         """
         if dt is None:
+            self._endpoint.ensure()  # before anything is created at the location
             dt = self._create(metadata_columns)
         self._verify(dt, writable=True)
+        self._endpoint.ensure()
         return dt
 
     def add_columns(
