@@ -25,6 +25,7 @@ from ..errors import (
     InvalidLocationError,
     InvalidRequestError,
     StoreUnavailableError,
+    UnsafeEndpointError,
     TableBusyError,
     TableNotFoundError,
     UpdateConflictError,
@@ -78,7 +79,7 @@ def exit_code(error: BaseException) -> int:
         ((CompatibilityError,), "incompatible"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),
-        ((IncompatibleTableError, DuplicateVersionError), "table"),
+        ((IncompatibleTableError, DuplicateVersionError, UnsafeEndpointError), "table"),
         ((StoreUnavailableError, TableBusyError), "unavailable"),
         ((InvalidLocationError, InvalidRequestError), "usage"),
     ]:
