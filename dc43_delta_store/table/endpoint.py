@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -72,6 +73,7 @@ _CLIENT_KEYS = frozenset(  # obstore takes these apart from the store's configur
         "user_agent",
     }
 )
+_UNKNOWN_KEY = re.compile(r"Configuration key: '([^']+)' is not valid")
 _S3_ENDPOINT_KEYS = ("aws_endpoint_url_s3", "aws_endpoint_url", "aws_endpoint", "endpoint_url")
 _RETRY: Any = {
     "max_retries": 2,
@@ -168,6 +170,7 @@ def _is_aws(endpoint: str | None) -> bool:
 
 def _store(location: TableLocation) -> Any:
     """An obstore store for the table's root, configured as deltalake is."""
+    from obstore.exceptions import UnknownConfigurationKeyError
     from obstore.store import from_url
 
     url = location.uri
@@ -180,30 +183,27 @@ def _store(location: TableLocation) -> Any:
         bare = name.split("_", 1)[1] if name.startswith(("aws_", "azure_", "google_")) else name
         if bare in _CLIENT_KEYS:
             client[bare] = value
-        elif _known(url, name, value):
+        else:
             config[name] = value
-    try:
-        return from_url(url, config=config, client_options=client, retry_config=_RETRY)  # type: ignore[misc]
-    except Exception as exc:
-        raise StoreUnavailableError(
-            f"cannot write table {location}: the storage options do not configure a client "
-            f"for its endpoint: {describe(exc, location)}"
-        ) from None
+    while True:
+        try:
+            return from_url(url, config=config, client_options=client, retry_config=_RETRY)  # type: ignore[misc]
+        except UnknownConfigurationKeyError as exc:
+            # deltalake ignores options it does not know, and some are its own alone
+            # (AWS_S3_LOCKING_PROVIDER, AWS_PROFILE...): so does the check
+            unknown = _UNKNOWN_KEY.search(str(exc))
+            if unknown is None or unknown.group(1) not in config:
+                raise _unconfigured(location, exc) from None
+            del config[unknown.group(1)]
+        except Exception as exc:
+            raise _unconfigured(location, exc) from None
 
 
-def _known(url: str, name: str, value: str) -> bool:
-    """Whether obstore knows option ``name`` (deltalake ignores what it does not know, and
-    some options are deltalake's own: ``AWS_S3_LOCKING_PROVIDER``, ``AWS_PROFILE``...)."""
-    from obstore.exceptions import UnknownConfigurationKeyError
-    from obstore.store import from_url
-
-    try:
-        from_url(url, config={name: value})  # type: ignore[misc]
-    except UnknownConfigurationKeyError:
-        return False
-    except Exception:  # known, but incomplete on its own (e.g. Azure without an account)
-        return True
-    return True
+def _unconfigured(location: TableLocation, exc: Exception) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"cannot write table {location}: the storage options do not configure a client for "
+        f"its endpoint: {describe(exc, location)}"
+    )
 
 
 def _created(store: Any, location: TableLocation) -> bool:
