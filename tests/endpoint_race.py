@@ -2,6 +2,8 @@
 
     python -m tests.endpoint_race [--processes 3] [--rounds 4] [--delay 0.02] [--enforced]
                                   [--dynamodb]
+    python -m tests.endpoint_race --check-cost
+
 
 Starts moto and a :class:`~tests.servers.RequestProxy` in front of it that strips conditional
 headers from PUTs (``--enforced``: forwards them). Each round, every writer puts one key that
@@ -13,6 +15,9 @@ The store's conditional-write check would refuse every write here; the writers s
 ``DC43_DELTA_STORE_UNSAFE_TRUST_ENDPOINT=1`` to show what it prevents. ``--dynamodb`` also
 configures delta-rs's DynamoDB locking provider (``AWS_S3_LOCKING_PROVIDER=dynamodb``, a lock
 table in moto's DynamoDB), which deltalake 1.6 ignores.
+
+``--check-cost``: the requests and milliseconds of the conditional-write check on moto and
+Azurite (counted by a forwarding proxy; timed on the servers directly).
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from dc43_delta_store import DeltaContractStore, TableBusyError, VersionConflictError
-from dc43_delta_store.table.endpoint import TRUST_ENDPOINT_ENV
+from dc43_delta_store.table.endpoint import TRUST_ENDPOINT_ENV, check_conditional_writes
+from dc43_delta_store.table.location import TableLocation
 from tests.conftest import minimal
-from tests.servers import MotoS3, RequestProxy
+from tests.servers import AZURITE_ACCOUNT, Azurite, MotoS3, RequestProxy
 
 LOCK_TABLE = "dc43_delta_lock"
 
@@ -53,7 +59,9 @@ class RaceReport:
         )
 
 
-def write(uri: str, options: dict[str, str], writer: int, rounds: int, barrier: Any, results: Any) -> None:
+def write(
+    uri: str, options: dict[str, str], writer: int, rounds: int, barrier: Any, results: Any
+) -> None:
     os.environ[TRUST_ENDPOINT_ENV] = "1"
     store = DeltaContractStore(path=uri, storage_options=options, validation="off")
     for round_no in range(rounds):
@@ -61,7 +69,9 @@ def write(uri: str, options: dict[str, str], writer: int, rounds: int, barrier: 
             barrier.wait(timeout=120)
         except Exception:  # another writer died: stop too
             break
-        contested = minimal("race.contested", f"{round_no}.0.0", description={"usage": f"by {writer}"})
+        contested = minimal(
+            "race.contested", f"{round_no}.0.0", description={"usage": f"by {writer}"}
+        )
         for document in (contested, minimal(f"race.own{writer}", f"{round_no}.0.0")):
             key = (document["id"], document["version"])
             try:
@@ -76,7 +86,14 @@ def write(uri: str, options: dict[str, str], writer: int, rounds: int, barrier: 
     results.put((None, "done", None))
 
 
-def race(uri: str, writers_options: dict[str, str], read_options: dict[str, str], *, processes: int = 3, rounds: int = 4) -> RaceReport:
+def race(
+    uri: str,
+    writers_options: dict[str, str],
+    read_options: dict[str, str],
+    *,
+    processes: int = 3,
+    rounds: int = 4,
+) -> RaceReport:
     """Run the writers against ``uri`` and check the table (read with ``read_options``)."""
     report = RaceReport()
     started = time.perf_counter()
@@ -155,6 +172,55 @@ def dynamodb_options(s3: MotoS3) -> dict[str, str]:
     }
 
 
+def check_cost(samples: int = 20) -> None:
+    """Print what the check costs on a new location and on one where the probe object is."""
+    s3, azurite = MotoS3(), Azurite()
+    try:
+        endpoints = {
+            "moto": (
+                s3.endpoint,
+                lambda: f"s3://{s3.bucket()}/contracts",
+                s3.options,
+                "AWS_ENDPOINT_URL",
+            ),
+            "Azurite": (
+                azurite.endpoint.rsplit("/", 1)[0],
+                lambda: f"az://{azurite.container()}/contracts",
+                azurite.options,
+                "endpoint",
+            ),
+        }
+        for name, (upstream, new_uri, options, key) in endpoints.items():
+            suffix = f"/{AZURITE_ACCOUNT}" if name == "Azurite" else ""
+            proxy = RequestProxy(upstream)
+            try:
+                counted = {}
+                uri = new_uri()
+                for kind in ("new location", "probe object there"):
+                    proxy.reset()
+                    location = TableLocation(uri, {**options(), key: proxy.endpoint + suffix})
+                    check_conditional_writes(location)
+                    counted[kind] = [f"{r.method} {r.status}" for r in proxy.requests()]
+            finally:
+                proxy.stop()
+            times: dict[str, list[float]] = {"new location": [], "probe object there": []}
+            for _ in range(samples):
+                uri = new_uri()
+                for kind in times:
+                    started = time.perf_counter()
+                    check_conditional_writes(TableLocation(uri, options()))
+                    times[kind].append((time.perf_counter() - started) * 1000)
+            for kind, spent in times.items():
+                spent.sort()
+                print(
+                    f"{name}, {kind}: {len(counted[kind])} request(s) {counted[kind]}, "
+                    f"median {spent[len(spent) // 2]:.1f} ms (min {spent[0]:.1f}, max {spent[-1]:.1f})"
+                )
+    finally:
+        s3.stop()
+        azurite.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--processes", type=int, default=3)
@@ -162,7 +228,10 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--enforced", action="store_true", help="forward If-None-Match")
     parser.add_argument("--dynamodb", action="store_true", help="configure the DynamoDB lock")
+    parser.add_argument("--check-cost", action="store_true", help="measure the check instead")
     args = parser.parse_args()
+    if args.check_cost:
+        return check_cost()
     s3 = MotoS3()
     proxy = RequestProxy(s3.endpoint, strip_conditional=not args.enforced, delay=args.delay)
     try:

@@ -143,7 +143,9 @@ def test_an_azure_endpoint_that_ignores_if_none_match_is_refused(
     options = {**options, "sas_token": sas}
     del options["account_key"]
     store = DeltaContractStore(path=uri, storage_options=options, validation="off")
-    with pytest.raises(UnsafeEndpointError, match=f"its endpoint {azure_proxy.endpoint}/") as refused:
+    with pytest.raises(
+        UnsafeEndpointError, match=f"its endpoint {azure_proxy.endpoint}/"
+    ) as refused:
         store.put(minimal())
     assert sas not in str(refused.value) and "sig=" not in str(refused.value)
     assert [(r.method, r.status, r.stripped) for r in probes(azure_proxy)] == [
@@ -159,9 +161,15 @@ def test_the_cli_put_is_refused_with_exit_8_and_one_line(
 ) -> None:
     uri, options = s3_table(moto_s3, s3_proxy)
     document = tmp_path / "orders.json"
-    document.write_text('{"apiVersion": "v3.1.0", "kind": "DataContract", "id": "a", "version": "1"}')
-    given = [arg for key, value in options.items() for arg in ("--storage-option", f"{key}={value}")]
-    result = CliRunner().invoke(cli, ["--path", uri, *given, "put", "--validation", "off", str(document)])
+    document.write_text(
+        '{"apiVersion": "v3.1.0", "kind": "DataContract", "id": "a", "version": "1"}'
+    )
+    given = [
+        arg for key, value in options.items() for arg in ("--storage-option", f"{key}={value}")
+    ]
+    result = CliRunner().invoke(
+        cli, ["--path", uri, *given, "put", "--validation", "off", str(document)]
+    )
     assert result.exit_code == EXIT_CODES["table"] == 8, result.output
     assert result.stdout == ""
     lines = result.stderr.splitlines()

@@ -25,9 +25,9 @@ from ..errors import (
     InvalidLocationError,
     InvalidRequestError,
     StoreUnavailableError,
-    UnsafeEndpointError,
     TableBusyError,
     TableNotFoundError,
+    UnsafeEndpointError,
     UpdateConflictError,
     VersionConflictError,
 )

@@ -21,8 +21,9 @@ uses) configured from the same storage options and environment variables:
 
 Not checked: local folders (their commits use ``O_EXCL`` creates), AWS S3 itself (no custom
 endpoint: it enforces ``If-None-Match``, and its credentials may come from AWS profiles,
-which ``obstore`` does not read), and any location while ``DC43_DELTA_STORE_UNSAFE_TRUST_ENDPOINT=1``
-is set, for someone who knows that only one process ever writes the table.
+which ``obstore`` does not read), and any location while
+``DC43_DELTA_STORE_UNSAFE_TRUST_ENDPOINT=1`` is set, for someone who knows that only one
+process ever writes the table.
 """
 
 from __future__ import annotations
@@ -176,8 +177,8 @@ def _store(location: TableLocation) -> Any:
     url = location.uri
     if url.lower().startswith("gcs://"):
         url = "gs://" + url[len("gcs://") :]
-    config: dict[str, str] = {}
-    client: dict[str, Any] = {"timeout": "30s", "connect_timeout": "5s"}
+    config: Any = {}  # obstore types it per store: S3Config, AzureConfig, GCSConfig
+    client: Any = {"timeout": "30s", "connect_timeout": "5s"}
     for key, value in location.options().items():
         name = key.lower()
         bare = name.split("_", 1)[1] if name.startswith(("aws_", "azure_", "google_")) else name
@@ -187,7 +188,7 @@ def _store(location: TableLocation) -> Any:
             config[name] = value
     while True:
         try:
-            return from_url(url, config=config, client_options=client, retry_config=_RETRY)  # type: ignore[misc]
+            return from_url(url, config=config, client_options=client, retry_config=_RETRY)
         except UnknownConfigurationKeyError as exc:
             # deltalake ignores options it does not know, and some are its own alone
             # (AWS_S3_LOCKING_PROVIDER, AWS_PROFILE...): so does the check
@@ -252,9 +253,11 @@ def endpoint_name(location: TableLocation, kind: str | None = None) -> str:
     if not found:
         return {"s3": "AWS S3", "azure": "Azure Blob Storage"}.get(kind or "", "GCS")
     parts = urlsplit(found)
-    return f"{parts.scheme}://{parts.hostname or ''}" + (
-        f":{parts.port}" if parts.port else ""
-    ) + parts.path.rstrip("/")
+    return (
+        f"{parts.scheme}://{parts.hostname or ''}"
+        + (f":{parts.port}" if parts.port else "")
+        + parts.path.rstrip("/")
+    )
 
 
 def _refusal(location: TableLocation, kind: str, not_deleted: str | None) -> str:
