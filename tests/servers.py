@@ -1,5 +1,6 @@
 """Real endpoints for the tests, on 127.0.0.1: moto's S3 server, Azurite, a Unity Catalog API,
-and Sail's Spark Connect server.
+Sail's Spark Connect server, and a request proxy to put in front of any of them (counting
+requests, delaying them, or stripping conditional headers as some S3 gateways do).
 
 Azurite is installed by ``make test`` into ``.tools/azurite`` (npm); its tests are skipped,
 saying so, when it is missing. Sail comes with the ``pysail`` package of the ``test`` extra.

@@ -7,6 +7,7 @@ check costs on moto and Azurite.
 
 from __future__ import annotations
 
+import http.client
 import os
 import threading
 import time
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -326,3 +328,58 @@ def test_gcs_refuses_a_second_put_if_absent() -> None:
     uri = os.environ["DC43_TEST_GCS_URI"].rstrip("/") + f"/dc43-probe-{uuid.uuid4().hex[:8]}"
     check_conditional_writes(TableLocation(uri))
     check_conditional_writes(TableLocation(uri))
+
+
+# -- the proxy itself ----------------------------------------------------------------------
+
+
+def test_the_proxy_forwards_what_object_store_clients_send(
+    moto_s3: MotoS3, s3_proxy: RequestProxy
+) -> None:
+    """Chunked and sized bodies, ranged GETs, HEAD, LIST, on one kept-alive connection; one
+    record per request; a delay per request; If-None-Match stripped only when asked."""
+    bucket = moto_s3.bucket()
+    key = f"/{bucket}/data/object.bin"
+    connection = http.client.HTTPConnection("127.0.0.1", s3_proxy.port, timeout=30)
+    s3_proxy.reset()
+
+    # moto does not check signatures, but answers 403 to anonymous reads of private objects
+    signed = {
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00"
+    }
+
+    def send(
+        method: str, path: str, body: Any = None, **headers: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        connection.request(method, path, body, {**signed, **headers})
+        answer = connection.getresponse()
+        return answer.status, dict(answer.getheaders()), answer.read()
+
+    connection.request("PUT", key, iter([b"0123", b"456789"]), signed, encode_chunked=True)
+    chunked = connection.getresponse()
+    assert (chunked.status, chunked.read()) == (200, b"")  # a chunked body
+    socket = connection.sock
+    assert send("GET", key, Range="bytes=2-5")[::2] == (206, b"2345")
+    status, headers, body = send("HEAD", key)
+    assert (status, headers["Content-Length"], body) == (200, "10", b"")
+    assert send("GET", f"/{bucket}?list-type=2&prefix=data")[0] == 200
+    assert send("PUT", key, b"x", **{"If-None-Match": "*"})[0] == 412
+    assert connection.sock is socket  # kept alive all along
+    s3_proxy.configure(strip_conditional=True, delay=0.05)
+    try:
+        started = time.perf_counter()
+        assert send("PUT", key, b"y", **{"If-None-Match": "*"})[0] == 200
+        assert time.perf_counter() - started >= 0.05
+    finally:
+        s3_proxy.configure(strip_conditional=False, delay=0.0)
+    assert send("GET", key)[2] == b"y"
+    assert [(r.method, r.path, r.query, r.status, r.stripped) for r in s3_proxy.requests()] == [
+        ("PUT", key, "", 200, False),
+        ("GET", key, "", 206, False),
+        ("HEAD", key, "", 200, False),
+        ("GET", f"/{bucket}", "list-type=2&prefix=data", 200, False),
+        ("PUT", key, "", 412, False),
+        ("PUT", key, "", 200, True),
+        ("GET", key, "", 200, False),
+    ]
+    connection.close()
