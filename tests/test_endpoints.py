@@ -112,7 +112,7 @@ def test_an_s3_endpoint_that_ignores_if_none_match_is_refused_and_nothing_is_lef
     message = str(refused.value)
     assert message.startswith(f"refusing to write table {uri}: its endpoint {s3_proxy.endpoint} ")
     assert "If-None-Match: *" in message and FIX in message and "\n" not in message
-    assert "nothing was left at the location" in message
+    assert "Nothing was written and the probe object was deleted." in message
     for secret in (options["AWS_ACCESS_KEY_ID"], options["AWS_SECRET_ACCESS_KEY"]):
         assert secret not in message
     assert s3_keys(moto_s3, uri) == []  # no table, no probe object

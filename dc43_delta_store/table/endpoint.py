@@ -270,9 +270,9 @@ def _refusal(location: TableLocation, kind: str, not_deleted: str | None) -> str
         f"{PROBE_NAME}), so concurrent writers would silently overwrite each other's commits. "
         "Nothing was written"
         + (
-            f" (the probe object is still there: {not_deleted})"
+            f"; the probe object could not be deleted: {not_deleted}"
             if not_deleted
-            else ", nothing was left at the location"
+            else " and the probe object was deleted"
         )
         + ". Fix: serve the table from an endpoint, or through a gateway, that refuses a PUT "
         f"with `{header}` when the object exists"
