@@ -54,7 +54,7 @@ from .commits import (
     read_keys,
     replace_keys,
 )
-from .endpoint import EndpointCheck
+from .endpoint import EndpointCheck, check_conditional_writes
 from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
 from .maintenance import compactable
@@ -630,6 +630,7 @@ def catalog_location(
 
     def create(uri: str, options: dict[str, str]) -> None:
         with ContractTable(TableLocation(uri, options, table)).errors("create"):
+            check_conditional_writes(TableLocation(uri, options, table))
             create_table(uri, options, metadata_columns)
 
     credentials = resolve_catalog_table(

@@ -41,7 +41,13 @@ from urllib.parse import urlsplit
 from ..errors import StoreUnavailableError, UnsafeEndpointError
 from .location import TableLocation, describe
 
-__all__ = ["PROBE_NAME", "TRUST_ENDPOINT_ENV", "EndpointCheck", "check_conditional_writes"]
+__all__ = [
+    "PROBE_NAME",
+    "TRUST_ENDPOINT_ENV",
+    "EndpointCheck",
+    "check_conditional_writes",
+    "needs_check",
+]
 
 PROBE_NAME = "_dc43_conditional_write_probe"
 TRUST_ENDPOINT_ENV = "DC43_DELTA_STORE_UNSAFE_TRUST_ENDPOINT"
@@ -124,7 +130,7 @@ def check_conditional_writes(location: TableLocation) -> None:
         if not _created(store, location):
             logger.debug(
                 "endpoint %s of %s refused a second put-if-absent (%d request(s), %.0f ms)",
-                endpoint_name(location, kind),
+                _endpoint_name(location, kind),
                 location,
                 attempt,
                 (time.perf_counter() - started) * 1000,
@@ -237,7 +243,7 @@ def _deleted(store: Any, location: TableLocation) -> str | None:
     return None
 
 
-def endpoint_name(location: TableLocation, kind: str | None = None) -> str:
+def _endpoint_name(location: TableLocation, kind: str | None = None) -> str:
     """The endpoint that serves ``location``, without credentials, for messages."""
     options = {key.lower(): value for key, value in location.options().items()}
     kind = kind or _SCHEMES.get(location.uri.split("://", 1)[0].lower())
@@ -265,7 +271,7 @@ def _refusal(location: TableLocation, kind: str, not_deleted: str | None) -> str
     options = {key.lower(): value for key, value in location.options().items()}
     locking = options.get("aws_s3_locking_provider") or os.environ.get("AWS_S3_LOCKING_PROVIDER")
     return (
-        f"refusing to write table {location}: its endpoint {endpoint_name(location, kind)} "
+        f"refusing to write table {location}: its endpoint {_endpoint_name(location, kind)} "
         f"does not enforce conditional writes (it accepted a second `{header}` PUT of "
         f"{PROBE_NAME}), so concurrent writers would silently overwrite each other's commits. "
         "Nothing was written"
