@@ -257,6 +257,7 @@ class TableNotFoundError(ContractStoreError, LookupError):
     def __reduce__(self) -> tuple[Any, ...]:  # pickles (multiprocessing) as it was built
         return (type(self), (self.location, self.action))
 
+
 class UnsafeEndpointError(ContractStoreError):
     """Writes refused: the table's object store endpoint does not enforce conditional writes.
 
