@@ -264,7 +264,7 @@ class UnsafeEndpointError(ContractStoreError):
     delta-rs commits a table version with a put-if-absent (S3: ``If-None-Match: *``); an
     endpoint that ignores the condition lets a second writer of the same version overwrite
     the first, whose rows vanish without an error. The message names the endpoint (never
-    credentials) and the fix; nothing was written and nothing was left at the location.
+    credentials) and the fix; nothing was written, and the probe object was deleted.
     """
 
 
