@@ -22,8 +22,8 @@ uses) configured from the same storage options and environment variables:
 Not checked: local folders (their commits use ``O_EXCL`` creates), AWS S3 itself (no custom
 endpoint: it enforces ``If-None-Match``, and its credentials may come from AWS profiles,
 which ``obstore`` does not read), and any location while
-``DC43_DELTA_STORE_UNSAFE_TRUST_ENDPOINT=1`` is set, for someone who knows that only one
-process ever writes the table.
+``DC43_DELTA_STORE_UNSAFE_TRUST_ENDPOINT=1`` is set, for someone who knows that writes to
+the table never overlap (one writer at a time: one thread of one process).
 """
 
 from __future__ import annotations
@@ -287,5 +287,6 @@ def _refusal(location: TableLocation, kind: str, not_deleted: str | None) -> str
             if locking
             else ""
         )
-        + f"; or, if only one process ever writes this table, set {TRUST_ENDPOINT_ENV}=1"
+        + "; or, if writes to this table never overlap (one thread of one process at a time), "
+        f"set {TRUST_ENDPOINT_ENV}=1"
     )
