@@ -58,6 +58,7 @@ from .commits import (
     read_keys,
     replace_keys,
 )
+from .endpoint import EndpointCheck, check_conditional_writes
 from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
 from .log_view import LogView
@@ -133,6 +134,7 @@ class ContractTable:
         # reads on object stores (local reads follow the commit files by stat)
         self.log = LogView(self.files, max_staleness=max_staleness, replaced=self._replaced_log)
         self.appender = Appender(self.files, self.log.reader)
+        self._endpoint = EndpointCheck(location)  # conditional writes enforced? once
 
     # -- opening -------------------------------------------------------------------------
 
@@ -375,8 +377,10 @@ class ContractTable:
         ``dt`` is not refreshed: a write must run on the snapshot its checks read.
         """
         if dt is None:
+            self._endpoint.ensure()  # before anything is created at the location
             dt = self._create(metadata_columns)
         self._verify(dt, writable=True)
+        self._endpoint.ensure()
         return dt
 
     def add_columns(
@@ -450,6 +454,7 @@ class ContractTable:
         """Commit ``rows`` (new keys) on top of ``state`` with the store's own commit (see
         :mod:`.appender`); the state after it, which the next read answers from."""
         check_process(using=True)
+        self._endpoint.ensure()
         with self.errors("write"):
             committed = self.appender.append(state, rows, commit_info)
         self.log.written(committed)
@@ -755,6 +760,7 @@ def catalog_location(
 
     def create(uri: str, options: dict[str, str]) -> None:
         with ContractTable(TableLocation(uri, options, table)).errors("create"):
+            check_conditional_writes(TableLocation(uri, options, table))
             create_table(uri, options, metadata_columns)
 
     credentials = resolve_catalog_table(
