@@ -49,6 +49,7 @@ from .resolution.ranges import VersionRange, parse_range
 from .store import DeltaContractStore
 from .table.adopt import AdoptionResult
 from .table.history import Commit
+from .table.log_view import Freshness
 from .table.maintenance import OptimizeResult, VacuumResult
 
 if typing.TYPE_CHECKING:
@@ -74,6 +75,7 @@ __all__ = [
     "DeltaContractStore",
     "DiffResult",
     "DuplicateVersionError",
+    "Freshness",
     "HealthReport",
     "IncompatibleTableError",
     "InvalidContractError",

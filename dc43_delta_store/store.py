@@ -37,6 +37,7 @@ from .table.health import check_table
 from .table.history import Commit, commit_metadata, commits_of
 from .table.location import TableLocation, checked_options, resolve_location
 from .table.log import DeltaLog
+from .table.log_view import Freshness
 from .table.lookups import contract_ids, stored_payload, version_list
 from .table.maintenance import DEFAULT_TARGET_FILE_SIZE, OptimizeResult, VacuumResult
 from .table.queries import FilterValue, checked_filters, decode_document
@@ -103,10 +104,19 @@ class DeltaContractStore:
         catalog_storage_root: str | None = None,
         compatibility: str | Policy | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        refresh: Literal["on_read", "background"] = "on_read",
     ) -> None:
         self._validation: ValidationMode = validation_mode(validation)
         check_number("max_commit_attempts", max_commit_attempts, low=1, whole=True)
         check_number("max_staleness", max_staleness, low=0)
+        if refresh not in ("on_read", "background"):
+            raise InvalidRequestError(f"refresh must be 'on_read' or 'background', not {refresh!r}")
+        if refresh == "background" and not max_staleness:
+            raise InvalidRequestError(
+                "refresh='background' needs max_staleness > 0 (seconds): how often the "
+                "background thread looks at the table is half of it"
+            )
+        self._refresh = refresh
         check_number("cache_bytes", cache_bytes, low=0, whole=True)
         if auto_compact is not None:
             check_number("auto_compact", auto_compact, low=1, whole=True)
@@ -133,7 +143,9 @@ class DeltaContractStore:
             self._location = resolve_location(
                 table=table, path=path, storage_options=storage_options, warehouse=warehouse
             )
-        self._table = ContractTable(self._location, max_staleness=max_staleness)
+        self._table = ContractTable(
+            self._location, max_staleness=max_staleness, background=refresh == "background"
+        )
         self._log = DeltaLog(self._location, self._table.files)
         self._reads = TableReads(self._table, self._log, cache_bytes=cache_bytes)
         self._resolver = Resolver(self._table, self._log, self._reads)
@@ -159,6 +171,27 @@ class DeltaContractStore:
 
     def __repr__(self) -> str:
         return f"DeltaContractStore({self._location.name or self._location.uri!r})"
+
+    def freshness(self) -> Freshness:
+        """Which table version answers come from and when it was last confirmed to be the
+        newest; ``max_staleness`` and ``refresh`` as configured.
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.freshness().table_version
+        1
+        """
+        return self._table.freshness(self._refresh)
+
+    def close(self) -> None:
+        """Stop the background refresh (``refresh="background"``); the store stays usable,
+        refreshing on reads. Also on leaving a ``with`` block."""
+        self._table.close()
+
+    def __enter__(self) -> DeltaContractStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- writing -------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dc43_delta_store import DeltaContractStore
+from dc43_delta_store import DeltaContractStore, InvalidRequestError
 
 from .conftest import minimal
 from .servers import AZURITE_ACCOUNT, Azurite, MotoS3, ProxiedRequest, RequestProxy
@@ -170,3 +170,53 @@ def test_a_cold_cli_latest_is_at_most_six_requests(
     assert '"version": "1.5.0"' in done.stdout
     requests = place.proxy.requests()
     assert len(requests) <= 6, summary(requests)
+
+
+def test_background_refresh_keeps_requests_off_the_callers_path(
+    proxied: tuple[str, RequestProxy, Any],
+) -> None:
+    """With ``refresh="background"``, a read never waits for the network: each request
+    takes 0.3 s here, a read a few milliseconds, and a commit by another writer is answered
+    within ``max_staleness``; the store's own write is seen by its next read."""
+    place = endpoint(proxied)
+    writer = filled(place, checkpoint=True)
+    with place.store(max_staleness=1.0, refresh="background") as reader:
+        assert reader.latest("c1")["version"] == "1.5.0"  # the first look is the caller's
+        place.proxy.configure(delay=0.3)
+        try:
+            writer.put(minimal("c1", "1.6.0"))
+            committed = time.monotonic()
+            seen = None
+            while seen != "1.6.0" and time.monotonic() - committed < 10:
+                started = time.monotonic()
+                seen = reader.latest("c1")["version"]
+                assert time.monotonic() - started < 0.2  # no request on the caller's path
+                time.sleep(0.05)
+            assert seen == "1.6.0"
+            # 1 s of staleness, plus one refresh of the LIST and the commit (0.3 s each)
+            assert time.monotonic() - committed < 1.0 + 4 * 0.3 + 0.5
+            freshness = reader.freshness()
+            assert freshness.refresh == "background" and freshness.table_version is not None
+            assert freshness.table_version == 8  # the commit of 1.6.0
+            reader.put(minimal("own", "1.0.0"))
+            assert reader.latest("own")["version"] == "1.0.0"  # its own write, at once
+        finally:
+            place.proxy.configure(delay=0.0)
+    assert not reader._table._refresher.running  # type: ignore[union-attr]
+
+
+def test_freshness_says_which_version_answers_come_from(tmp_path: Any) -> None:
+    store = DeltaContractStore(path=tmp_path / "t")
+    assert store.freshness().table_version is None
+    store.put(minimal("a", "1.0.0"))
+    freshness = store.freshness()
+    assert (freshness.table_version, freshness.refresh, freshness.max_staleness) == (
+        1,
+        "on_read",
+        0.0,
+    )
+    assert freshness.confirmed_at is not None
+    with pytest.raises(InvalidRequestError, match="needs max_staleness > 0"):
+        DeltaContractStore(path=tmp_path / "t", refresh="background")
+    with pytest.raises(InvalidRequestError, match="refresh must be"):
+        DeltaContractStore(path=tmp_path / "t", refresh="sometimes")  # type: ignore[arg-type]
