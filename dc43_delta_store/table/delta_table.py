@@ -151,25 +151,27 @@ class ContractTable:
 
     # -- opening -------------------------------------------------------------------------
 
-    def current(self) -> DeltaTable | None:
+    def current(self, at_least: int = -1) -> DeltaTable | None:
         """The newest snapshot, or None while no table exists at the location.
 
         Freshness: on a local table, one ``stat`` of the next commit file (microseconds);
         on an object store, an incremental log listing (one round trip), skipped for
-        ``max_staleness`` seconds after the last one. Threads asking at once share one
-        refresh that began after they asked.
+        ``max_staleness`` seconds after the last one — unless the snapshot is older than
+        version ``at_least`` (one the reads already know of). Threads asking at once share
+        one refresh that began after they asked.
         """
         check_process()
         asked = time.monotonic()
         dt = self._dt
-        if dt is None or self._outdated(dt):
+        if dt is None or self._outdated(dt) or dt.version() < at_least:
             with self._lock, self.errors("read"):
                 dt = self._dt
-                if self._refreshed_at < asked or dt is None or self._credentials_renewed():
+                behind = dt is not None and dt.version() < at_least
+                if self._refreshed_at < asked or dt is None or behind:
                     began = time.monotonic()
                     if dt is None or self._credentials_renewed() or self._replaced(dt):
                         dt = self._reopen()
-                    elif self._outdated(dt):
+                    elif behind or self._outdated(dt):
                         dt.update_incremental()
                     self._refreshed_at = began
         if dt is not None:

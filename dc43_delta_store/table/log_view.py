@@ -66,7 +66,7 @@ class LogView:
         self.reader = LogReader(files)
         self.supported = True
         self._max_staleness = max_staleness
-        self._background = background  # callers never refresh: a thread does (see refresh)
+        self._background = background  # a thread refreshes (see refresh): callers need not
         self._replaced = replaced
         self._state: LogState | None = None
         self._states: OrderedDict[int, LogState] = OrderedDict()  # recent, by version
@@ -79,7 +79,7 @@ class LogView:
         """The newest state (None: no table), refreshed unless confirmed within
         ``max_staleness`` seconds (``strict``: by a refresh that began after this call)."""
         asked = time.monotonic()
-        recent = self._background or asked - self._confirmed < self._max_staleness
+        recent = asked - self._confirmed < self._max_staleness  # the background keeps it so
         if self._opened and not self._stale and not strict and recent:
             return self._state
         with self._lock:

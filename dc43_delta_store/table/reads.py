@@ -268,7 +268,7 @@ class Snapshot:
     def table(self) -> DeltaTable:
         """The DeltaTable (loaded at ``version`` or later)."""
         if self._dt is None:
-            dt = self._reads._table.current()
+            dt = self._reads._table.current(at_least=self.version)
             if dt is None:
                 raise StoreUnavailableError(f"table {self._reads._table.location} is gone")
             self._dt = dt
