@@ -176,11 +176,12 @@ def test_background_refresh_keeps_requests_off_the_callers_path(
     proxied: tuple[str, RequestProxy, Any],
 ) -> None:
     """With ``refresh="background"``, a read never waits for the network: each request
-    takes 0.3 s here, a read a few milliseconds, and a commit by another writer is answered
-    within ``max_staleness``; the store's own write is seen by its next read."""
+    takes 0.3 s here (a look at the log up to 0.9 s), a read a few milliseconds, and a
+    commit by another writer is answered within ``max_staleness``; the store's own write is
+    seen by its next read."""
     place = endpoint(proxied)
     writer = filled(place, checkpoint=True)
-    with place.store(max_staleness=1.0, refresh="background") as reader:
+    with place.store(max_staleness=3.0, refresh="background") as reader:
         assert reader.latest("c1")["version"] == "1.5.0"  # the first look is the caller's
         place.proxy.configure(delay=0.3)
         try:
@@ -193,8 +194,7 @@ def test_background_refresh_keeps_requests_off_the_callers_path(
                 assert time.monotonic() - started < 0.2  # no request on the caller's path
                 time.sleep(0.05)
             assert seen == "1.6.0"
-            # 1 s of staleness, plus one refresh of the LIST and the commit (0.3 s each)
-            assert time.monotonic() - committed < 1.0 + 4 * 0.3 + 0.5
+            assert time.monotonic() - committed < 3.0  # within max_staleness
             freshness = reader.freshness()
             assert freshness.refresh == "background" and freshness.table_version is not None
             assert freshness.table_version == 8  # the commit of 1.6.0

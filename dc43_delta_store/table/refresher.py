@@ -2,7 +2,9 @@
 reads never wait for a refresh (``refresh="background"`` with ``max_staleness``).
 
 Every ``max_staleness / 2`` seconds the thread looks at the log (one LIST on an object
-store); a failed look is logged and tried again at the next tick. The thread holds the view
+store); a failed look is logged and tried again at the next tick. Answers stay within
+``max_staleness`` as long as a look takes less than half of it; when it takes longer, a
+read that finds its answers too old looks itself. The thread holds the view
 only weakly: it stops when the store is closed (:meth:`Refresher.stop`), garbage-collected,
 or the interpreter exits.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable
 
@@ -55,7 +58,9 @@ def _loop(
     stop: threading.Event,
     name: str,
 ) -> None:
-    while not stop.wait(interval):
+    began = time.monotonic()
+    while not stop.wait(max(0.0, began + interval - time.monotonic())):
+        began = time.monotonic()  # a refresh every interval, however long one takes
         call = refresh()
         if call is None:
             return  # the view is gone with its store
