@@ -33,7 +33,7 @@ from .table.cache import DEFAULT_CACHE_BYTES
 from .table.catalog import UnityCatalog
 from .table.compatibility import read_settings
 from .table.delta_table import AsOf, ContractTable, catalog_location
-from .table.health import check_table
+from .table.health import absent_reason, check_table
 from .table.history import Commit, commit_metadata, commits_of
 from .table.location import TableLocation, checked_options, resolve_location
 from .table.log import DeltaLog
@@ -606,17 +606,23 @@ class DeltaContractStore:
 
     def check(self) -> HealthReport:
         """The table's health: duplicated keys, Delta features the store cannot read or write,
-        column mapping, rows without identity or derived columns, stale version keys, a
-        missing checkpoint, small files. ``report.healthy``, or ``report.findings`` with the
-        fix for each (see :mod:`.core.health`). A table that does not exist yet is healthy.
+        column mapping, columns of other types, required columns left nullable, rows reads
+        skip (no identity, a payload that is not a JSON object), rows without derived
+        columns, stale version keys, unreadable compatibility settings, a missing
+        checkpoint, small files. ``report.healthy``, or ``report.findings`` with the fix for
+        each (see :mod:`.core.health`). A location holding no table (missing, empty, a file,
+        a folder of other files) gives one ``no_table`` finding; nothing is created.
 
         >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
         >>> store.check().healthy
         True
         """
-        dt = self._table.current()
+        try:
+            dt = self._table.current()
+        except InvalidLocationError:  # a file, or a folder of other files
+            dt = None
         if dt is None:
-            return HealthReport.missing(str(self._location))
+            return HealthReport.missing(str(self._location), absent_reason(self._location))
         with self._reads.reading(), self._table.errors("check"):
             return check_table(dt, str(self._location), self._location.options())
 

@@ -9,8 +9,8 @@ answers wrong. A healthy table has none.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from .duplicates import DuplicateKey
@@ -102,6 +102,23 @@ class TableFacts:
     """Rows whose ``version_sort_key`` or ``prerelease`` is not what the version gives now."""
     odd_files: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Data files whose embedded Arrow schema differs from the table's, with the problems."""
+    keys_without_identity: tuple[tuple[str | None, str | None], ...] = ()
+    """``(contract_id, version)`` of some rows without identity (None where unset)."""
+    invalid_payloads: int = 0
+    """Rows whose ``json`` holds no JSON object: every read skips them."""
+    invalid_payload_keys: tuple[tuple[str, str], ...] = ()
+    """``(contract_id, version)`` of some of them."""
+    nullable_required: tuple[str, ...] = ()
+    """Of ``contract_id``, ``version``, ``json``, ``fingerprint``, ``created_at``: those the
+    schema lets be null (the store creates them NOT NULL)."""
+    required_with_nulls: tuple[str, ...] = ()
+    """Of those, the ones some row leaves null (NOT NULL cannot be restored over them)."""
+    foreign_types: tuple[tuple[str, str, str], ...] = ()
+    """``(column, its type, the type the store writes)`` of columns of another type."""
+    setting_problems: tuple[tuple[str, str], ...] = ()
+    """``(table property, what is wrong)`` of compatibility settings the store cannot read."""
+    absent: str | None = None
+    """Why the location holds no table (None: it holds one)."""
 
     @property
     def commits_since_checkpoint(self) -> int:
@@ -127,9 +144,16 @@ class HealthReport:
     findings: tuple[Finding, ...]
 
     @classmethod
-    def missing(cls, table: str) -> HealthReport:
-        """The report on a table not created yet: nothing wrong (version -1, no rows)."""
-        return cls(TableFacts(table, -1, 1, 2, (), (), None, (), (), 0, 0, 0, 0, 0, None, 100), ())
+    def missing(cls, table: str, reason: str) -> HealthReport:
+        """The report on a location that holds no table (``reason`` says what is there): one
+        ``no_table`` error, so a mistyped location never passes for a healthy table.
+
+        >>> [f.check for f in HealthReport.missing("/data/t", "the folder is empty").findings]
+        ['no_table']
+        """
+        facts = TableFacts(table, -1, 1, 2, (), (), None, (), (), 0, 0, 0, 0, 0, None, 100)
+        facts = replace(facts, absent=reason)
+        return cls(facts, judge(facts, writable_features=()))
 
     @property
     def healthy(self) -> bool:
@@ -155,9 +179,23 @@ def judge(facts: TableFacts, *, writable_features: Collection[str]) -> tuple[Fin
     >>> [f.check for f in judge(facts, writable_features={"appendOnly", "invariants"})]
     ['checkpoint']
     """
+    if facts.absent is not None:
+        return (
+            Finding(
+                "no_table",
+                "error",
+                f"no Delta table at {facts.table}: {facts.absent}",
+                fix="check the location (--table, --path, --warehouse, the DC43_DELTA_STORE_* "
+                "variables); the first put or ingest creates the table where nothing is yet",
+                details={"reason": facts.absent},
+            ),
+        )
     findings = [
         *_protocol(facts, writable_features),
+        *_schema(facts),
+        *_settings(facts),
         *_duplicates(facts),
+        *_identity(facts),
         *_rows(facts),
         *_upkeep(facts),
     ]
@@ -258,20 +296,136 @@ def _duplicates(facts: TableFacts) -> list[Finding]:
     ]
 
 
-def _rows(facts: TableFacts) -> list[Finding]:
+def _identity(facts: TableFacts) -> list[Finding]:
+    """Rows every read skips: no identity, or a payload that is not a JSON object."""
     findings = []
     if facts.rows_without_identity:
+        keys = [
+            {"contract_id": contract_id, "version": version}
+            for contract_id, version in facts.keys_without_identity
+        ]
         findings.append(
             Finding(
                 "rows_without_identity",
-                "error",
-                f"{facts.rows_without_identity} row(s) lack contract_id, version or json: no "
-                "lookup finds them",
-                fix="delete or repair them with the engine that wrote them",
-                details={"rows": facts.rows_without_identity},
+                "warning",
+                f"{facts.rows_without_identity} row(s) lack contract_id, version or json "
+                f"(e.g. {_shown(facts.keys_without_identity)}): every read skips them",
+                fix="delete them with the engine that wrote them, e.g. DELETE FROM <table> "
+                f"WHERE {WITHOUT_IDENTITY} (or set the missing values)",
+                details={"rows": facts.rows_without_identity, "keys": keys},
             )
         )
-    adopt = "dc43-delta-store adopt --apply"
+    if facts.invalid_payloads:
+        keys = [{"contract_id": c, "version": v} for c, v in facts.invalid_payload_keys]
+        findings.append(
+            Finding(
+                "invalid_payloads",
+                "warning",
+                f"{facts.invalid_payloads} row(s) hold json that is not a JSON object (e.g. "
+                f"{_shown(facts.invalid_payload_keys)}): every read skips them",
+                fix="delete them with the engine that wrote them (DELETE FROM <table> WHERE "
+                "contract_id = '<id>' AND version = '<version>' for each key in details), "
+                "or set their json to the document; then put the version again if needed",
+                details={"rows": facts.invalid_payloads, "keys": keys},
+            )
+        )
+    return findings
+
+
+WITHOUT_IDENTITY = "contract_id IS NULL OR version IS NULL OR json IS NULL"
+"""The rows ``rows_without_identity`` counts, as a SQL predicate (Spark, deltalake's
+``DeltaTable.delete``)."""
+
+
+def _shown(keys: Sequence[tuple[str | None, str | None]]) -> str:
+    return ", ".join(f"{c or '<null>'}@{v or '<null>'}" for c, v in keys[:3]) or "none listed"
+
+
+def _schema(facts: TableFacts) -> list[Finding]:
+    """Columns of other types than the store writes; required columns left nullable."""
+    findings = []
+    if facts.foreign_types:
+        listed = ", ".join(
+            f"{name} ({found}, not {wanted})" for name, found, wanted in facts.foreign_types
+        )
+        findings.append(
+            Finding(
+                "foreign_column_types",
+                "error",
+                f"the table holds columns of other types than the store writes: {listed}; "
+                "every write is refused",
+                fix="rewrite the table with those columns cast (Delta changes a column's type "
+                "only by rewriting the table): see README, Tables other tools wrote",
+                details={
+                    "columns": {
+                        name: [found, wanted] for name, found, wanted in facts.foreign_types
+                    }
+                },
+            )
+        )
+    if facts.nullable_required:
+        columns = ", ".join(facts.nullable_required)
+        blocked = facts.required_with_nulls
+        fix = _after_types(facts, ADOPT)
+        if blocked:
+            fix = (
+                f"set or delete the rows holding nulls in {', '.join(blocked)} (see "
+                f"rows_without_identity), then {fix}"
+            )
+        findings.append(
+            Finding(
+                "nullable_required_columns",
+                "warning",
+                f"the required columns {columns} are nullable (another engine's schema "
+                "evolution, such as a MERGE ... WITH SCHEMA EVOLUTION, or a table created "
+                "without NOT NULL): writers may add rows without identity, which reads skip",
+                fix=fix,
+                details={
+                    "columns": list(facts.nullable_required),
+                    "with_nulls": list(blocked),
+                },
+            )
+        )
+    return findings
+
+
+def _settings(facts: TableFacts) -> list[Finding]:
+    """Compatibility settings the store cannot read (see :mod:`..compatibility.policy`)."""
+    findings = []
+    for name, problem in facts.setting_problems:
+        fix = {
+            "dc43.compatibility": "dc43-delta-store compatibility set <mode> (none, backward, "
+            "forward, full; --transitive for all but none)",
+            "dc43.compatibility.contracts": "dc43-delta-store compatibility set <mode> "
+            "--contract <id> (or set default --contract <id>) for each listed contract",
+        }.get(
+            name,
+            "dc43-delta-store compatibility override <rule> ... (rewrites the "
+            "overrides), or compatibility override <rule> --remove",
+        )
+        findings.append(
+            Finding(
+                "compatibility_settings",
+                "error",
+                f"table property {name}: {problem}",
+                fix=fix,
+                details={"property": name, "problem": problem},
+            )
+        )
+    return findings
+
+
+ADOPT = "dc43-delta-store adopt --apply"
+
+
+def _after_types(facts: TableFacts, fix: str) -> str:
+    """``fix``, after the column types are fixed where ``adopt`` would refuse the table."""
+    return f"{fix}, once foreign_column_types is fixed" if facts.foreign_types else fix
+
+
+def _rows(facts: TableFacts) -> list[Finding]:
+    findings = []
+    adopt = _after_types(facts, ADOPT)
     if facts.missing_columns:
         findings.append(
             Finding(

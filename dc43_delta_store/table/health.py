@@ -1,34 +1,52 @@
 """Reading the facts of a contract table's health (judged in :mod:`..core.health`).
 
-One snapshot: its protocol and configuration, its data files (sizes from the log, and the
-Arrow schema each file's footer embeds — one small read per file), the last checkpoint
-(``_delta_log/_last_checkpoint``), and one scan of the key columns for duplicated keys, rows
-without identity or derived columns and stale version keys. Only the rows of duplicated keys
-are read with their JSON.
+One snapshot: its protocol, schema and configuration (compatibility settings included), its
+data files (sizes from the log, and the Arrow schema each file's footer embeds — one small
+read per file), the last checkpoint (``_delta_log/_last_checkpoint``), and one streaming scan
+of the key columns and the payload for duplicated keys, rows without identity, payloads that
+are not JSON objects, rows without derived columns and stale version keys. Only the rows of
+duplicated keys and of suspect payloads are read whole.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import polars as pl
 from deltalake import DeltaTable
 from deltalake.fs import DeltaStorageHandler
 
+from ..compatibility.policy import (
+    CONTRACTS_PROPERTY,
+    OVERRIDES_PROPERTY,
+    POLICY_PROPERTY,
+    Policy,
+    parse_overrides,
+)
 from ..core.duplicates import DuplicateKey, duplicate_keys
 from ..core.health import HealthReport, TableFacts, judge
+from ..core.metadata import type_name
 from ..core.table_schema import TABLE_SCHEMA
 from ..core.versions import is_prerelease, version_sort_key
+from ..errors import ContractStoreError
 from .data_files import data_file_problems
-from .delta_table import WRITABLE_FEATURES, file_sizes, table_columns
+from .delta_table import WRITABLE_FEATURES, file_sizes, table_schema
+from .location import TableLocation
 from .maintenance import DEFAULT_TARGET_FILE_SIZE, compactable
+from .queries import payload_document
 from .scanning import column_mapping, scan_frame
 
-__all__ = ["check_table", "last_checkpoint"]
+__all__ = ["absent_reason", "check_table", "last_checkpoint"]
 
 DERIVED_COLUMNS = tuple(name for name in TABLE_SCHEMA.names if name not in TABLE_SCHEMA.names[:7])
+REQUIRED = ("contract_id", "version", "json", "fingerprint", "created_at")
+"""The columns the store creates NOT NULL."""
+SHOWN_KEYS = 20
+"""Keys listed per finding (the count is exact)."""
 _KEYED = ("contract_key", "version_sort_key", "prerelease")
+_IDENTITY = ("contract_id", "version", "json")
 
 
 def check_table(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -> HealthReport:
@@ -37,13 +55,30 @@ def check_table(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) 
     return HealthReport(facts, judge(facts, writable_features=WRITABLE_FEATURES))
 
 
+def absent_reason(location: TableLocation) -> str:
+    """What is at a location that holds no Delta table, for the ``no_table`` finding."""
+    path = location.local_path
+    if path is None:
+        return "no _delta_log there"
+    if not path.exists():
+        return "the folder does not exist"
+    if path.is_file():
+        return "it is a file, not a table folder"
+    if not any(path.iterdir()):
+        return "the folder is empty"
+    return "the folder holds files but no _delta_log"
+
+
 def read_facts(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -> TableFacts:
     protocol = dt.protocol()
-    columns = table_columns(dt)
+    schema = table_schema(dt)
+    columns = {f.name: f.type for f in schema}
     files = file_sizes(dt)
     small = DEFAULT_TARGET_FILE_SIZE // 8
-    interval = int(dt.metadata().configuration.get("delta.checkpointInterval") or 100)
-    rows, without_identity, without_derived, stale, duplicates = _scan_rows(dt, columns)
+    configuration = dt.metadata().configuration
+    interval = int(configuration.get("delta.checkpointInterval") or 100)
+    nullable = tuple(name for name in REQUIRED if name in columns and schema.field(name).nullable)
+    rows = _scan_rows(dt, columns, nullable)
     return TableFacts(
         table=table,
         version=dt.version(),
@@ -54,19 +89,76 @@ def read_facts(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -
         column_mapping=column_mapping(dt),
         partition_columns=tuple(dt.metadata().partition_columns),
         missing_columns=tuple(name for name in DERIVED_COLUMNS if name not in columns),
-        rows=rows,
+        rows=rows.rows,
         files=len(files),
         small_files=sum(size < small for _, size in files),
         small_bytes=sum(size for _, size in files if size < small),
         mergeable_files=compactable(files, small),
         last_checkpoint=last_checkpoint(dt, storage_options),
         checkpoint_interval=interval,
-        duplicates=tuple(duplicates),
-        rows_without_identity=without_identity,
-        rows_without_derived=without_derived,
-        stale_sort_keys=stale,
+        duplicates=tuple(rows.duplicates),
+        rows_without_identity=rows.without_identity,
+        rows_without_derived=rows.without_derived,
+        stale_sort_keys=rows.stale,
         odd_files=() if column_mapping(dt) else _odd_files(dt, storage_options),
+        keys_without_identity=tuple(rows.identity_keys),
+        invalid_payloads=len(rows.invalid_keys),
+        invalid_payload_keys=tuple(rows.invalid_keys[:SHOWN_KEYS]),
+        nullable_required=nullable,
+        required_with_nulls=tuple(name for name in nullable if rows.nulls.get(name)),
+        foreign_types=_foreign_types(columns),
+        setting_problems=setting_problems(configuration),
     )
+
+
+def _foreign_types(columns: Mapping[str, object]) -> tuple[tuple[str, str, str], ...]:
+    """Columns of the store's schema holding another type (its writes refuse the table)."""
+    return tuple(
+        (f.name, str(columns[f.name]), type_name(f.type) or str(f.type))
+        for f in TABLE_SCHEMA
+        if f.name in columns
+        and f.name != "created_at"
+        and type_name(columns[f.name]) != type_name(f.type)  # type: ignore[arg-type]
+    )
+
+
+def setting_problems(properties: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """``(property, problem)`` of each compatibility table property the store cannot read:
+    a policy ``Policy.parse`` refuses, a contracts map or overrides list that is not one."""
+    problems: list[tuple[str, str]] = []
+    text = properties.get(POLICY_PROPERTY)
+    if text:
+        try:
+            Policy.parse(text)
+        except ContractStoreError as exc:
+            problems.append((POLICY_PROPERTY, str(exc)))
+    contracts = _json(properties, CONTRACTS_PROPERTY, problems)
+    if isinstance(contracts, dict):
+        for contract_id, value in sorted(contracts.items()):
+            try:
+                Policy.parse(value if isinstance(value, str) else repr(value))
+            except ContractStoreError as exc:
+                problems.append((CONTRACTS_PROPERTY, f"contract {contract_id!r}: {exc}"))
+    elif contracts is not None:
+        problems.append((CONTRACTS_PROPERTY, "it holds no JSON object of contract -> policy"))
+    overrides = _json(properties, OVERRIDES_PROPERTY, problems)
+    if overrides is not None:
+        try:
+            parse_overrides(overrides, f"table property {OVERRIDES_PROPERTY}")
+        except ContractStoreError as exc:
+            problems.append((OVERRIDES_PROPERTY, str(exc)))
+    return tuple(problems)
+
+
+def _json(properties: Mapping[str, str], name: str, problems: list[tuple[str, str]]) -> object:
+    text = properties.get(name)
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        problems.append((name, f"not valid JSON ({exc})"))
+        return None
 
 
 def _odd_files(
@@ -88,42 +180,75 @@ def last_checkpoint(dt: DeltaTable, storage_options: Mapping[str, str]) -> int |
         return None
 
 
-def _scan_rows(
-    dt: DeltaTable, columns: Mapping[str, object]
-) -> tuple[int, int, int, int, list[DuplicateKey]]:
-    """Rows; rows without identity; without derived keys; with stale keys; duplicated keys."""
+@dataclass
+class _Rows:
+    rows: int = 0
+    without_identity: int = 0
+    identity_keys: list[tuple[str | None, str | None]] = field(default_factory=list)
+    invalid_keys: list[tuple[str, str]] = field(default_factory=list)
+    without_derived: int = 0
+    stale: int = 0
+    nulls: dict[str, int] = field(default_factory=dict)
+    duplicates: list[DuplicateKey] = field(default_factory=list)
+
+
+def _scan_rows(dt: DeltaTable, columns: Mapping[str, object], nullable: tuple[str, ...]) -> _Rows:
+    """One streaming pass over every row, then reads of the few rows it singled out."""
     scan = scan_frame(dt)
     keyed = all(name in columns for name in _KEYED)
-    identity = ["contract_id", "version", "json"]
+    lacking = pl.any_horizontal(pl.col(name).is_null() for name in _IDENTITY)
+    # Polars' JSON reader singles out the payloads to parse in Python, as reads do
+    suspect = ~lacking & ~pl.col("json").str.json_path_match("$").str.starts_with("{").fill_null(
+        False
+    )
     counts = scan.select(
         pl.len().alias("rows"),
-        pl.any_horizontal(pl.col(name).is_null() for name in identity).sum().alias("no_identity"),
+        lacking.sum().alias("no_identity"),
+        suspect.sum().alias("suspect"),
+        *(pl.col(name).is_null().sum().alias(f"null {name}") for name in nullable),
         *(
             [pl.any_horizontal(pl.col(name).is_null() for name in _KEYED).sum().alias("no_keys")]
             if keyed
             else []
         ),
-    ).collect()
-    rows, without_identity = counts["rows"].item(), counts["no_identity"].item()
-    without_derived = counts["no_keys"].item() if keyed else 0
-    stale = _stale_keys(scan) if keyed else 0
+    ).collect(engine="streaming")
+    found = _Rows(
+        rows=counts["rows"].item(),
+        without_identity=counts["no_identity"].item(),
+        without_derived=counts["no_keys"].item() if keyed else 0,
+        nulls={name: counts[f"null {name}"].item() for name in nullable},
+    )
+    if found.without_identity:
+        sample = scan.filter(lacking).select("contract_id", "version").head(SHOWN_KEYS).collect()
+        found.identity_keys = list(sample.iter_rows())
+    if counts["suspect"].item():
+        rows = scan.filter(suspect).select("contract_id", "version", "json").collect()
+        found.invalid_keys = sorted(
+            (c, v) for c, v, payload in rows.iter_rows() if payload_document(payload) is None
+        )
+    found.stale = _stale_keys(scan) if keyed else 0
+    found.duplicates = _duplicates(scan, lacking)
+    return found
+
+
+def _duplicates(scan: pl.LazyFrame, lacking: pl.Expr) -> list[DuplicateKey]:
+    """Keys held by more than one readable row (rows reads skip are not copies)."""
     duplicated = (
-        scan.filter(pl.col("contract_id").is_not_null() & pl.col("version").is_not_null())
+        scan.filter(~lacking)
         .group_by("contract_id", "version")
         .len()
         .filter(pl.col("len") > 1)
         .select("contract_id", "version")
         .collect()
     )
-    duplicates: list[DuplicateKey] = []
-    if duplicated.height:
-        found = (
-            scan.join(duplicated.lazy(), on=["contract_id", "version"], how="semi")
-            .select("contract_id", "version", "fingerprint", "json")
-            .collect()
-        )
-        duplicates = duplicate_keys(found.iter_rows())
-    return rows, without_identity, without_derived, stale, duplicates
+    if not duplicated.height:
+        return []
+    found = (
+        scan.join(duplicated.lazy(), on=["contract_id", "version"], how="semi")
+        .select("contract_id", "version", "fingerprint", "json")
+        .collect()
+    )
+    return duplicate_keys(row for row in found.iter_rows() if payload_document(row[3]) is not None)
 
 
 def _stale_keys(scan: pl.LazyFrame) -> int:
