@@ -27,7 +27,7 @@ from ..core.batch import (
     prepare,
 )
 from ..core.duplicates import fingerprints_by_key
-from ..core.metadata import check_declared, check_values, parse_columns
+from ..core.metadata import case_clashes, check_declared, check_values, parse_columns
 from ..core.records import contract_key
 from ..core.validation import ValidationMode
 from ..errors import BatchError, ContractNotFoundError, TableBusyError, UpdateConflictError
@@ -189,6 +189,7 @@ class TableWriter:
                 **self.declared,
                 **parse_columns(columns, {k: v for k, v in present.items() if k not in columns}),
             }
+            self._forget_clashes(present)
             check_declared(declared, present)
             self._evolved(held, info, declared)
             held.writable(declared)
@@ -249,11 +250,19 @@ class TableWriter:
         if dt is None or not declared:
             return dt
         present = self._reads.columns(dt)
+        self._forget_clashes(present)
         check_declared(declared, present)
         missing = {n: t for n, t in declared.items() if n not in present}
         if missing:
             self._table.add_columns(dt, missing, info)
         return dt
+
+    def _forget_clashes(self, present: Mapping[str, Any]) -> None:
+        """Forget declared columns whose names differ from the table's only in case:
+        ``check_declared`` refuses them once, naming both; the store goes on without them."""
+        clashes = case_clashes(self.declared, present)
+        if clashes:
+            self.declared = {n: t for n, t in self.declared.items() if n not in clashes}
 
     def _stored_fingerprints(
         self, dt: DeltaTable | None, prepared: list[Prepared]
