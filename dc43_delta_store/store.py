@@ -22,7 +22,13 @@ from .core.metadata import parse_columns
 from .core.records import check_identity
 from .core.table_schema import TABLE_SCHEMA
 from .core.validation import ValidationMode
-from .errors import BatchError, ContractNotFoundError, InvalidLocationError, InvalidRequestError
+from .errors import (
+    BatchError,
+    ContractNotFoundError,
+    InvalidLocationError,
+    InvalidRequestError,
+    TableNotFoundError,
+)
 from .feed.events import Changes
 from .feed.reader import read_changes
 from .resolution.explain import Resolution, ResolveRequest
@@ -33,7 +39,7 @@ from .table.cache import DEFAULT_CACHE_BYTES
 from .table.catalog import UnityCatalog
 from .table.compatibility import read_settings
 from .table.delta_table import AsOf, ContractTable, catalog_location
-from .table.health import absent_reason, check_table
+from .table.health import check_table
 from .table.history import Commit, commit_metadata, commits_of
 from .table.location import TableLocation, checked_options, resolve_location
 from .table.log import DeltaLog
@@ -610,19 +616,17 @@ class DeltaContractStore:
         skip (no identity, a payload that is not a JSON object), rows without derived
         columns, stale version keys, unreadable compatibility settings, a missing
         checkpoint, small files. ``report.healthy``, or ``report.findings`` with the fix for
-        each (see :mod:`.core.health`). A location holding no table (missing, empty, a file,
-        a folder of other files) gives one ``no_table`` finding; nothing is created.
+        each (see :mod:`.core.health`). Where no table is, raises
+        :class:`~.errors.TableNotFoundError` (a file or a folder of other files:
+        :class:`~.errors.InvalidLocationError`), as upkeep does; nothing is created.
 
         >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
         >>> store.check().healthy
         True
         """
-        try:
-            dt = self._table.current()
-        except InvalidLocationError:  # a file, or a folder of other files
-            dt = None
+        dt = self._table.current()
         if dt is None:
-            return HealthReport.missing(str(self._location), absent_reason(self._location))
+            raise TableNotFoundError(str(self._location), "check")
         with self._reads.reading(), self._table.errors("check"):
             return check_table(dt, str(self._location), self._location.options())
 

@@ -10,7 +10,7 @@ answers wrong. A healthy table has none.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from .duplicates import DuplicateKey
@@ -117,8 +117,6 @@ class TableFacts:
     """``(column, its type, the type the store writes)`` of columns of another type."""
     setting_problems: tuple[tuple[str, str], ...] = ()
     """``(table property, what is wrong)`` of compatibility settings the store cannot read."""
-    absent: str | None = None
-    """Why the location holds no table (None: it holds one)."""
 
     @property
     def commits_since_checkpoint(self) -> int:
@@ -142,18 +140,6 @@ class HealthReport:
 
     facts: TableFacts
     findings: tuple[Finding, ...]
-
-    @classmethod
-    def missing(cls, table: str, reason: str) -> HealthReport:
-        """The report on a location that holds no table (``reason`` says what is there): one
-        ``no_table`` error, so a mistyped location never passes for a healthy table.
-
-        >>> [f.check for f in HealthReport.missing("/data/t", "the folder is empty").findings]
-        ['no_table']
-        """
-        facts = TableFacts(table, -1, 1, 2, (), (), None, (), (), 0, 0, 0, 0, 0, None, 100)
-        facts = replace(facts, absent=reason)
-        return cls(facts, judge(facts, writable_features=()))
 
     @property
     def healthy(self) -> bool:
@@ -179,17 +165,6 @@ def judge(facts: TableFacts, *, writable_features: Collection[str]) -> tuple[Fin
     >>> [f.check for f in judge(facts, writable_features={"appendOnly", "invariants"})]
     ['checkpoint']
     """
-    if facts.absent is not None:
-        return (
-            Finding(
-                "no_table",
-                "error",
-                f"no Delta table at {facts.table}: {facts.absent}",
-                fix="check the location (--table, --path, --warehouse, the DC43_DELTA_STORE_* "
-                "variables); the first put or ingest creates the table where nothing is yet",
-                details={"reason": facts.absent},
-            ),
-        )
     findings = [
         *_protocol(facts, writable_features),
         *_schema(facts),
@@ -289,8 +264,10 @@ def _duplicates(facts: TableFacts) -> list[Finding]:
             "duplicate_keys",
             "error" if differing else "warning",
             message,
-            fix="delete the extra rows with the engine that wrote them (Spark: DELETE FROM ... "
-            "WHERE contract_id = ... AND version = ... AND fingerprint = ...)",
+            fix="keep one copy per key: delete the wrong one with the engine that wrote it "
+            "(DELETE FROM <table> WHERE contract_id = '<id>' AND version = '<version>' AND "
+            "fingerprint = '<wrong one>'); identical copies cannot be told apart: delete "
+            "them all, then put the version again",
             details={"keys": listed},
         )
     ]

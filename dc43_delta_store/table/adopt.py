@@ -158,9 +158,7 @@ def plan_adoption(dt: DeltaTable, table: str) -> tuple[AdoptionPlan, pl.DataFram
     not_null = tuple(
         name
         for name in REQUIRED_COLUMNS
-        if name in frame.columns
-        and schema.field(name).nullable
-        and not frame[name].null_count()
+        if name in frame.columns and schema.field(name).nullable and not frame[name].null_count()
     )
     plan = AdoptionPlan(table, dt.version(), frame.height, added, changes, not_null)
     return plan, filled

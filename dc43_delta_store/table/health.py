@@ -33,12 +33,11 @@ from ..core.versions import is_prerelease, version_sort_key
 from ..errors import ContractStoreError
 from .data_files import data_file_problems
 from .delta_table import WRITABLE_FEATURES, file_sizes, table_schema
-from .location import TableLocation
 from .maintenance import DEFAULT_TARGET_FILE_SIZE, compactable
 from .queries import payload_document
 from .scanning import column_mapping, scan_frame
 
-__all__ = ["absent_reason", "check_table", "last_checkpoint"]
+__all__ = ["check_table", "last_checkpoint", "setting_problems"]
 
 DERIVED_COLUMNS = tuple(name for name in TABLE_SCHEMA.names if name not in TABLE_SCHEMA.names[:7])
 REQUIRED = ("contract_id", "version", "json", "fingerprint", "created_at")
@@ -53,20 +52,6 @@ def check_table(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) 
     """The health report of snapshot ``dt`` (``table`` names it in the report)."""
     facts = read_facts(dt, table, storage_options)
     return HealthReport(facts, judge(facts, writable_features=WRITABLE_FEATURES))
-
-
-def absent_reason(location: TableLocation) -> str:
-    """What is at a location that holds no Delta table, for the ``no_table`` finding."""
-    path = location.local_path
-    if path is None:
-        return "no _delta_log there"
-    if not path.exists():
-        return "the folder does not exist"
-    if path.is_file():
-        return "it is a file, not a table folder"
-    if not any(path.iterdir()):
-        return "the folder is empty"
-    return "the folder holds files but no _delta_log"
 
 
 def read_facts(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -> TableFacts:
