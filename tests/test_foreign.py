@@ -19,7 +19,6 @@ from dc43_delta_store import (
     BatchError,
     ContractNotFoundError,
     DeltaContractStore,
-    IncompatibleTableError,
     InvalidRequestError,
     VersionConflictError,
 )

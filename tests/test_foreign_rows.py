@@ -42,7 +42,9 @@ def foreign_append(path: Path, contract_id: str, version: str, broken: dict[str,
     schema = pa.schema(DeltaTable(path).schema().to_arrow())
     row = {**dc43_row(dc43_document(contract_id, version, status="active")), **broken}
     write_deltalake(
-        path, pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema}], schema), mode="append"
+        path,
+        pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema}], schema),
+        mode="append",
     )
 
 
@@ -143,7 +145,8 @@ def test_the_highest_version_broken_after_it_was_read_is_skipped_from_then_on(
     assert store.latest("sales.orders")["version"] == "2.0.0"  # type: ignore[index]
     assert store.list_versions("sales.orders") == ["1.0.0", "1.1.0", "2.0.0"]
     DeltaTable(path).update(
-        updates={"json": "'{broken'"}, predicate="contract_id = 'sales.orders' AND version = '2.0.0'"
+        updates={"json": "'{broken'"},
+        predicate="contract_id = 'sales.orders' AND version = '2.0.0'",
     )
     assert store.latest("sales.orders") == GOOD[1]
     assert store.list_versions("sales.orders") == ["1.0.0", "1.1.0"]

@@ -77,9 +77,7 @@ def dc43_store(
                 statement = statement.replace("MERGE INTO", "MERGE WITH SCHEMA EVOLUTION INTO")
             if named_columns:
                 values = ", ".join(f"s.{name}" for name in SEVEN.split(", "))
-                statement = statement.replace(
-                    "INSERT *", f"INSERT ({SEVEN}) VALUES ({values})"
-                )
+                statement = statement.replace("INSERT *", f"INSERT ({SEVEN}) VALUES ({values})")
             return super()._execute_sql(statement)
 
         def _ensure_table(self) -> None:

@@ -115,6 +115,9 @@ class TableFacts:
     """Of those, the ones some row leaves null (NOT NULL cannot be restored over them)."""
     foreign_types: tuple[tuple[str, str, str], ...] = ()
     """``(column, its type, the type the store writes)`` of columns of another type."""
+    lone_odd_files: tuple[tuple[str, str], ...] = ()
+    """``(path, contract_id)`` of odd files alone in a ``contract_id`` partition, which
+    compaction never rewrites."""
     setting_problems: tuple[tuple[str, str], ...] = ()
     """``(table property, what is wrong)`` of compatibility settings the store cannot read."""
 
@@ -466,8 +469,18 @@ def _upkeep(facts: TableFacts) -> list[Finding]:
                 f"{len(facts.odd_files)} data file(s) embed an Arrow schema other than the "
                 f"table's (e.g. {path}: {'; '.join(problems)}): Daft refuses view types, Sail "
                 "(Spark) refuses them in NOT NULL columns",
-                fix="dc43-delta-store optimize (rewrites them when it compacts them)",
-                details={"files": {path: list(found) for path, found in facts.odd_files}},
+                fix="dc43-delta-store optimize (rewrites them when it compacts them)"
+                + (
+                    "; a file alone in its contract_id partition it leaves as it is: rewrite "
+                    "it with deltalake, DeltaTable(<table>).optimize.z_order(['version'], "
+                    "partition_filters=[('contract_id', '=', '<id>')]) for each id listed"
+                    if facts.lone_odd_files
+                    else ""
+                ),
+                details={
+                    "files": {path: list(found) for path, found in facts.odd_files},
+                    "alone_in_partition": {path: id_ for path, id_ in facts.lone_odd_files},
+                },
             )
         )
     if facts.mergeable_files >= SMALL_FILES_LIMIT:

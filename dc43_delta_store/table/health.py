@@ -11,10 +11,12 @@ duplicated keys and of suspect payloads are read whole.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
+import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake.fs import DeltaStorageHandler
 
@@ -64,6 +66,7 @@ def read_facts(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -
     interval = int(configuration.get("delta.checkpointInterval") or 100)
     nullable = tuple(name for name in REQUIRED if name in columns and schema.field(name).nullable)
     rows = _scan_rows(dt, columns, nullable)
+    odd = () if column_mapping(dt) else _odd_files(dt, storage_options)
     return TableFacts(
         table=table,
         version=dt.version(),
@@ -85,7 +88,8 @@ def read_facts(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -
         rows_without_identity=rows.without_identity,
         rows_without_derived=rows.without_derived,
         stale_sort_keys=rows.stale,
-        odd_files=() if column_mapping(dt) else _odd_files(dt, storage_options),
+        odd_files=odd,
+        lone_odd_files=_alone_in_partition(dt, [path for path, _ in odd]),
         keys_without_identity=tuple(rows.identity_keys),
         invalid_payloads=len(rows.invalid_keys),
         invalid_payload_keys=tuple(rows.invalid_keys[:SHOWN_KEYS]),
@@ -103,7 +107,7 @@ def _foreign_types(columns: Mapping[str, object]) -> tuple[tuple[str, str, str],
         for f in TABLE_SCHEMA
         if f.name in columns
         and f.name != "created_at"
-        and type_name(columns[f.name]) != type_name(f.type)  # type: ignore[arg-type]
+        and type_name(columns[f.name]) != type_name(f.type)
     )
 
 
@@ -155,6 +159,23 @@ def _odd_files(
     return tuple((path, tuple(problems)) for path, problems in sorted(found.items()) if problems)
 
 
+def _alone_in_partition(dt: DeltaTable, paths: list[str]) -> tuple[tuple[str, str], ...]:
+    """``(path, contract_id)`` of those of ``paths`` that are the only file of a
+    ``contract_id`` partition: compaction (``optimize`` on such a table) leaves them."""
+    if not paths or "contract_id" not in dt.metadata().partition_columns:
+        return ()
+    actions = pa.table(dt.get_add_actions(flatten=True))
+    files = actions.column("path").to_pylist()
+    ids = actions.column("partition.contract_id").to_pylist()
+    counts = Counter(ids)
+    by_path = dict(zip(files, ids, strict=True))
+    return tuple(
+        (path, by_path[path])
+        for path in paths
+        if by_path.get(path) is not None and counts[by_path[path]] == 1
+    )
+
+
 def last_checkpoint(dt: DeltaTable, storage_options: Mapping[str, str]) -> int | None:
     """The table version of the newest checkpoint, or None when there is none."""
     handler = DeltaStorageHandler(dt.table_uri, dict(storage_options) or None)
@@ -182,6 +203,7 @@ def _scan_rows(dt: DeltaTable, columns: Mapping[str, object], nullable: tuple[st
     scan = scan_frame(dt)
     keyed = all(name in columns for name in _KEYED)
     lacking = pl.any_horizontal(pl.col(name).is_null() for name in _IDENTITY)
+    keyable = pl.col("contract_id").is_not_null() & pl.col("version").is_not_null()  # adopt keys
     # Polars' JSON reader singles out the payloads to parse in Python, as reads do
     suspect = ~lacking & ~pl.col("json").str.json_path_match("$").str.starts_with("{").fill_null(
         False
@@ -192,7 +214,11 @@ def _scan_rows(dt: DeltaTable, columns: Mapping[str, object], nullable: tuple[st
         suspect.sum().alias("suspect"),
         *(pl.col(name).is_null().sum().alias(f"null {name}") for name in nullable),
         *(
-            [pl.any_horizontal(pl.col(name).is_null() for name in _KEYED).sum().alias("no_keys")]
+            [
+                (keyable & pl.any_horizontal(pl.col(n).is_null() for n in _KEYED))
+                .sum()
+                .alias("no_keys")
+            ]
             if keyed
             else []
         ),
