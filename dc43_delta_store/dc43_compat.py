@@ -129,8 +129,7 @@ def _model(document: dict[str, Any], contract_id: str, version: str) -> OpenData
         plural = "s" if len(errors) != 1 else ""
         count = f" ({len(errors)} problem{plural}, the first{problem})" if errors else ""
         raise ModelConversionError(
-            f"{what} does not fit dc43's ODCS model{count}; read it with "
-            "DeltaContractStore.get"
+            f"{what} does not fit dc43's ODCS model{count}; read it with DeltaContractStore.get"
         ) from exc
 
 

@@ -57,9 +57,9 @@ def test_the_adapter_refuses_a_v2_document_naming_it(
     adapter, documents = stored
     for document in documents:
         uuid, version = document["uuid"], document["version"]
-        for read in (lambda: adapter.get(uuid, version), lambda: adapter.latest(uuid)):
+        for read in ("get", "latest"):
             with pytest.raises(ModelConversionError) as caught:
-                read()
+                adapter.get(uuid, version) if read == "get" else adapter.latest(uuid)
             assert str(caught.value) == (
                 f"contract {uuid!r} version {version!r} is an ODCS {document['apiVersion']} "
                 "document, which dc43's ODCS model (v3) cannot hold (v2 names its id `uuid` "

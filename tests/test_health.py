@@ -286,7 +286,6 @@ def facts(**changes: Any) -> TableFacts:
         ({"invalid_payloads": 3, "invalid_payload_keys": (("a", "1"),)}, {"invalid_payloads"}),
         ({"nullable_required": ("version",)}, {"nullable_required_columns"}),
         ({"foreign_types": (("status", "int64", "string"),)}, {"foreign_column_types"}),
-        ({"setting_problems": (("dc43.compatibility", "x"),)}, {"compatibility_settings"}),
     ],
 )
 def test_judge(changes: dict[str, Any], expected: set[str]) -> None:

