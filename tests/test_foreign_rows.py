@@ -9,13 +9,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 from deltalake import DeltaTable, write_deltalake
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dc43_delta_store import ContractNotFoundError, Dc43ContractStore, DeltaContractStore
 from dc43_delta_store.cli.commands import cli
+from dc43_delta_store.table.queries import object_like, payload_document
 
 from .dc43_tables import dc43_document, dc43_row, dc43_table
 
@@ -150,3 +154,32 @@ def test_the_highest_version_broken_after_it_was_read_is_skipped_from_then_on(
     )
     assert store.latest("sales.orders") == GOOD[1]
     assert store.list_versions("sales.orders") == ["1.0.0", "1.1.0"]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=10,
+)
+TEXTS = st.one_of(
+    JSON_VALUES.map(json.dumps),
+    JSON_VALUES.map(json.dumps).flatmap(lambda t: st.integers(0, len(t)).map(lambda i: t[:i])),
+    JSON_VALUES.map(json.dumps).flatmap(
+        lambda t: st.tuples(st.integers(0, len(t)), st.text(max_size=3)).map(
+            lambda cut: t[: cut[0]] + cut[1] + t[cut[0] :]
+        )
+    ),
+    st.text(),
+)
+
+
+@given(st.lists(TEXTS, min_size=1, max_size=20))
+def test_checks_vectorised_prefilter_never_passes_a_payload_reads_skip(texts: list[str]) -> None:
+    """check counts unreadable payloads by Polars' JSON reader first, then parses those it
+    refuses as reads do: it must refuse every text reads skip, or check would miss it."""
+    passed = pl.DataFrame({"json": texts}).select(object_like(pl.col("json")))["json"]
+    for text, ok in zip(texts, passed.to_list(), strict=True):
+        if payload_document(text) is None:
+            assert not ok, text
+        elif ok:
+            assert payload_document(text) == json.loads(text)

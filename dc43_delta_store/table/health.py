@@ -28,7 +28,7 @@ from ..core.versions import is_prerelease, version_sort_key
 from .data_files import data_file_problems
 from .delta_table import WRITABLE_FEATURES, file_sizes, table_schema
 from .maintenance import DEFAULT_TARGET_FILE_SIZE, compactable
-from .queries import payload_document
+from .queries import object_like, payload_document
 from .scanning import column_mapping, scan_frame
 
 __all__ = ["check_table", "last_checkpoint"]
@@ -156,10 +156,7 @@ def _scan_rows(dt: DeltaTable, columns: Mapping[str, object], nullable: tuple[st
     keyed = all(name in columns for name in _KEYED)
     lacking = pl.any_horizontal(pl.col(name).is_null() for name in _IDENTITY)
     keyable = pl.col("contract_id").is_not_null() & pl.col("version").is_not_null()  # adopt keys
-    # Polars' JSON reader singles out the payloads to parse in Python, as reads do
-    suspect = ~lacking & ~pl.col("json").str.json_path_match("$").str.starts_with("{").fill_null(
-        False
-    )
+    suspect = ~lacking & ~object_like(pl.col("json"))  # then parsed as reads parse them
     counts = scan.select(
         pl.len().alias("rows"),
         lacking.sum().alias("no_identity"),

@@ -30,6 +30,7 @@ __all__ = [
     "filter_expr",
     "frozen_filters",
     "lookup",
+    "object_like",
     "one_copy",
     "payload_document",
     "readable_rows",
@@ -63,6 +64,14 @@ def readable_rows(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
     (those a read wants) hold it: rows other writers left so, which no read answers with."""
     wanted = ["version", *(["json"] if "json" in columns else [])]
     return frame.filter(pl.all_horizontal(pl.col(name).is_not_null() for name in wanted))
+
+
+def object_like(payloads: pl.Expr) -> pl.Expr:
+    """Whether each text holds a JSON object, by Polars' JSON reader (a column of booleans,
+    false for null). Vectorised, for whole-table scans: every text :func:`payload_document`
+    refuses, it refuses too (a property test holds it to that); the few it refuses are then
+    judged by :func:`payload_document`."""
+    return payloads.str.json_path_match("$").str.starts_with("{").fill_null(False)
 
 
 def payload_document(payload: str | None) -> dict[str, Any] | None:
