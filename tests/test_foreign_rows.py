@@ -17,7 +17,12 @@ from deltalake import DeltaTable, write_deltalake
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dc43_delta_store import ContractNotFoundError, Dc43ContractStore, DeltaContractStore
+from dc43_delta_store import (
+    CompatibilityError,
+    ContractNotFoundError,
+    Dc43ContractStore,
+    DeltaContractStore,
+)
 from dc43_delta_store.cli.commands import cli
 from dc43_delta_store.table.queries import object_like, payload_document
 
@@ -183,3 +188,17 @@ def test_checks_vectorised_prefilter_never_passes_a_payload_reads_skip(texts: li
             assert not ok, text
         elif ok:
             assert payload_document(text) == json.loads(text)
+
+
+def test_the_compatibility_gate_compares_with_the_readable_versions_only(table: Path) -> None:
+    """Under a policy, put reads the stored versions of the contract: rows reads skip are
+    not among them (a null version, an unreadable json), and the gate still judges."""
+    foreign_append(table, "sales.orders", "1.5.0", {"version": None})
+    foreign_append(table, "sales.orders", "1.6.0", {"json": "{not json"})
+    store = DeltaContractStore(path=table, validation="off")
+    store.set_compatibility("full")
+    columns = [{"name": "orders", "properties": [{"name": "id", "required": True}]}]
+    assert store.put(dc43_document("sales.orders", "2.0.0", schema=columns)).inserted
+    with pytest.raises(CompatibilityError, match=r"'sales\.orders' version '2\.1\.0'"):
+        store.put(dc43_document("sales.orders", "2.1.0", schema=[{"name": "orders"}]))
+    assert store.list_versions("sales.orders") == ["1.0.0", "1.1.0", "2.0.0"]
