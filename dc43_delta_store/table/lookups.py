@@ -86,7 +86,7 @@ def contract_ids(reads: TableReads, as_of: AsOf | None) -> tuple[str, ...]:
             for name in _IDENTITY
             if schema.get_field_index(name) < 0 or schema.field(name).nullable
         ]  # rows other writers left without identity are no contract
-        frame = snapshot.every(["contract_id", *nullable])
+        frame = snapshot.every(list(dict.fromkeys(["contract_id", *nullable])))
         if nullable:
             frame = frame.filter(pl.all_horizontal(pl.col(name).is_not_null() for name in nullable))
         ids = reads.collect(frame.select("contract_id").unique())
