@@ -202,3 +202,17 @@ def test_the_compatibility_gate_compares_with_the_readable_versions_only(table: 
     with pytest.raises(CompatibilityError, match=r"'sales\.orders' version '2\.1\.0'"):
         store.put(dc43_document("sales.orders", "2.1.0", schema=[{"name": "orders"}]))
     assert store.list_versions("sales.orders") == ["1.0.0", "1.1.0", "2.0.0"]
+
+
+def test_a_long_lived_store_skips_rows_appended_after_it_answered(table: Path) -> None:
+    """Answers remembered before another tool's broken rows arrive: the store follows the
+    commits and goes on answering as if they were not there."""
+    store = DeltaContractStore(path=table)
+    assert store.latest("sales.orders") == GOOD[1] and store.list_contracts() == ["sales.orders"]
+    for kind in NULLS | {"json not JSON"}:
+        foreign_append(table, "sales.orders", "3.0.0", BROKEN[kind])
+        assert store.latest("sales.orders") == GOOD[1], kind
+        assert store.list_versions("sales.orders") == ["1.0.0", "1.1.0"], kind
+        assert store.list_contracts() == ["sales.orders"], kind
+        newest = store.table_version
+        assert newest is not None and store.changes(since=newest - 1).events[0].kind == "unknown"
