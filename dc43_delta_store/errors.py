@@ -20,6 +20,8 @@ Every error derives from one base and, where one fits, from a builtin too::
     │                                          put-if-absent: concurrent commits would be lost
     ├── DuplicateVersionError                  another writer stored one version twice,
     │                                          with different content
+    ├── ModelConversionError                   Dc43ContractStore: a stored document dc43's
+    │                                          ODCS model cannot hold (ODCS v2); HTTP 409
     ├── InvalidLocationError (ValueError)      a table name or path that cannot be used
     ├── InvalidRequestError (ValueError)       an unknown column, a bad as_of, a refused SQL
     │   └── CursorExpiredError                 the change feed's log before a cursor is gone
@@ -49,6 +51,7 @@ __all__ = [
     "InvalidContractError",
     "InvalidLocationError",
     "InvalidRequestError",
+    "ModelConversionError",
     "StoreUnavailableError",
     "TableBusyError",
     "TableNotFoundError",
@@ -266,6 +269,12 @@ class UnsafeEndpointError(ContractStoreError):
     the first, whose rows vanish without an error. The message names the endpoint (never
     credentials) and the fix; nothing was written, and the probe object was deleted.
     """
+
+
+class ModelConversionError(ContractStoreError):
+    """A stored document that the ODCS pydantic model dc43 uses cannot represent (an ODCS v2
+    document, keys the model forbids): :class:`~.dc43_compat.Dc43ContractStore` cannot hand
+    it to dc43's code. ``DeltaContractStore.get`` reads it as it is."""
 
 
 class DuplicateVersionError(ContractStoreError):

@@ -22,7 +22,13 @@ from .core.metadata import parse_columns
 from .core.records import check_identity
 from .core.table_schema import TABLE_SCHEMA
 from .core.validation import ValidationMode
-from .errors import BatchError, ContractNotFoundError, InvalidLocationError, InvalidRequestError
+from .errors import (
+    BatchError,
+    ContractNotFoundError,
+    InvalidLocationError,
+    InvalidRequestError,
+    TableNotFoundError,
+)
 from .feed.events import Changes
 from .feed.reader import read_changes
 from .resolution.explain import Resolution, ResolveRequest
@@ -639,9 +645,13 @@ class DeltaContractStore:
 
     def check(self) -> HealthReport:
         """The table's health: duplicated keys, Delta features the store cannot read or write,
-        column mapping, rows without identity or derived columns, stale version keys, a
-        missing checkpoint, small files. ``report.healthy``, or ``report.findings`` with the
-        fix for each (see :mod:`.core.health`). A table that does not exist yet is healthy.
+        column mapping, columns of other types, required columns left nullable, rows reads
+        skip (no identity, a payload that is not a JSON object), rows without derived
+        columns, stale version keys, unreadable compatibility settings, a missing
+        checkpoint, small files. ``report.healthy``, or ``report.findings`` with the fix for
+        each (see :mod:`.core.health`). Where no table is, raises
+        :class:`~.errors.TableNotFoundError` (a file or a folder of other files:
+        :class:`~.errors.InvalidLocationError`), as upkeep does; nothing is created.
 
         >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
         >>> store.check().healthy
@@ -649,7 +659,7 @@ class DeltaContractStore:
         """
         dt = self._table.current()
         if dt is None:
-            return HealthReport.missing(str(self._location))
+            raise TableNotFoundError(str(self._location), "check")
         with self._reads.reading(), self._table.errors("check"):
             return check_table(dt, str(self._location), self._location.options())
 
