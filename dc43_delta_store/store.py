@@ -290,7 +290,7 @@ class DeltaContractStore:
         """
         parsed = parse_overrides(list(overrides), "overrides")
         info = commit_metadata(who, why, None)
-        return self._writer.update_settings(lambda s: replace(s, overrides=parsed), info)
+        return self._writer.update_settings(lambda s: s.with_overrides(parsed), info)
 
     def diff(
         self, old: Any, new: Any, *, mode: Mode | None = None, as_of: AsOf | None = None

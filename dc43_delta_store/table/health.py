@@ -16,6 +16,7 @@ import polars as pl
 from deltalake import DeltaTable
 from deltalake.fs import DeltaStorageHandler
 
+from ..compatibility.findings import settings_findings
 from ..core.duplicates import DuplicateKey, duplicate_keys
 from ..core.health import HealthReport, TableFacts, judge
 from ..core.table_schema import TABLE_SCHEMA
@@ -34,7 +35,9 @@ _KEYED = ("contract_key", "version_sort_key", "prerelease")
 def check_table(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -> HealthReport:
     """The health report of snapshot ``dt`` (``table`` names it in the report)."""
     facts = read_facts(dt, table, storage_options)
-    return HealthReport(facts, judge(facts, writable_features=WRITABLE_FEATURES))
+    findings = judge(facts, writable_features=WRITABLE_FEATURES)
+    settings = settings_findings(dt.metadata().configuration)  # compatibility properties
+    return HealthReport(facts, (*findings, *settings))
 
 
 def read_facts(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -> TableFacts:

@@ -31,7 +31,7 @@ from ..core.metadata import check_declared, check_values, parse_columns
 from ..core.records import contract_key
 from ..core.validation import ValidationMode
 from ..errors import BatchError, ContractNotFoundError, TableBusyError, UpdateConflictError
-from .compatibility import apply_gate, gate_transactions, gated, read_settings, write_settings
+from .compatibility import apply_gate, gate_transactions, gated, read_settings, rewrite_settings
 from .delta_table import CommitFailedError, ContractTable, table_arrow_schema
 from .history import update_summary, write_summary
 from .maintenance import DEFAULT_TARGET_FILE_SIZE
@@ -138,10 +138,8 @@ class TableWriter:
 
         def attempt() -> CompatibilitySettings:
             dt = self._table.writable(self._table.current(), self.declared)
-            settings = change(read_settings(dt))
             with self._table.errors("set the compatibility settings of"):
-                write_settings(dt, settings, info)
-            return settings
+                return rewrite_settings(dt, change, info)
 
         return self.retrying("setting the compatibility policy", attempt)
 
