@@ -11,16 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from deltalake import DeltaTable
 
 from dc43_delta_store import CompatibilityError, DeltaContractStore, diff
-from dc43_delta_store.cli.commands import EXIT_CODES
+from dc43_delta_store.cli import EXIT_CODES, cli
 from dc43_delta_store.compatibility import Policy
 from dc43_delta_store.errors import IncompatibleTableError, InvalidRequestError
 
-from .test_compatibility_gate import run, version, write
+from .test_compatibility_gate import version, write
 
 ID = "sales.customers"
+
+
+def run(*args: str) -> Result:
+    """The command line, in this process."""
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def with_column(number: str, name: str, **fields: Any) -> dict[str, Any]:
@@ -55,7 +61,7 @@ def test_none_cannot_be_transitive(tmp_path: Path) -> None:
         DeltaContractStore(path=tmp_path / "t", compatibility="none_transitive")
     table = ["--path", str(tmp_path / "t")]
     refused = run(*table, "compatibility", "set", "none", "--transitive")
-    assert refused.returncode == EXIT_CODES["usage"]
+    assert refused.exit_code == EXIT_CODES["usage"]
     assert "'none_transitive' is not allowed" in refused.stderr
     assert "backward_transitive, forward_transitive, full_transitive" in refused.stderr
     assert store.table_version == before
@@ -86,10 +92,10 @@ def test_an_unreadable_policy_refuses_writes_and_diffs_and_names_the_repair(
     table = ["--path", str(path)]
     for command in (["compatibility", "show"], ["diff", f"{ID}@1.0.0", f"{ID}@1.0.0"]):
         shown = run(*table, *command)
-        assert shown.returncode == EXIT_CODES["table"], shown.stderr
+        assert shown.exit_code == EXIT_CODES["table"], shown.stderr
         assert shown.stderr.count("\n") == 1 and value in shown.stderr
     repaired = run(*table, "compatibility", "set", "full")  # the repair is never blocked
-    assert repaired.returncode == 0, repaired.stderr
+    assert repaired.exit_code == 0, repaired.stderr
     with pytest.raises(CompatibilityError):
         store.put(version("1.0.1", drop_email=True))
 
@@ -115,12 +121,12 @@ def test_unreadable_per_contract_policies_and_overrides_are_repaired_one_by_one(
     assert "compatibility override --clear" in message
     table = ["--path", str(path)]
     # repairing one part keeps the others as they were, readable or not
-    assert run(*table, "compatibility", "set", "default", "--contract", "b").returncode == 0
+    assert run(*table, "compatibility", "set", "default", "--contract", "b").exit_code == 0
     configuration = DeltaTable(str(path)).metadata().configuration
     assert json.loads(configuration["dc43.compatibility.contracts"]) == {"legacy.feed": "none"}
     assert configuration["dc43.compatibility.overrides"] == '[{"rule": "no-such-rule"}]'
     cleared = run(*table, "compatibility", "override", "--clear", "--why", "GOV-3")
-    assert cleared.returncode == 0, cleared.stderr
+    assert cleared.exit_code == 0, cleared.stderr
     settings = store.compatibility_settings()
     assert settings.policy == Policy("full") and settings.overrides == ()
     assert settings.contracts == {"legacy.feed": Policy("none")}
@@ -134,12 +140,12 @@ def test_the_repair_of_one_property_leaves_another_unreadable_one_reported(
     foreign_properties(path, dc43_compatibility="strict", dc43_compatibility_contracts="[1]")
     table = ["--path", str(path)]
     partial = run(*table, "compatibility", "set", "full")
-    assert partial.returncode == 0
+    assert partial.exit_code == 0
     assert "warning: table property dc43.compatibility.contracts holds '[1]'" in partial.stderr
     configuration = DeltaTable(str(path)).metadata().configuration
     assert configuration["dc43.compatibility"] == "full"
     assert configuration["dc43.compatibility.contracts"] == "[1]"  # not silently dropped
-    assert run(*table, "compatibility", "set", "none", "--contract", "x").returncode == 0
+    assert run(*table, "compatibility", "set", "none", "--contract", "x").exit_code == 0
     assert json.loads(
         DeltaTable(str(path)).metadata().configuration["dc43.compatibility.contracts"]
     ) == {"x": "none"}
@@ -156,11 +162,11 @@ def test_check_reports_an_unreadable_policy_and_its_fix_works(tmp_path: Path) ->
     assert finding.details["property"] == "dc43.compatibility"
     table = ["--path", str(path)]
     checked = run(*table, "check")
-    assert checked.returncode == EXIT_CODES["table"]
+    assert checked.exit_code == EXIT_CODES["table"]
     assert "fix: dc43-delta-store compatibility set" in checked.stdout
     fix = ["compatibility", "set", "none"]  # the fix, as a user would follow it
-    assert run(*table, *fix).returncode == 0
-    assert run(*table, "check").returncode == 0
+    assert run(*table, *fix).exit_code == 0
+    assert run(*table, "check").exit_code == 0
     assert store.check().healthy
 
 
@@ -284,7 +290,7 @@ def test_racing_writers_below_and_above_never_store_an_incompatible_pair(
             store = DeltaContractStore(path=path, validation="off")
             store.set_compatibility("full")
             store.put(version("1.0.0"))
-            start = time.time() + 0.5
+            start = time.time() + 0.3
             jobs = [
                 (path, with_column("1.2.0", "y"), start),
                 (path, with_column("1.1.0", "x"), start),
@@ -313,7 +319,7 @@ def test_a_version_outside_the_order_is_refused_under_a_policy(tmp_path: Path) -
     table = ["--path", str(tmp_path / "t")]
     write(tmp_path / "d.json", version("2024-01-01"))
     refused = run(*table, "put", str(tmp_path / "d.json"))
-    assert refused.returncode == EXIT_CODES["invalid"] and "2024-01-01" in refused.stderr
+    assert refused.exit_code == EXIT_CODES["invalid"] and "2024-01-01" in refused.stderr
     plain = DeltaContractStore(path=tmp_path / "t", validation="off", compatibility="none")
     assert plain.put(version("2024-01-01", drop_email=True)).inserted  # no policy: stored
     # stored unordered versions are no baseline: the next release is compared with 1.0.1
