@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ from dc43_delta_store.cli import EXIT_CODES, cli
 from dc43_delta_store.compatibility import Policy
 from dc43_delta_store.errors import IncompatibleTableError, InvalidRequestError
 
+from .conftest import ROOT
 from .test_compatibility_gate import version, write
 
 ID = "sales.customers"
@@ -363,3 +368,37 @@ def test_diff_takes_overrides_in_the_shape_of_an_overrides_file(tmp_path: Path) 
             InvalidRequestError, match=field.replace("[", r"\[").replace("]", r"\]")
         ):
             store.diff(f"{ID}@1.0.0", new, overrides=bad)
+
+
+# -- the README ------------------------------------------------------------------------------
+
+
+def _printed(code: str) -> list[str]:
+    """What the comments of a README example say its prints print (on the line, or on the
+    comment line right after it)."""
+    lines = code.splitlines()
+    expected = []
+    for number, line in enumerate(lines):
+        if line.lstrip().startswith("print("):
+            comment = line if "#" in line else lines[number + 1]
+            expected.append(comment.split("#", 1)[1].strip())
+    return expected
+
+
+def test_the_compatibility_example_runs_after_the_quick_start(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick_start = re.search(r"```python\n(.*?)```", readme, re.S)
+    section = readme.split("\n## Compatibility\n", 1)[1]
+    example = re.search(r"```python\n(.*?)```", section, re.S)
+    assert quick_start is not None and example is not None
+    env = dict(os.environ, DC43_DELTA_STORE_WAREHOUSE=str(tmp_path))
+    for _ in range(2):  # and again: it runs as written on the tables it left
+        ran = subprocess.run(
+            [sys.executable, "-c", quick_start.group(1) + example.group(1)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert ran.stdout.splitlines()[-3:] == _printed(example.group(1))
