@@ -29,7 +29,7 @@ def settings_findings(configuration: Mapping[str, str]) -> list[Finding]:
             "is refused until it is repaired",
             fix=problem.fix,
             details={
-                "property": problem.property,
+                "property": problem.table_property,
                 "value": problem.value,
                 "contract": problem.contract,
             },

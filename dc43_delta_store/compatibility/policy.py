@@ -221,11 +221,11 @@ class SettingsProblem:
 
     >>> problem = CompatibilitySettings.from_properties(
     ...     {"dc43.compatibility": "none_transitive"}, strict=False).problems[0]
-    >>> problem.property, problem.value
+    >>> problem.table_property, problem.value
     ('dc43.compatibility', 'none_transitive')
     """
 
-    property: str
+    table_property: str
     value: Any
     reason: str
     fix: str
@@ -234,7 +234,7 @@ class SettingsProblem:
     @property
     def what(self) -> str:
         """What is wrong, without the repair."""
-        where = f"table property {self.property}"
+        where = f"table property {self.table_property}"
         if self.contract is not None:
             where += f" (contract {self.contract!r})"
         return f"{where} holds {self.value!r}, which {self.reason}"
@@ -271,7 +271,7 @@ class CompatibilitySettings:
         if contract_id is None:
             if policy is None:
                 raise InvalidRequestError("the table's policy cannot be None: use 'none'")
-            kept = tuple(p for p in self.problems if p.property != POLICY_PROPERTY)
+            kept = tuple(p for p in self.problems if p.table_property != POLICY_PROPERTY)
             return replace(self, policy=policy, problems=kept)
         contracts = {cid: p for cid, p in self.contracts.items() if cid != contract_id}
         if policy is not None:
@@ -279,13 +279,13 @@ class CompatibilitySettings:
         kept = tuple(
             p
             for p in self.problems
-            if p.property != CONTRACTS_PROPERTY or p.contract not in (None, contract_id)
+            if p.table_property != CONTRACTS_PROPERTY or p.contract not in (None, contract_id)
         )
         return replace(self, contracts=contracts, problems=kept)
 
     def with_overrides(self, overrides: Iterable[Override]) -> CompatibilitySettings:
         """These settings with ``overrides`` instead of their own (an unreadable list too)."""
-        kept = tuple(p for p in self.problems if p.property != OVERRIDES_PROPERTY)
+        kept = tuple(p for p in self.problems if p.table_property != OVERRIDES_PROPERTY)
         return replace(self, overrides=tuple(overrides), problems=kept)
 
     def ordered_overrides(self) -> list[Override]:
@@ -295,7 +295,7 @@ class CompatibilitySettings:
 
     def to_properties(self) -> dict[str, str]:
         """The table properties; values that could not be read are written back unchanged."""
-        raw = {p.property: p.value for p in self.problems if p.contract is None}
+        raw = {p.table_property: p.value for p in self.problems if p.contract is None}
         contracts: dict[str, Any] = {cid: str(p) for cid, p in self.contracts.items()}
         contracts.update({p.contract: p.value for p in self.problems if p.contract is not None})
         return {
