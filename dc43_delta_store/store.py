@@ -241,6 +241,10 @@ class DeltaContractStore:
     def compatibility_settings(self) -> CompatibilitySettings:
         """The table's compatibility policy, per-contract policies and rule overrides.
 
+        A property that holds no readable policy (another tool's value) raises
+        :class:`~.errors.IncompatibleTableError` naming it, its value and the repair, which
+        :meth:`set_compatibility` carries out.
+
         >>> store.compatibility_settings().policy
         Policy(mode='none', transitive=False)
         """

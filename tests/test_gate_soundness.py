@@ -367,7 +367,7 @@ def test_diff_takes_overrides_in_the_shape_of_an_overrides_file(tmp_path: Path) 
         with pytest.raises(
             InvalidRequestError, match=field.replace("[", r"\[").replace("]", r"\]")
         ):
-            store.diff(f"{ID}@1.0.0", new, overrides=bad)
+            store.diff(f"{ID}@1.0.0", new, overrides=bad)  # type: ignore[arg-type]
 
 
 # -- the README ------------------------------------------------------------------------------

@@ -237,7 +237,10 @@ class SettingsProblem:
         where = f"table property {self.table_property}"
         if self.contract is not None:
             where += f" (contract {self.contract!r})"
-        return f"{where} holds {self.value!r}, which {self.reason}"
+        shown = repr(self.value)  # escaped: another tool's text reaches terminals safely
+        if len(shown) > 200:
+            shown = f"{shown[:180]}... ({len(shown)} characters)"
+        return f"{where} holds {shown}, which {self.reason}"
 
     def __str__(self) -> str:
         return f"{self.what}; repair it: {self.fix}"
