@@ -26,6 +26,7 @@ from ..errors import (
     InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
+    TableNotFoundError,
     UpdateConflictError,
     VersionConflictError,
 )
@@ -62,6 +63,7 @@ EXIT_CODES = {
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+ONE_COMMAND = 3600.0  # seconds a read command's store trusts what it read first
 
 
 def exit_code(error: BaseException) -> int:
@@ -73,7 +75,7 @@ def exit_code(error: BaseException) -> int:
                 return EXIT_CODES[kind]
         return EXIT_CODES["invalid"]
     for kinds, code in [
-        ((ContractNotFoundError,), "not_found"),
+        ((ContractNotFoundError, TableNotFoundError), "not_found"),
         ((CompatibilityError,), "incompatible"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),
@@ -221,8 +223,9 @@ class Context:
 
     def reader(self) -> DeltaContractStore:
         """The store of a command that only reads: a table that does not exist is an error
-        (exit 3), not an empty answer."""
-        store = self.store()
+        (exit 3), not an empty answer. A command answers from the table as it found it
+        first: one look at the log, not one per call it makes."""
+        store = self.store(max_staleness=ONE_COMMAND)
         if store.table_version is None:
             click.echo(
                 f"error: no table at {store.location}: nothing has been written there "

@@ -23,16 +23,26 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
 
-from ..errors import ContractStoreError, StoreUnavailableError
+from ..core.file_stats import parse_stats
+from ..core.log_state import LogState
+from ..errors import ContractStoreError, InvalidRequestError, StoreUnavailableError
 from ..feed.reader import read_touched
 from ..feed.touched import EVERYTHING, Stats, Touched
 from .cache import DEFAULT_CACHE_BYTES, TABLE, ResultCache, Scope
-from .delta_table import FORKED, AsOf, CommitFailedError, ContractTable, table_schema
+from .delta_table import (
+    FORKED,
+    AsOf,
+    CommitFailedError,
+    ContractTable,
+    arrow_schema,
+    table_schema,
+)
 from .location import describe
 from .log import DeltaLog
 from .queries import lookup
 from .row_groups import Files, PointReader
 from .scanning import scan_frame
+from .vacuumed import vacuumed
 
 __all__ = ["Snapshot", "TableReads"]
 
@@ -49,8 +59,8 @@ class TableReads:
     ) -> None:
         self._table = table
         self._log = log
-        self.cache = ResultCache(cache_bytes, changes=self._touched)
-        self._points = PointReader(table.location)
+        self.cache = ResultCache(cache_bytes, changes=self._touched, epoch=lambda: table.epoch)
+        self._points = PointReader(table.location, epoch=lambda: table.epoch, files=table.files)
 
     def answer(
         self,
@@ -63,12 +73,14 @@ class TableReads:
         """``compute`` on the snapshot ``as_of`` names; on the newest one, remembered until a
         commit touches ``scope`` (a contract id, or :data:`~.cache.TABLE`)."""
         if isinstance(as_of, int) and not isinstance(as_of, bool):
-            return self.cache.pinned(
-                as_of, query, lambda: compute(self.snapshot(self._table.at(as_of)))
-            )
+            with self.time_travel(as_of):
+                return self.cache.pinned(
+                    as_of, query, lambda: compute(self.snapshot(self._table.at(as_of)))
+                )
         if as_of is not None:
             dt = self._table.at(as_of)
-            return self.cache.pinned(dt.version(), query, lambda: compute(self.snapshot(dt)))
+            with self.time_travel(dt.version()):
+                return self.cache.pinned(dt.version(), query, lambda: compute(self.snapshot(dt)))
         newest = self.newest()
         if newest is None:
             return compute(None)
@@ -76,6 +88,9 @@ class TableReads:
 
     def newest(self) -> Snapshot | None:
         """The newest snapshot (None before the table exists), loaded only when needed."""
+        state = self._table.log_state()
+        if state is not None:
+            return Snapshot(self, state.version, state=state)
         version = self._table.newest()
         return None if version is None else Snapshot(self, version)
 
@@ -100,6 +115,23 @@ class TableReads:
     def collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
         with self.reading():
             return frame.collect()
+
+    @contextlib.contextmanager
+    def time_travel(self, version: int) -> Iterator[None]:
+        """Reads of the older table ``version``: when files ``vacuum`` deleted make them
+        fail, an :class:`~..errors.InvalidRequestError` that says so and names the versions
+        still readable."""
+        try:
+            yield
+        except StoreUnavailableError:
+            dt = self._table.current()
+            if dt is None:
+                raise
+            with self._table.errors("read the history of"):
+                why = vacuumed(dt.history(), version, str(self._table.location))
+            if why is None:
+                raise
+            raise InvalidRequestError(why) from None
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
@@ -143,7 +175,10 @@ class TableReads:
         def stats_of(path: str) -> Stats | None:
             nonlocal loaded
             if loaded is None:
-                loaded = _file_stats(self._table.at(version))
+                state = None if self._table.log is None else self._table.log.at(version)
+                loaded = (
+                    _file_stats(self._table.at(version)) if state is None else _state_stats(state)
+                )
             return loaded.get(path)
 
         return stats_of
@@ -187,6 +222,16 @@ def _file_stats(dt: DeltaTable) -> dict[str, Stats]:
     return stats
 
 
+def _state_stats(state: LogState) -> dict[str, Stats]:
+    """Path -> statistics of every file of a log state the store replayed."""
+    found = {}
+    for path, data_file in state.files.items():
+        stats = parse_stats(data_file.stats)
+        if stats is not None:
+            found[path] = stats
+    return found
+
+
 class Snapshot:
     """The table at ``version``, as a read sees it.
 
@@ -197,10 +242,18 @@ class Snapshot:
     of ``version`` is dropped when a later commit touches its contract.
     """
 
-    def __init__(self, reads: TableReads, version: int, dt: DeltaTable | None = None) -> None:
+    def __init__(
+        self,
+        reads: TableReads,
+        version: int,
+        dt: DeltaTable | None = None,
+        *,
+        state: LogState | None = None,
+    ) -> None:
         self._reads = reads
         self.version = version
         self._dt = dt
+        self._state = state  # the log at ``version``, as the store replayed it
 
     def table(self) -> DeltaTable:
         """The DeltaTable (loaded at ``version`` or later)."""
@@ -215,16 +268,32 @@ class Snapshot:
         known = self._reads._points.known(self.version) if self._dt is None else None
         if known is not None:
             return known
+        if self._state is not None:
+            return self._reads._points.files_of_state(self._state, self.schema())
         dt = self.table()
         return self._reads._points.files(dt, self._reads.schema(dt))
 
     def schema(self) -> pa.Schema:
         known = self._reads._points.known(self.version) if self._dt is None else None
-        return known.schema if known is not None else self._reads.schema(self.table())
+        if known is not None:
+            return known.schema
+        if self._state is not None and self._state.schema_string:
+            return arrow_schema(self._state.schema_string)
+        return self._reads.schema(self.table())
 
     def columns(self) -> dict[str, Any]:
         """Column name -> Arrow type."""
         return {field.name: field.type for field in self.schema()}
+
+    def every(self, columns: Sequence[str]) -> pl.LazyFrame:
+        """``columns`` of every row: read from the data files themselves when there are few
+        (on an object store, each in one GET, kept), else a scan of the snapshot."""
+        with self._reads.reading():
+            files = self._files()
+            rows = None if files is None else self._reads._points.every(files, columns)
+        if rows is not None:
+            return rows.lazy()
+        return scan_frame(self.table()).select(columns)
 
     def frame(self, contract_id: str, columns: Sequence[str]) -> pl.LazyFrame:
         """The rows of ``contract_id``, with at least ``columns`` (which must be the
