@@ -27,6 +27,7 @@ from ..errors import (
     StoreUnavailableError,
     TableBusyError,
     TableNotFoundError,
+    UnsafeEndpointError,
     UpdateConflictError,
     VersionConflictError,
 )
@@ -79,7 +80,7 @@ def exit_code(error: BaseException) -> int:
         ((CompatibilityError,), "incompatible"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),
-        ((IncompatibleTableError, DuplicateVersionError), "table"),
+        ((IncompatibleTableError, DuplicateVersionError, UnsafeEndpointError), "table"),
         ((StoreUnavailableError, TableBusyError), "unavailable"),
         ((InvalidLocationError, InvalidRequestError), "usage"),
     ]:

@@ -111,12 +111,17 @@ class LogReader:
     # -- internals -----------------------------------------------------------------------
 
     def _probe(self, state: LogState) -> Followed:
-        """Locally: read the next commit files until one is missing (no listing)."""
+        """Locally: read the next commit files until one is missing (no listing). A
+        checkpoint past that point means the commits in between were cleaned up: the
+        table is opened from it (a write must never take a cleaned-up version number)."""
         commits: list[tuple[int, tuple[Mapping[str, Any], ...]]] = []
         while True:
             version = state.version + 1
             data = self._files.get(f"{LOG}/{version:020d}.json")
             if data is None:
+                last = self._last_checkpoint()
+                if last is not None and int(last["version"]) > state.version:
+                    return Followed(self.open())
                 return Followed(state, tuple(commits))
             actions = commit_actions(data, f"table {self._files.location}: commit {version}")
             commits.append((version, actions))

@@ -53,11 +53,12 @@ class LogView:
         self._stale = False  # a write of this store committed since
         self._lock = threading.Lock()
 
-    def newest(self) -> LogState | None:
+    def newest(self, *, strict: bool = False) -> LogState | None:
         """The newest state (None: no table), refreshed unless confirmed within
-        ``max_staleness`` seconds."""
+        ``max_staleness`` seconds (``strict``: by a refresh that began after this call)."""
         asked = time.monotonic()
-        if self._opened and not self._stale and asked - self._confirmed < self._max_staleness:
+        fresh = not strict and asked - self._confirmed < self._max_staleness
+        if self._opened and not self._stale and fresh:
             return self._state
         with self._lock:
             if self._opened and not self._stale and self._confirmed >= asked:

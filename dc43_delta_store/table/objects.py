@@ -210,6 +210,18 @@ class TableFiles:
                 return False
             return True
 
+    def delete(self, path: str) -> None:
+        """Delete the file at ``path`` (nothing if it is not there)."""
+        with self._errors("write", path):
+            if self._root is not None:
+                with suppress(FileNotFoundError):
+                    os.unlink(self._root / path)
+            else:
+                import obstore
+
+                with suppress(FileNotFoundError):
+                    obstore.delete(self._obstore(), path)
+
     def forget(self) -> None:
         """Drop what was read (the table at the root was replaced)."""
         with self._lock:
@@ -281,49 +293,42 @@ def _summary(text: str) -> str:
 
 def obstore_for(location: TableLocation) -> Any:
     """An ``obstore`` store for the table's root, configured from the storage options
-    deltalake takes (options ``obstore`` does not know, such as deltalake's own, are left
-    out; the environment's ``AWS_*``/``AZURE_*``/``GOOGLE_*`` variables apply as for
-    deltalake)."""
+    deltalake takes; options ``obstore`` does not know are left out, as deltalake ignores
+    what it does not know (some are its own alone: ``AWS_S3_LOCKING_PROVIDER``,
+    ``AWS_PROFILE``...). The environment's ``AWS_*``/``AZURE_*``/``GOOGLE_*`` variables
+    apply as for deltalake."""
+    from obstore.exceptions import UnknownConfigurationKeyError
     from obstore.store import from_url
 
     url = location.uri
     if url.lower().startswith("gcs://"):
         url = "gs://" + url[len("gcs://") :]
-    config: dict[str, str] = {}
-    client: dict[str, Any] = {"timeout": "30s", "connect_timeout": "5s"}
+    config: Any = {}  # obstore types it per store: S3Config, AzureConfig, GCSConfig
+    client: Any = {"timeout": "30s", "connect_timeout": "5s"}
     for key, value in location.options().items():
         name = key.lower()
         bare = name.split("_", 1)[1] if name.startswith(("aws_", "azure_", "google_")) else name
         if bare in _CLIENT_KEYS:
             client[bare] = value
-        elif _known(url, name, value):
+        else:
             config[name] = value
-    try:
-        return from_url(url, config=config, client_options=client, retry_config=_RETRY)  # type: ignore[call-overload]
-    except Exception as exc:
-        raise StoreUnavailableError(
-            f"cannot reach table {location}: the storage options do not configure a client "
-            f"for it: {describe(exc, location)}"
-        ) from None
-
-
-_KNOWN: dict[tuple[str, str], bool] = {}
-
-
-def _known(url: str, name: str, value: str) -> bool:
-    """Whether obstore knows option ``name`` for ``url``'s scheme."""
-    scheme = url.split("://", 1)[0].lower()
-    found = _KNOWN.get((scheme, name))
-    if found is None:
-        from obstore.exceptions import UnknownConfigurationKeyError
-        from obstore.store import from_url
-
+    while True:
         try:
-            from_url(url, config={name: value})  # type: ignore[call-overload]
-            found = True
-        except UnknownConfigurationKeyError:
-            found = False
-        except Exception:  # known, but incomplete on its own (e.g. Azure without an account)
-            found = True
-        _KNOWN[(scheme, name)] = found
-    return found
+            return from_url(url, config=config, client_options=client, retry_config=_RETRY)
+        except UnknownConfigurationKeyError as exc:
+            unknown = _UNKNOWN_KEY.search(str(exc))
+            if unknown is None or unknown.group(1) not in config:
+                raise _unconfigured(location, exc) from None
+            del config[unknown.group(1)]
+        except Exception as exc:
+            raise _unconfigured(location, exc) from None
+
+
+_UNKNOWN_KEY = re.compile(r"Configuration key: '([^']+)' is not valid")
+
+
+def _unconfigured(location: TableLocation, exc: Exception) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"cannot reach table {location}: the storage options do not configure a client for "
+        f"its endpoint: {describe(exc, location)}"
+    )

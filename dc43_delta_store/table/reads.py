@@ -107,6 +107,16 @@ class TableReads:
         schema = self.schema(dt)
         return {field.name: field.type for field in schema}
 
+    def stored_rows(self, state: LogState, contract_ids: Sequence[str]) -> pl.DataFrame | None:
+        """``contract_id``, ``version``, ``fingerprint``, ``json`` of the rows of
+        ``contract_ids`` in log ``state`` (for a write planned on it); None when point reads
+        cannot tell (the caller then scans a deltalake snapshot)."""
+        columns = ["version", "fingerprint", "json"]
+        with self.reading():
+            files = Snapshot(self, state.version, state=state)._files()
+            rows = None if files is None else self._points.rows_of(files, contract_ids, columns)
+        return None if rows is None else rows.select("contract_id", *columns)
+
     def row_group_rows(self, dt: DeltaTable) -> int:
         """Rows per row group for ``optimize`` (see :mod:`.row_groups`)."""
         with self.reading():
@@ -175,7 +185,7 @@ class TableReads:
         def stats_of(path: str) -> Stats | None:
             nonlocal loaded
             if loaded is None:
-                state = None if self._table.log is None else self._table.log.at(version)
+                state = self._table.log.at(version)
                 loaded = (
                     _file_stats(self._table.at(version)) if state is None else _state_stats(state)
                 )

@@ -171,6 +171,20 @@ class PointReader:
         match = (pl.col(_KEY) == key) & (pl.col("contract_id") == contract_id)
         return self._read(files, paths, ["contract_id", _KEY, *columns], match)
 
+    def rows_of(
+        self, files: Files, contract_ids: Sequence[str], columns: Sequence[str]
+    ) -> pl.DataFrame | None:
+        """:meth:`rows` of several contracts, each file read once."""
+        paths: set[str] = set()
+        for contract_id in contract_ids:
+            found = files.admitting(contract_key(contract_id))
+            if found is None:
+                return None
+            paths.update(found)
+        keys = [contract_key(contract_id) for contract_id in contract_ids]
+        match = pl.col(_KEY).is_in(keys) & pl.col("contract_id").is_in(list(contract_ids))
+        return self._read(files, sorted(paths), ["contract_id", _KEY, *columns], match)
+
     def every(self, files: Files, columns: Sequence[str]) -> pl.DataFrame | None:
         """``columns`` of every row of ``files`` (at most :data:`MAX_FILES` x 4 files), or
         None when this cannot read them."""
