@@ -12,7 +12,7 @@ from deltalake import DeltaTable
 
 from .compatibility import CompatibilitySettings, DiffResult, Mode, Override, Policy
 from .compatibility import diff as diff_documents
-from .compatibility.policy import parse_overrides
+from .compatibility.policy import coerce_overrides, parse_overrides
 from .compatibility.result import split_reference
 from .core.arguments import check_number, contracts_iterable, validation_mode
 from .core.batch import BatchResult, PutResult
@@ -281,6 +281,10 @@ class DeltaContractStore:
     def compatibility_settings(self) -> CompatibilitySettings:
         """The table's compatibility policy, per-contract policies and rule overrides.
 
+        A property that holds no readable policy (another tool's value) raises
+        :class:`~.errors.IncompatibleTableError` naming it, its value and the repair, which
+        :meth:`set_compatibility` carries out.
+
         >>> store.compatibility_settings().policy
         Policy(mode='none', transitive=False)
         """
@@ -330,16 +334,22 @@ class DeltaContractStore:
         """
         parsed = parse_overrides(list(overrides), "overrides")
         info = commit_metadata(who, why, None)
-        return self._writer.update_settings(lambda s: replace(s, overrides=parsed), info)
+        return self._writer.update_settings(lambda s: s.with_overrides(parsed), info)
 
     def diff(
-        self, old: Any, new: Any, *, mode: Mode | None = None, as_of: AsOf | None = None
+        self,
+        old: Any,
+        new: Any,
+        *,
+        mode: Mode | None = None,
+        overrides: Iterable[Override | Mapping[str, Any]] = (),
+        as_of: AsOf | None = None,
     ) -> DiffResult:
         """What changed from ``old`` to ``new`` and the SemVer bump it needs.
 
         Each is what ``put`` takes, or ``"contract_id@version"`` read from the table. The
-        table's overrides apply; ``mode`` defaults to the contract's policy (``full`` where
-        none is set).
+        table's overrides apply after ``overrides`` (``Override`` objects or their mappings);
+        ``mode`` defaults to the contract's policy (``full`` where none is set).
 
         >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
         >>> newer = "examples/contracts/sales/orders-1.1.0.odcs.yaml"
@@ -347,13 +357,14 @@ class DeltaContractStore:
         >>> result.required_bump, [change.path for change in result.changes]
         ('major', ['schema.orders.properties.currency'])
         """
+        given = coerce_overrides(overrides)
         before, after = self._document_of(old, as_of), self._document_of(new, as_of)
         settings = read_settings(self._snapshot(as_of))
         contract_id = str(after.get("id") or after.get("uuid") or "")
         policy = self._compatibility or settings.policy_for(contract_id)
         chosen: Mode = mode or (policy.mode if policy.mode != "none" else "full")
-        overrides = settings.ordered_overrides()
-        return diff_documents(before, after, mode=chosen, overrides=overrides)
+        rules = [*given, *settings.ordered_overrides()]
+        return diff_documents(before, after, mode=chosen, overrides=rules)
 
     def _document_of(self, value: Any, as_of: AsOf | None) -> dict[str, Any]:
         reference = split_reference(value)

@@ -29,13 +29,21 @@ from .commits import commit_properties
 from .queries import lookup, payload_document, readable_rows
 from .scanning import scan_frame
 
-__all__ = ["apply_gate", "gate_transactions", "gated", "read_settings", "write_settings"]
+__all__ = [
+    "apply_gate",
+    "gate_transactions",
+    "gated",
+    "read_settings",
+    "rewrite_settings",
+    "write_settings",
+]
 
 Collect = Callable[[pl.LazyFrame], pl.DataFrame]
 
 
 def read_settings(dt: DeltaTable | None) -> CompatibilitySettings:
-    """The compatibility settings stored in snapshot ``dt`` (no table: no policy)."""
+    """The compatibility settings stored in snapshot ``dt`` (no table: no policy); a value
+    that cannot be read raises :class:`~..errors.IncompatibleTableError` naming its repair."""
     if dt is None:
         return CompatibilitySettings()
     return CompatibilitySettings.from_properties(dt.metadata().configuration)
@@ -50,6 +58,24 @@ def write_settings(
         raise_if_not_exists=False,
         commit_properties=commit_properties(commit_info),
     )
+
+
+def rewrite_settings(
+    dt: DeltaTable,
+    change: Callable[[CompatibilitySettings], CompatibilitySettings],
+    commit_info: Mapping[str, Any],
+) -> CompatibilitySettings:
+    """Apply ``change`` to the settings of snapshot ``dt`` and store them, in one commit.
+
+    The settings are read leniently, so a property no policy can be read from (another
+    tool's value) never blocks its own repair: ``change`` replaces what it sets, and every
+    other value, readable or not, is written back as it was.
+    """
+    settings = change(
+        CompatibilitySettings.from_properties(dt.metadata().configuration, strict=False)
+    )
+    write_settings(dt, settings, commit_info)
+    return settings
 
 
 def gated(

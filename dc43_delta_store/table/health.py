@@ -20,6 +20,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake.fs import DeltaStorageHandler
 
+from ..compatibility.findings import settings_findings
 from ..core.duplicates import DuplicateKey, duplicate_keys
 from ..core.health import HealthReport, TableFacts, judge
 from ..core.metadata import type_name
@@ -45,7 +46,9 @@ _IDENTITY = ("contract_id", "version", "json")
 def check_table(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -> HealthReport:
     """The health report of snapshot ``dt`` (``table`` names it in the report)."""
     facts = read_facts(dt, table, storage_options)
-    return HealthReport(facts, judge(facts, writable_features=WRITABLE_FEATURES))
+    findings = judge(facts, writable_features=WRITABLE_FEATURES)
+    settings = settings_findings(dt.metadata().configuration)  # compatibility properties
+    return HealthReport(facts, (*findings, *settings))
 
 
 def read_facts(dt: DeltaTable, table: str, storage_options: Mapping[str, str]) -> TableFacts:

@@ -38,7 +38,7 @@ from ..core.table_schema import rows_to_table
 from ..core.validation import ValidationMode
 from ..errors import BatchError, ContractNotFoundError, TableBusyError, UpdateConflictError
 from .appender import appendable
-from .compatibility import apply_gate, gate_transactions, gated, read_settings, write_settings
+from .compatibility import apply_gate, gate_transactions, gated, read_settings, rewrite_settings
 from .delta_table import (
     CommitFailedError,
     ContractTable,
@@ -227,10 +227,8 @@ class TableWriter:
 
         def attempt(held: WriteSnapshot) -> CompatibilitySettings:
             dt = held.writable(self.declared)
-            settings = change(read_settings(dt))
             with self._table.errors("set the compatibility settings of"):
-                write_settings(dt, settings, info)
-            return settings
+                return rewrite_settings(dt, change, info)
 
         return self.retrying("setting the compatibility policy", attempt)
 
