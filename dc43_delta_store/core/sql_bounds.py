@@ -18,7 +18,8 @@ Nested calls and subqueries are refused by Polars' own parser (its recursion lim
 query's depth counts one level per nesting of the tree and, where Polars nests what sqlglot
 keeps as a list, one per element: each ``JOIN`` of a ``FROM``, each query of a ``WITH``,
 each ``WHEN`` of a ``CASE``, each non-literal item of ``IN (...)``. :data:`MAX_DEPTH` keeps
-3.5 times below the lowest crash; :data:`MAX_NODES` bounds the work a wide query costs.
+3.5 times below the lowest crash; :data:`MAX_TOKENS` and :data:`MAX_NODES` bound the work a
+wide query costs.
 
 >>> from sqlglot import parse_one
 >>> measure(parse_one("SELECT a FROM t WHERE " + " OR ".join(["a"] * 200)))
@@ -35,10 +36,13 @@ from sqlglot import exp
 
 from ..errors import QueryLimitError
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_PAD_LENGTH", "measure"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_PAD_LENGTH", "MAX_TOKENS", "measure"]
 
 MAX_DEPTH = 128
 """Deepest query tree run (see the module docstring for what counts as a level)."""
+MAX_TOKENS = 20_000
+"""Most tokens (words, numbers, strings, operators, commas) in one query, counted before it is
+parsed: parsing costs ~0.1 ms a token, in the caller's process."""
 MAX_NODES = 20_000
 """Most expressions in one query (columns, literals, operators, calls...)."""
 MAX_PAD_LENGTH = 10_000

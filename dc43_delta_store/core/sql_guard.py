@@ -43,7 +43,7 @@ from sqlglot.parsers.postgres import PostgresParser
 from sqlglot.tokens import Token, TokenType
 
 from ..errors import InvalidRequestError, QueryLimitError
-from .sql_bounds import MAX_PAD_LENGTH, measure
+from .sql_bounds import MAX_PAD_LENGTH, MAX_TOKENS, measure
 
 __all__ = ["ALLOWED_FUNCTIONS", "MAX_QUERY_CHARS", "VIEWS", "PolarsSQL", "sandboxed"]
 
@@ -154,8 +154,16 @@ def sandboxed(query: str, tables: Collection[str] = VIEWS) -> str:
 
 
 def _one_statement(query: str) -> exp.Query:
+    dialect = PolarsSQL()
     try:
-        parsed = PolarsSQL().parse(query)
+        tokens = dialect.tokenize(query)
+        if len(tokens) > MAX_TOKENS:  # before parsing them: sqlglot parses ~10k tokens a second
+            raise QueryLimitError(
+                f"store.sql refused a query of {len(tokens)} tokens (at most {MAX_TOKENS}; "
+                "limit 'size'): split it into smaller queries",
+                limit="size",
+            )
+        parsed = dialect.parser().parse(tokens, query)
     except SqlglotError as exc:
         raise InvalidRequestError(f"store.sql cannot parse the query: {_first_line(exc)}") from None
     except RecursionError:
@@ -168,7 +176,7 @@ def _one_statement(query: str) -> exp.Query:
         raise InvalidRequestError(f"store.sql runs one statement at a time; got {len(statements)}")
     statement = statements[0]
     if not isinstance(statement, exp.Query):
-        first = PolarsSQL().tokenize(query)[0].text.upper()
+        first = tokens[0].text.upper()
         raise InvalidRequestError(f"store.sql is read-only: only queries run, not {first}")
     return statement
 

@@ -57,11 +57,17 @@ DEFAULT_MAX_MEMORY = 2 * 1024**3
 """Bytes a query may allocate beyond the worker's own footprint, by default."""
 STARTUP_SECONDS = 60.0
 _PATH_VARIABLE = "DC43_DELTA_STORE_SQL_PATH"
+# The caller's sys.path, and its dc43_delta_store as a bare package: the worker needs a few
+# of its modules, not what the package's __init__ imports (~0.4 s)
 _BOOTSTRAP = (
-    "import json, os, sys; "
-    f"sys.path[:] = json.loads(os.environ.pop({_PATH_VARIABLE!r})); "
+    "import json, os, sys, types; "
+    f"paths, package = json.loads(os.environ.pop({_PATH_VARIABLE!r})); "
+    "sys.path[:] = paths; "
+    "sys.modules['dc43_delta_store'] = module = types.ModuleType('dc43_delta_store'); "
+    "module.__path__ = [package]; "
     "from dc43_delta_store.table.sql_worker import main; main()"
 )
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _HEADER = struct.Struct(">Q")
 _OUT_OF_MEMORY = ("memory allocation of", "MemoryError", "Cannot allocate memory", "out of memory")
 _ERRORS: dict[str, type[ContractStoreError]] = {
@@ -81,7 +87,7 @@ class _Worker:
             **os.environ,
             "TZ": "UTC",  # now() and CURRENT_DATE are UTC, as the views' timestamps
             "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MiB per arena: keep RLIMIT_AS for data
-            _PATH_VARIABLE: json.dumps(sys.path),  # the caller's dc43_delta_store, not another
+            _PATH_VARIABLE: json.dumps([sys.path, _PACKAGE]),  # the caller's code, not another
         }
         try:
             self.process = subprocess.Popen(
@@ -132,7 +138,7 @@ class _Worker:
             self.kill()
             raise QueryLimitError(
                 f"store.sql stopped the query after {request['timeout']:g} s (limit "
-                "'timeout'; sql_timeout= of the store or timeout= of the call changes it)",
+                "'timeout': sql_timeout=, timeout= or --timeout sets it)",
                 limit="timeout",
             ) from None
         except OSError:  # the worker died before it read the request
@@ -188,8 +194,8 @@ class _Worker:
         if memory or any(sign in text for sign in _OUT_OF_MEMORY):
             return QueryLimitError(
                 f"store.sql stopped the query: it needed more than the {_size(request['max_memory'])} "
-                "of memory allowed (limit 'memory'; sql_max_memory= of the store or "
-                "max_memory= of the call changes it)",
+                "of memory allowed (limit 'memory': sql_max_memory=, max_memory= or "
+                "--max-memory sets it)",
                 limit="memory",
             )
         if code == 3:  # the worker's own watchdog: the deadline passed long ago
@@ -238,10 +244,13 @@ class SqlPool:
         timeout: float,
         max_memory: int,
     ) -> pl.DataFrame:
-        """``query`` over the views of ``location`` at ``version`` (None: no table yet)."""
+        """``query`` over the views of ``location`` at ``version`` (None: no table yet),
+        checked here (:mod:`..core.sql_guard`: a refusal starts no worker), run in a worker."""
+        from ..core.sql_guard import sandboxed  # sqlglot takes ~0.1 s to import: only for SQL
+
         path = location.local_path
         request = {
-            "query": query,
+            "sql": sandboxed(query),
             "uri": location.uri if path is None else os.path.abspath(path),
             "name": location.name,
             "options": location.options(),

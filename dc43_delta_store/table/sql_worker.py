@@ -4,7 +4,8 @@ Started by the pool as a new interpreter (never forked: deltalake's runtime pani
 forked child), it reads requests from its stdin and writes answers to its stdout, each one
 pickled behind an 8-byte length. A request names the table (URI, storage options, the
 snapshot's version: the worker opens the table itself and keeps it open for the next
-request) and the query; the answer is the result as Arrow IPC bytes, or an error as
+request) and the query as the guard returned it (checked in the caller: the worker runs
+it and imports no SQL parser); the answer is the result as Arrow IPC bytes, or an error as
 ``(class name, message, limit)``.
 
 Before each query the worker lowers its address-space limit (``RLIMIT_AS``) to its own
@@ -95,12 +96,12 @@ class _Worker:
         import polars as pl
 
         from ..core.table_schema import TABLE_SCHEMA
-        from .sql import run_sql, views
+        from .sql import execute, sql_views
 
         frame = pl.from_arrow(TABLE_SCHEMA.empty_table())
         assert isinstance(frame, pl.DataFrame)
         scan = frame.lazy()
-        run_sql("SELECT count(*) FROM contracts_latest", views(scan, scan.collect_schema()))
+        execute('SELECT COUNT(*) FROM "contracts_latest"', sql_views(scan, scan.collect_schema()))
         self.baseline = address_space()
 
     def answer(self, request: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -138,7 +139,7 @@ class _Worker:
         from ..core.table_schema import TABLE_SCHEMA
         from .location import TableLocation
         from .scanning import scan_frame
-        from .sql import run_sql, views
+        from .sql import execute, sql_views
 
         location = TableLocation(request["uri"], request["options"], request["name"])
         with _reading(location):
@@ -148,7 +149,7 @@ class _Worker:
                 scan = empty.lazy()
             else:
                 scan = scan_frame(self._table(request["uri"], request["options"], request["version"]))
-            return run_sql(request["query"], views(scan, scan.collect_schema()))
+            return execute(request["sql"], sql_views(scan, scan.collect_schema()))
 
     def _table(self, uri: str, options: Mapping[str, str], version: int) -> Any:
         from deltalake import DeltaTable
