@@ -259,11 +259,20 @@ def _as_written(node: exp.Func, query: str) -> tuple[str, str]:
     have parsed the call into an expression Polars SQL writes otherwise."""
     if isinstance(node, exp.Anonymous):  # kept as written
         return node.name.upper(), _snippet(node)
-    names = _function_names(node)
     tokens = PolarsSQL().tokenize(query)
-    for index, token in enumerate(tokens[:-1]):
-        if tokens[index + 1].token_type == TokenType.L_PAREN and token.text.upper() in names:
-            return token.text.upper(), _cut(query[token.start : _closing(tokens, index + 1) + 1])
+    calls = [
+        index
+        for index, token in enumerate(tokens[:-1])
+        if tokens[index + 1].token_type == TokenType.L_PAREN
+    ]
+    names = _function_names(node)
+    # the call of that name; else (parsed into another name) the first call not allowed
+    for wanted in (names, None):
+        for index in calls:
+            name = tokens[index].text.upper()
+            if name in wanted if wanted is not None else name not in ALLOWED_FUNCTIONS:
+                end = _closing(tokens, index + 1)
+                return name, _cut(query[tokens[index].start : end + 1])
     call = _snippet(node)
     return (type(node).sql_names() or [call.split("(")[0]])[0].upper(), call
 
