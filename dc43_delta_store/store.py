@@ -554,7 +554,9 @@ class DeltaContractStore:
             limit if timeout is None else timeout, memory if max_memory is None else max_memory
         )
         if not isinstance(query, str):
-            raise InvalidRequestError(f"store.sql takes the query as text, not {type(query).__name__}")
+            raise InvalidRequestError(
+                f"store.sql takes the query as text, not {type(query).__name__}"
+            )
         dt = self._snapshot(as_of)
         version = None if dt is None else dt.version()
         return self._sql.run(query, self._location, version, timeout=limit, max_memory=memory)
@@ -696,9 +698,14 @@ class DeltaContractStore:
 
 
 def _sql_limits(timeout: float, max_memory: int, *, prefix: str = "") -> tuple[float, int]:
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 86_400:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout <= 86_400
+    ):
         raise InvalidRequestError(
-            f"{prefix}timeout must be a number of seconds above 0 and at most 86,400, not {timeout!r}"
+            f"{prefix}timeout must be a number of seconds above 0 and at most 86,400, "
+            f"not {timeout!r}"
         )
     check_number(f"{prefix}max_memory", max_memory, low=1 << 20, whole=True)
     return float(timeout), int(max_memory)

@@ -19,7 +19,9 @@ from typing import Any
 
 from dc43_delta_store.core.sql_bounds import MAX_DEPTH
 
-SIX_VIEWS = ", ".join(f"{view} v{n}" for n, view in enumerate(["contracts", "contracts_latest"] * 3))
+SIX_VIEWS = ", ".join(
+    f"{view} v{n}" for n, view in enumerate(["contracts", "contracts_latest"] * 3)
+)
 # (id, query, what stops it: a QueryLimitError's limit, or "refused" for a plain refusal)
 FORMS: list[tuple[str, str, set[str]]] = [
     (
@@ -78,14 +80,18 @@ SHAPES = {
     "concat": lambda n: "SELECT " + " || ".join(["'a'"] * n) + " AS x FROM contracts",
     "or": lambda n: "SELECT count(*) FROM contracts WHERE " + " OR ".join(["false"] * n),
     "plus": lambda n: "SELECT " + "+".join(["1"] * n) + " AS x FROM contracts",
-    "join": lambda n: "SELECT count(*) FROM contracts t0 "
-    + " ".join(f"JOIN contracts t{i} ON t{i}.a = t{i - 1}.a" for i in range(1, n)),
-    "case": lambda n: "SELECT CASE "
-    + " ".join(f"WHEN a={i} THEN {i}" for i in range(n))
-    + " END AS x FROM contracts",
-    "in_columns": lambda n: "SELECT count(*) FROM contracts WHERE a IN ("
-    + ",".join(["a"] * n)
-    + ")",
+    "join": lambda n: (
+        "SELECT count(*) FROM contracts t0 "
+        + " ".join(f"JOIN contracts t{i} ON t{i}.a = t{i - 1}.a" for i in range(1, n))
+    ),
+    "case": lambda n: (
+        "SELECT CASE "
+        + " ".join(f"WHEN a={i} THEN {i}" for i in range(n))
+        + " END AS x FROM contracts"
+    ),
+    "in_columns": lambda n: (
+        "SELECT count(*) FROM contracts WHERE a IN (" + ",".join(["a"] * n) + ")"
+    ),
 }
 _CHILD = """
 import sys, time, polars as pl

@@ -37,7 +37,7 @@ def child(arguments: list[str], timeout: float) -> subprocess.CompletedProcess[s
         capture_output=True,
         text=True,
         timeout=timeout,
-        preexec_fn=limited,  # noqa: PLW1509 (no threads in the child before exec)
+        preexec_fn=limited,
     )
 
 

@@ -134,11 +134,13 @@ CHAINS: dict[str, Callable[[int], str]] = {
     "OR": lambda n: "SELECT count(*) FROM contracts WHERE " + " OR ".join(["prerelease"] * n),
     "||": lambda n: "SELECT max(" + " || ".join(["contract_id"] * n) + ") FROM contracts",
     "UNION ALL": lambda n: " UNION ALL ".join(["SELECT contract_id FROM contracts_latest"] * n),
-    "JOIN": lambda n: "SELECT count(*) FROM contracts_latest t0 "
-    + " ".join(f"JOIN contracts_latest t{i} USING (contract_id)" for i in range(1, n)),
-    "IN columns": lambda n: "SELECT count(*) FROM contracts WHERE name IN ("
-    + ", ".join(["contract_id"] * n)
-    + ")",
+    "JOIN": lambda n: (
+        "SELECT count(*) FROM contracts_latest t0 "
+        + " ".join(f"JOIN contracts_latest t{i} USING (contract_id)" for i in range(1, n))
+    ),
+    "IN columns": lambda n: (
+        "SELECT count(*) FROM contracts WHERE name IN (" + ", ".join(["contract_id"] * n) + ")"
+    ),
 }
 
 
@@ -238,7 +240,7 @@ def test_a_query_waiting_for_a_busy_worker_times_out(tmp_path: Path) -> None:
     first = threading.Thread(target=lambda: outcomes.append(store.sql("SELECT 1").item()))
     first.start()
     time.sleep(0.2)
-    with pytest.raises(QueryLimitError, match="waited 0.2 s for a SQL worker: all 1 were busy"):
+    with pytest.raises(QueryLimitError, match=r"waited 0\.2 s for a SQL worker: all 1 were busy"):
         store.sql("SELECT 2", timeout=0.2)
     first.join()
     assert outcomes == [1]

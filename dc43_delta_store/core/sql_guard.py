@@ -40,7 +40,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.generators.postgres import PostgresGenerator
 from sqlglot.helper import seq_get
 from sqlglot.parsers.postgres import PostgresParser
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 from ..errors import InvalidRequestError, QueryLimitError
 from .sql_bounds import MAX_PAD_LENGTH, MAX_TOKENS, measure
@@ -54,8 +54,8 @@ _FUNCTION_GROUPS = (
     # conditional and structural
     "CASE CAST TRY_CAST EXTRACT EXISTS IF COALESCE IFNULL NULLIF GREATEST LEAST ",
     # aggregate
-    "COUNT COUNT_IF SUM AVG MIN MAX MEDIAN FIRST LAST ARRAY_AGG STRING_AGG STDDEV STDDEV_SAMP STDEV "
-    "VARIANCE VAR VAR_SAMP CORR COVAR COVAR_POP COVAR_SAMP QUANTILE_CONT QUANTILE_DISC "
+    "COUNT COUNT_IF SUM AVG MIN MAX MEDIAN FIRST LAST ARRAY_AGG STRING_AGG STDDEV STDDEV_SAMP "
+    "STDEV VARIANCE VAR VAR_SAMP CORR COVAR COVAR_POP COVAR_SAMP QUANTILE_CONT QUANTILE_DISC "
     "BIT_COUNT ",
     # window
     "ROW_NUMBER RANK DENSE_RANK PERCENT_RANK CUME_DIST NTILE LAG LEAD FIRST_VALUE LAST_VALUE "

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import IO, Any
+from typing import Any
 
 import polars as pl
 
@@ -47,7 +47,7 @@ from ..errors import (
     StoreUnavailableError,
 )
 from .location import TableLocation
-from .sql_worker import read_message, write_message
+from .sql_worker import write_message
 
 __all__ = ["DEFAULT_MAX_MEMORY", "DEFAULT_TIMEOUT", "SqlPool"]
 
@@ -71,7 +71,8 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _HEADER = struct.Struct(">Q")
 _OUT_OF_MEMORY = ("memory allocation of", "MemoryError", "Cannot allocate memory", "out of memory")
 _ERRORS: dict[str, type[ContractStoreError]] = {
-    cls.__name__: cls for cls in (InvalidRequestError, IncompatibleTableError, StoreUnavailableError)
+    cls.__name__: cls
+    for cls in (InvalidRequestError, IncompatibleTableError, StoreUnavailableError)
 }
 
 
@@ -80,7 +81,7 @@ class _Worker:
 
     def __init__(self) -> None:
         self.owner = os.getpid()
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the worker)
         if not sys.executable:
             raise StoreUnavailableError("cannot start the SQL worker: no Python executable")
         environment = {
@@ -163,7 +164,7 @@ class _Worker:
         if header is None:
             return None
         data = self._read(descriptor, _HEADER.unpack(header)[0], deadline)
-        return None if data is None else pickle.loads(data)  # noqa: S301 (our own worker)
+        return None if data is None else pickle.loads(data)
 
     @staticmethod
     def _read(descriptor: int, size: int, deadline: float) -> bytes | None:
@@ -193,9 +194,9 @@ class _Worker:
         text = self._stderr_since(seen)
         if memory or any(sign in text for sign in _OUT_OF_MEMORY):
             return QueryLimitError(
-                f"store.sql stopped the query: it needed more than the {_size(request['max_memory'])} "
-                "of memory allowed (limit 'memory': sql_max_memory=, max_memory= or "
-                "--max-memory sets it)",
+                "store.sql stopped the query: it needed more than the "
+                f"{_size(request['max_memory'])} of memory allowed (limit 'memory': "
+                "sql_max_memory=, max_memory= or --max-memory sets it)",
                 limit="memory",
             )
         if code == 3:  # the worker's own watchdog: the deadline passed long ago

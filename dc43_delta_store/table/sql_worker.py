@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 __all__ = ["GRACE_SECONDS", "main", "read_message", "write_message"]
 
@@ -37,7 +37,7 @@ _HEADER = struct.Struct(">Q")
 _TABLES_KEPT = 4
 
 
-def write_message(stream: BinaryIO, message: object) -> None:
+def write_message(stream: IO[bytes], message: object) -> None:
     """Pickle ``message`` to ``stream`` behind its length."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)))
@@ -45,14 +45,14 @@ def write_message(stream: BinaryIO, message: object) -> None:
     stream.flush()
 
 
-def read_message(stream: BinaryIO) -> Any:
+def read_message(stream: IO[bytes]) -> Any:
     """The next message on ``stream``, or None at its end."""
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         return None
     (size,) = _HEADER.unpack(header)
     data = stream.read(size)
-    return None if len(data) < size else pickle.loads(data)  # noqa: S301 (our own parent)
+    return None if len(data) < size else pickle.loads(data)
 
 
 def address_space() -> int:
@@ -148,7 +148,9 @@ class _Worker:
                 assert isinstance(empty, pl.DataFrame)
                 scan = empty.lazy()
             else:
-                scan = scan_frame(self._table(request["uri"], request["options"], request["version"]))
+                scan = scan_frame(
+                    self._table(request["uri"], request["options"], request["version"])
+                )
             return execute(request["sql"], sql_views(scan, scan.collect_schema()))
 
     def _table(self, uri: str, options: Mapping[str, str], version: int) -> Any:
