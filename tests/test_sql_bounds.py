@@ -20,9 +20,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlglot import exp
 
 from dc43_delta_store import DeltaContractStore, InvalidRequestError, QueryLimitError
-from dc43_delta_store.core.sql_bounds import MAX_DEPTH, MAX_TOKENS
+from dc43_delta_store.core.sql_bounds import MAX_DEPTH, MAX_NODES, MAX_TOKENS, measure
 from dc43_delta_store.core.sql_guard import sandboxed
 
 from .conftest import EXAMPLES, minimal
@@ -168,6 +171,41 @@ def test_the_deepest_chain_allowed_runs_and_one_more_term_is_refused(
     assert answer.height >= 1
     with pytest.raises(QueryLimitError, match=f"more than {MAX_DEPTH} levels deep"):
         store.sql(chain(terms + 1))
+
+
+@given(
+    terms=st.integers(min_value=1, max_value=3 * MAX_DEPTH),
+    operator=st.sampled_from([exp.Or, exp.And, exp.Add, exp.DPipe, exp.Union]),
+)
+def test_a_chain_nests_one_level_per_term(terms: int, operator: type[exp.Expr]) -> None:
+    tree: exp.Expr = exp.column("a")
+    for _ in range(terms - 1):
+        tree = operator(this=tree, expression=exp.column("a"))
+    # the first term's column is `terms` levels deep, its name one more
+    if terms + 1 <= MAX_DEPTH:
+        assert len(measure(tree)) == 3 * terms - 1  # operators, columns, names
+    else:
+        with pytest.raises(QueryLimitError, match="limit 'depth'"):
+            measure(tree)
+
+
+@settings(max_examples=25)
+@given(items=st.integers(1, 200) | st.integers(MAX_NODES - 3, MAX_NODES + 3))
+def test_a_wide_query_is_counted_not_nested(items: int) -> None:
+    tree = exp.Tuple(expressions=[exp.Literal.number(n) for n in range(items)])
+    if items + 1 <= MAX_NODES:
+        assert len(measure(tree)) == items + 1
+    else:
+        with pytest.raises(QueryLimitError, match="limit 'size'"):
+            measure(tree)
+
+
+def test_measuring_a_tree_of_any_depth_needs_no_recursion() -> None:
+    tree: exp.Expr = exp.column("a")
+    for _ in range(5_000):  # deeper than Python recursion goes (1,000 frames)
+        tree = exp.Or(this=tree, expression=exp.column("a"))
+    with pytest.raises(QueryLimitError, match="limit 'depth'"):
+        measure(tree)
 
 
 def test_a_long_in_list_of_constants_is_one_level() -> None:
