@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -24,7 +25,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from dc43_delta_store import DeltaContractStore, InvalidRequestError, QueryLimitError
+from dc43_delta_store import (
+    DeltaContractStore,
+    InvalidRequestError,
+    QueryLimitError,
+    StoreUnavailableError,
+)
 from dc43_delta_store.core.sql_bounds import MAX_DEPTH, MAX_NODES, MAX_TOKENS, measure
 from dc43_delta_store.core.sql_guard import sandboxed
 
@@ -357,3 +363,26 @@ def test_rows_without_identity_or_a_json_object_are_not_in_the_views(tmp_path: P
     latest = theirs.sql("SELECT contract_id, version FROM contracts_latest").rows()
     assert latest == [("sales.orders", "1.1.0")]
     assert theirs.sql("SELECT count(*) FROM contracts").item() == 2
+
+
+def count_in_a_spawned_process(path: str) -> int:
+    store = DeltaContractStore(path=path)
+    return int(store.sql("SELECT count(*) FROM contracts").item())
+
+
+def test_a_store_in_a_spawned_process_runs_sql(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(minimal())
+    assert store.sql("SELECT count(*) FROM contracts").item() == 1  # this process's worker
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(count_in_a_spawned_process, (str(tmp_path / "t"),)) == 1
+
+
+def test_a_file_the_worker_cannot_read_is_a_store_error_naming_the_table(tmp_path: Path) -> None:
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(minimal())
+    for data in (tmp_path / "t").glob("*.parquet"):
+        data.unlink()
+    with pytest.raises(StoreUnavailableError, match=f"cannot read table {tmp_path / 't'}"):
+        store.sql("SELECT count(*) FROM contracts WHERE json LIKE '%x%'")
+    assert store.sql("SELECT 1 AS one").item() == 1
