@@ -11,6 +11,7 @@ import datetime as dt
 import gc
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -386,3 +387,15 @@ def test_a_file_the_worker_cannot_read_is_a_store_error_naming_the_table(tmp_pat
     with pytest.raises(StoreUnavailableError, match=f"cannot read table {tmp_path / 't'}"):
         store.sql("SELECT count(*) FROM contracts WHERE json LIKE '%x%'")
     assert store.sql("SELECT 1 AS one").item() == 1
+
+
+def test_a_worker_that_ended_while_idle_is_replaced_unnoticed(tmp_path: Path) -> None:
+    others = workers()
+    store = DeltaContractStore(path=tmp_path / "t", validation="off")
+    store.put(minimal())
+    assert store.sql("SELECT count(*) FROM contracts").item() == 1
+    (worker,) = workers() - others
+    os.kill(worker, signal.SIGKILL)  # as the kernel's OOM killer would
+    time.sleep(0.2)
+    assert store.sql("SELECT count(*) FROM contracts").item() == 1
+    assert len(workers() - others) == 1 and worker not in workers()

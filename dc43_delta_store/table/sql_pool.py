@@ -287,6 +287,10 @@ class SqlPool:
             self._pid, self._changed = os.getpid(), threading.Condition()
             self._idle, self._all, self._started = [], set(), 0
         with self._changed:
+            for worker in [w for w in self._idle if not w.alive()]:  # ended while idle
+                self._idle.remove(worker)
+                self._all.discard(worker)
+                self._started -= 1
             while not self._idle and self._started >= self._size:
                 left = deadline - time.monotonic()
                 if left <= 0:
