@@ -12,7 +12,8 @@ So queries run in worker processes (:mod:`.sql_worker`), each query:
   (``limit="memory"``) is raised;
 - a worker that crashes is an :class:`~..errors.InvalidRequestError` naming how it ended.
 
-A dead worker is replaced on the next query. Workers start on first need (a new interpreter,
+A dead worker is replaced on the next query, and so is one whose address space grew past
+half its limit (allocators keep what they freed: the next query gets the whole limit). Workers start on first need (a new interpreter,
 never a fork: deltalake panics in forked children), are reused, and at most ``workers`` run
 at once; a thread that finds them all busy waits for one. They end with the pool
 (:meth:`SqlPool.close`, called when the store is collected and at exit) and end themselves
@@ -134,7 +135,7 @@ class _Worker:
         assert self.process.stdin is not None
         try:
             write_message(self.process.stdin, request)
-            answer = self._receive(deadline)
+            message = self._receive(deadline)
         except TimeoutError:
             self.kill()
             raise QueryLimitError(
@@ -143,10 +144,11 @@ class _Worker:
                 limit="timeout",
             ) from None
         except OSError:  # the worker died before it read the request
-            answer = None
+            message = None
         except BaseException:  # KeyboardInterrupt...: the worker's state is unknown
             self.kill()
             raise
+        answer, grown = (None, 0) if message is None else message
         if answer is None or answer[0] == "memory":
             try:
                 code = self.process.wait(timeout=5)
@@ -154,6 +156,8 @@ class _Worker:
                 self.kill()
                 code = self.process.returncode
             raise self._death(code, seen, request, location, answer is not None)
+        if grown > request["max_memory"] // 2:  # what its allocators keep would cramp the next
+            self.kill()
         return tuple(answer)
 
     def _receive(self, deadline: float) -> Any:

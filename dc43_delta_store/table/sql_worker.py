@@ -6,7 +6,9 @@ pickled behind an 8-byte length. A request names the table (URI, storage options
 snapshot's version: the worker opens the table itself and keeps it open for the next
 request) and the query as the guard returned it (checked in the caller: the worker runs
 it and imports no SQL parser); the answer is the result as Arrow IPC bytes, or an error as
-``(class name, message, limit)``.
+``(class name, message, limit)``, with how much the worker's address space has grown since
+it started (allocators keep what they freed: the pool replaces a worker grown past half its
+limit, so that the next query gets the whole of it).
 
 Before each query the worker lowers its address-space limit (``RLIMIT_AS``) to its own
 footprint plus the query's ``max_memory``: an allocation past it fails, and Polars aborts
@@ -196,7 +198,7 @@ def main() -> None:
     write_message(answers, ("ready", worker.baseline))
     while (request := read_message(requests)) is not None:
         answer = worker.answer(request)
-        write_message(answers, answer)
+        write_message(answers, (answer, address_space() - worker.baseline))  # and what it grew
         if answer[0] == "memory":
             return  # a MemoryError may have left Python's state half-built: start afresh
 
