@@ -17,9 +17,9 @@ half its limit (allocators keep what they freed: the next query gets the whole l
 Workers start on first need (a new interpreter, never a fork: deltalake panics in forked
 children), are reused, and at most ``workers`` run at once; a thread that finds them all
 busy waits for one. They end with the pool (:meth:`SqlPool.close`, called when the store is
-collected and at exit) and end themselves when the parent dies. The worker opens the table itself, at the version the caller's
-snapshot has, with the caller's storage options (sent through the pipe, never in the
-command line or the environment).
+collected and at exit) and end themselves when the parent dies. The worker opens the table
+itself, at the version the caller's snapshot has, with the caller's storage options (sent
+through the pipe, never in the command line or the environment).
 """
 
 from __future__ import annotations
