@@ -10,12 +10,14 @@ On tables of 10k, 100k (and with ``--large``, 1M) versions, the SQL discovery qu
 - shipping the data instead: collecting the whole table in the caller and writing it as Arrow
   IPC, the least a worker fed with data rather than a table location would cost.
 
-``python benchmarks/sql_worker.py [--large]`` → ``results/sql_worker.json`` and a table.
+``python benchmarks/sql_worker.py [--large] [--path TABLE]...`` → ``results/sql_worker.json``
+and a table (``--path``: only tables built before, e.g. by ``common.build_table``).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import statistics
 import sys
 import tempfile
@@ -68,10 +70,15 @@ def measure(path: Path, repeat: int) -> dict[str, Any]:
     return result
 
 
-def main(large: bool) -> None:
+def main(large: bool, paths: list[str]) -> None:
     results: dict[str, Any] = {}
+    for given in paths:  # tables built before: --path P
+        store = DeltaContractStore(path=given)
+        rows = store.sql("SELECT count(*) FROM contracts").item()
+        results[str(rows)] = measure(Path(given), repeat=5)
+        print(results[str(rows)], flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        for contracts in (1_000, 10_000, *((100_000,) if large else ())):
+        for contracts in (1_000, 10_000, *((100_000,) if large else ())) if not paths else ():
             rows = contracts * 10
             path = Path(tmp) / f"t{rows}"
             print(f"building {rows:,} versions", flush=True)
@@ -79,7 +86,10 @@ def main(large: bool) -> None:
             DeltaContractStore(path=path).optimize()
             results[str(rows)] = measure(path, repeat=9 if rows < 1_000_000 else 5)
             print(results[str(rows)], flush=True)
-    write_json(Path(__file__).parent / "results" / "sql_worker.json", results)
+    out = Path(__file__).parent / "results" / "sql_worker.json"
+    if paths and out.exists():  # other sizes measured before stay
+        results = {**json.loads(out.read_text(encoding="utf-8")), **results}
+    write_json(out, results)
     print("| versions | query | in the caller | worker, warm | ratio | fresh store | ratio |")
     print("|---|---|---|---|---|---|---|")
     for rows, result in results.items():
@@ -98,4 +108,7 @@ def main(large: bool) -> None:
 
 
 if __name__ == "__main__":
-    main("--large" in sys.argv[1:])
+    arguments = sys.argv[1:]
+    main(
+        "--large" in arguments, [arguments[i + 1] for i, a in enumerate(arguments) if a == "--path"]
+    )

@@ -1,25 +1,30 @@
 """How big and how deep a query ``store.sql`` runs may be, measured on its sqlglot tree.
 
 Polars SQL walks a query's expressions and plans recursively, so a deep enough query
-overflows its stack and kills the process (SIGSEGV: no exception to catch), and planning
+overflows its stack and kills the process (SIGSEGV: no exception to catch), and its planning
 time grows with the square of the depth well before that. Measured on Polars 2.2 (8 MiB main
-thread; ``python -m tests.sql_bombs`` re-measures), the crash depths are:
+thread, each try a child process; ``python -m tests.sql_bombs`` re-measures):
 
-============================  ===============  ======================
-chain of                      crashes at       time at 128 / 1,000
-============================  ===============  ======================
-``UNION ALL`` / ``EXCEPT``    ~455 terms       0.7 s / crash
-``||``                        ~790 terms       0.1 s / crash
-``OR``, ``AND``, ``+``, ``*`` ~2,000-5,100     < 0.2 s / 1-30 s
-``JOIN``, ``WITH``, ``CASE``  not reached      < 0.3 s / 2-12 s
-============================  ===============  ======================
+=================  ===================================  ===========================
+chain of           the process died at                  time at 250 / 1,000 terms
+=================  ===================================  ===========================
+``UNION ALL``      ~455 terms (ran 452, died at 460)    6.5 s / died
+``EXCEPT``         under 1,000 terms                    0.7 s at 128 / died
+``||``             ~790 terms (ran 781, died at 796)    0.4 s / died
+``OR``             ~5,140 terms (5,106 ran in 101 s)    0.1 s / 3.0 s
+``+``, ``AND``     not reached at 2,000 (29 s, 11 s)    0.2, 0.04 s / 2.8, 0.9 s
+``*``              not reached                          0.2 s at 128 / over 30 s
+``JOIN``, ``WITH`` not reached at 500 (12 s each)       1.1, 1.4 s / ?, over 30 s
+``CASE`` branches  not reached at 2,000 (9 s)           0.2 s / 1.9 s
+``IN (columns)``   not reached                          0.6 s at 1,000 / over 30 s
+=================  ===================================  ===========================
 
 Nested calls and subqueries are refused by Polars' own parser (its recursion limit). So a
 query's depth counts one level per nesting of the tree and, where Polars nests what sqlglot
 keeps as a list, one per element: each ``JOIN`` of a ``FROM``, each query of a ``WITH``,
 each ``WHEN`` of a ``CASE``, each non-literal item of ``IN (...)``. :data:`MAX_DEPTH` keeps
-3.5 times below the lowest crash; :data:`MAX_TOKENS` and :data:`MAX_NODES` bound the work a
-wide query costs.
+3.5 times below the lowest crash (and every chain under ~1 s); :data:`MAX_TOKENS` and
+:data:`MAX_NODES` bound the work a wide query costs.
 
 >>> from sqlglot import parse_one
 >>> measure(parse_one("SELECT a FROM t WHERE " + " OR ".join(["a"] * 200)))
