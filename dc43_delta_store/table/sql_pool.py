@@ -24,13 +24,13 @@ through the pipe, never in the command line or the environment).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import pickle
 import select
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -48,7 +48,7 @@ from ..errors import (
     StoreUnavailableError,
 )
 from .location import TableLocation
-from .sql_worker import write_message
+from .sql_worker import HEADER, write_message
 
 __all__ = ["DEFAULT_MAX_MEMORY", "DEFAULT_TIMEOUT", "SqlPool"]
 
@@ -70,7 +70,6 @@ _BOOTSTRAP = (
     "from dc43_delta_store.table.sql_worker import main; main()"
 )
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_HEADER = struct.Struct(">Q")
 _OUT_OF_MEMORY = ("memory allocation of", "MemoryError", "Cannot allocate memory", "out of memory")
 _ERRORS: dict[str, type[ContractStoreError]] = {
     cls.__name__: cls
@@ -90,7 +89,8 @@ class _Worker:
             **os.environ,
             "TZ": "UTC",  # now() and CURRENT_DATE are UTC, as the views' timestamps
             "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MiB per arena: keep RLIMIT_AS for data
-            _PATH_VARIABLE: json.dumps([sys.path, _PACKAGE]),  # the caller's code, not another
+            # the caller's sys.path and package: the worker runs the caller's code, not another
+            _PATH_VARIABLE: json.dumps([[p for p in sys.path if isinstance(p, str)], _PACKAGE]),
         }
         try:
             self.process = subprocess.Popen(
@@ -125,7 +125,8 @@ class _Worker:
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(OSError):  # a request the dead worker never read
+                    stream.close()
 
     def run(
         self, request: dict[str, Any], deadline: float, location: TableLocation
@@ -165,10 +166,10 @@ class _Worker:
         """The next message, None if the worker closed its end; TimeoutError at the deadline."""
         assert self.process.stdout is not None
         descriptor = self.process.stdout.fileno()
-        header = self._read(descriptor, _HEADER.size, deadline)
+        header = self._read(descriptor, HEADER.size, deadline)
         if header is None:
             return None
-        data = self._read(descriptor, _HEADER.unpack(header)[0], deadline)
+        data = self._read(descriptor, HEADER.unpack(header)[0], deadline)
         return None if data is None else pickle.loads(data)
 
     @staticmethod

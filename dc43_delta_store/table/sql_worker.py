@@ -31,28 +31,29 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, Any
 
-__all__ = ["GRACE_SECONDS", "main", "read_message", "write_message"]
+__all__ = ["GRACE_SECONDS", "HEADER", "main", "read_message", "write_message"]
 
 GRACE_SECONDS = 5.0
 """How long past its deadline a query may run before the worker ends itself."""
-_HEADER = struct.Struct(">Q")
+HEADER = struct.Struct(">Q")
+"""Each message's length, before it."""
 _TABLES_KEPT = 4
 
 
 def write_message(stream: IO[bytes], message: object) -> None:
     """Pickle ``message`` to ``stream`` behind its length."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)))
+    stream.write(HEADER.pack(len(data)))
     stream.write(data)  # not joined to the header: a result may be large
     stream.flush()
 
 
 def read_message(stream: IO[bytes]) -> Any:
     """The next message on ``stream``, or None at its end."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
         return None
-    (size,) = _HEADER.unpack(header)
+    (size,) = HEADER.unpack(header)
     data = stream.read(size)
     return None if len(data) < size else pickle.loads(data)
 
