@@ -549,14 +549,11 @@ class DeltaContractStore:
         >>> store.sql("SELECT contract_id, version, domain FROM contracts_latest").rows()
         [('sales.orders', '1.0.0', 'sales')]
         """
-        limit, memory = self._sql_limits
+        default_timeout, default_memory = self._sql_limits
         limit, memory = _sql_limits(
-            limit if timeout is None else timeout, memory if max_memory is None else max_memory
+            default_timeout if timeout is None else timeout,
+            default_memory if max_memory is None else max_memory,
         )
-        if not isinstance(query, str):
-            raise InvalidRequestError(
-                f"store.sql takes the query as text, not {type(query).__name__}"
-            )
         dt = self._snapshot(as_of)
         version = None if dt is None else dt.version()
         return self._sql.run(query, self._location, version, timeout=limit, max_memory=memory)
