@@ -149,7 +149,7 @@ def answer(
     type=FiniteRange(min=MIN_INTERVAL, max=MAX_INTERVAL),
     default=2.0,
     show_default=True,
-    help=f"Seconds between polls, {MIN_INTERVAL:g} to {MAX_INTERVAL:,}.",
+    help="Seconds between polls.",
 )
 @output_options
 @pass_context

@@ -96,7 +96,7 @@ def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format 
 @click.option(
     "--limit",
     type=click.IntRange(min=1, max=MAX_VERSION),
-    help="Only the newest N commits (1 to 2**63-1).",
+    help="Only the newest N commits.",
 )
 @output_options
 @pass_context
