@@ -38,7 +38,7 @@ from .support import (
 __all__ = ["answer", "changes", "filter_options", "print_explanation", "resolve"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-MIN_INTERVAL, MAX_INTERVAL = 0.1, 86_400  # seconds: not a busy loop, at most a day
+MIN_INTERVAL, MAX_INTERVAL = 0.01, 86_400  # seconds: not a busy loop, at most a day
 EVENT_COLUMNS = ["table_version", "timestamp", "kind", "contract_id", "version", "who", "detail"]
 
 

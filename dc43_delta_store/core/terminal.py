@@ -83,12 +83,13 @@ def printable(text: str) -> str:
 
 def json_text(text: str) -> str:
     """JSON text (as ``json.dumps`` writes it) with the same value, its hidden characters
-    and ``##[`` written as ``\\u`` escapes (they only occur inside strings).
+    and ``##[`` written as ``\\u`` escapes (they only occur inside strings; the line breaks
+    of indented JSON stay).
 
     >>> json_text('{"who": "a\u202eb", "why": "##[error]x"}')
     '{"who": "a\\\\u202eb", "why": "##\\\\u005berror]x"}'
     """
-    return _hidden_escaped(text, _json_escape).replace("##[", "##\\u005b")
+    return _hidden_escaped(text, _json_escape, keep="\n").replace("##[", "##\\u005b")
 
 
 def yaml_text(text: str) -> str:
