@@ -128,8 +128,9 @@ def test_printable_escapes_as_python_spells_them_and_keeps_letters() -> None:
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | HOSTILE,
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(HOSTILE, children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(HOSTILE, children, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -157,8 +158,12 @@ def test_printed_yaml_reads_back_and_holds_nothing_hidden(extra: dict[str, Any])
 
 def test_printed_yaml_is_never_folded_onto_a_line_of_its_own() -> None:
     # folded at 80 columns, the description's "::error::" began a line of its own
-    document = minimal(description={"purpose": "word " * 20 + "::error::INJECTED"})
-    assert all(workflow_command(line) is None for line in runner_lines(dump_yaml(document)))
+    document = minimal(description={"purpose": "word " * 15 + "::error::INJECTED"})
+    printed = dump_yaml(document)
+    assert all(workflow_command(line) is None for line in runner_lines(printed))
+    assert len(printed.splitlines()) == len(
+        dump_yaml(minimal(description={"purpose": "a"})).splitlines()
+    )
 
 
 def _pair(name: str, note: str) -> tuple[dict[str, Any], dict[str, Any]]:
