@@ -95,9 +95,11 @@ def test_the_runner_model_reads_the_commands_the_issue_reproduced() -> None:
 
 # Text that tries: markers, line breaks, ESC, bidi, separators, default-ignorables, surrogates.
 TRICKY = st.sampled_from(
-    [":", "::", "#", "##[", "[", "]", " ", "\u00a0", "\n", "\r", "\x1b", "\x07", "\x85", "\x9b"]
-    + ["\u202e", "\u2066", "\u2028", "\u2029", "\u200b", "\ufeff", "\u034f", "\ufe0f", "\ud800"]
-    + ["\U000e0001", "error", "=", ",", "%", "\\", "a", "é", "東"]
+    [
+        *[":", "::", "#", "##[", "[", "]", " ", "\u00a0", "\n", "\r", "\x1b", "\x07", "\x85"],
+        *["\x9b", "\u202e", "\u2066", "\u2028", "\u2029", "\u200b", "\ufeff", "\u034f", "\ufe0f"],
+        *["\ud800", "\U000e0001", "error", "=", ",", "%", "\\", "a", "é", "東"],
+    ]
 )
 HOSTILE = st.lists(TRICKY | st.characters(exclude_categories=()), max_size=12).map("".join)
 
