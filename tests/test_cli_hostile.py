@@ -35,7 +35,7 @@ def raw_controls(text: str) -> list[str]:
     return [c for c in text.replace("\n", "") if is_hidden(c)]
 
 
-def commands(text: str) -> list[object]:
+def commands(text: str) -> list[tuple[str, dict[str, str], str]]:
     return [c for c in map(workflow_command, runner_lines(text)) if c is not None]
 
 
@@ -150,7 +150,7 @@ def test_diff_reports_through_the_console_script_hold_no_injected_command(
     if fmt == "text":
         assert found == [] and "properties.x\\n::error file=a,line=1::INJECTED" in result.stdout
     else:  # one annotation per change and one for the version: nothing else
-        assert [c[0] for c in found] == ["warning", "warning", "notice"]  # type: ignore[index]
+        assert [c[0] for c in found] == ["warning", "warning", "notice"]
         assert len(runner_lines(result.stdout.rstrip("\n"))) == 3
     assert raw_controls(result.stdout) == []
 

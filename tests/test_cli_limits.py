@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -32,14 +33,17 @@ def run(table: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--path", str(table), *args])
 
 
-def script(*args: str, timeout: float = 60, **options: object) -> subprocess.CompletedProcess[str]:
+def script(
+    *args: str, timeout: float = 60, stdout: Any = subprocess.PIPE
+) -> subprocess.CompletedProcess[str]:
+    """The console script; ``stdout`` may be a file (stderr is always captured)."""
     return subprocess.run(
         [str(SCRIPT), *args],
-        capture_output="stdout" not in options,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
         text=True,
         timeout=timeout,
         check=False,
-        **options,  # type: ignore[call-overload]
     )
 
 
@@ -99,16 +103,18 @@ def test_a_report_path_that_cannot_be_written_is_a_usage_error(tmp_path: Path, w
 def test_a_full_stdout_is_one_line_and_exit_1(table: Path) -> None:
     with open("/dev/full", "w") as full:
         for args in (["history"], ["get", "sales.orders", "1.0.0"], ["list", "--json"]):
-            result = script("--path", str(table), *args, stdout=full, stderr=subprocess.PIPE)
+            result = script("--path", str(table), *args, stdout=full)
             assert result.returncode == EXIT_CODES["error"], (args, result.stderr)
             assert result.stderr == "error: cannot write the output: No space left on device\n"
         # a failing read keeps its own code and message: nothing was printed
-        missing = script("--path", str(table), "get", "x", "1", stdout=full, stderr=subprocess.PIPE)
+        missing = script("--path", str(table), "get", "x", "1", stdout=full)
         assert missing.returncode == EXIT_CODES["not_found"]
         assert missing.stderr == "error: contract 'x' version '1' not found\n"
 
 
-def test_a_full_stdout_in_process(table: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_full_stdout_in_process(
+    table: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with open("/dev/full", "w") as full:
         monkeypatch.setattr(sys, "stdout", full)
         with pytest.raises(SystemExit) as ended:
