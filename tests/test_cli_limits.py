@@ -6,6 +6,8 @@ testing sees) and through the console script.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from dc43_delta_store.cli import EXIT_CODES, cli
 
 from .conftest import minimal
 from .test_cli import SCRIPT
+from .test_cli_support import unexpected
 
 
 @pytest.fixture
@@ -201,3 +204,49 @@ def test_a_mistyped_path_through_the_console_script(tmp_path: Path) -> None:
         assert result.returncode == EXIT_CODES["not_found"]
         assert result.stderr.startswith(f"error: no table at {tmp_path / 'nowhere'}: ")
         assert result.stdout == ""
+
+
+def test_a_read_only_stdout_is_quiet_and_keeps_the_code(
+    table: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `1</dev/null`: stdout is open, but not for writing (EBADF), as if closed
+    with os.fdopen(os.open(os.devnull, os.O_RDONLY), "w") as read_only:
+        monkeypatch.setattr(sys, "stdout", read_only)
+        for args, code in ((["history"], "success"), (["get", "x", "1"], "not_found")):
+            with pytest.raises(SystemExit) as ended:
+                cli.main(["--path", str(table), *args], prog_name="dc43-delta-store")
+            assert ended.value.code in (EXIT_CODES[code], None)  # None: click's own success
+    err = capsys.readouterr().err
+    assert err == "error: contract 'x' version '1' not found\n"
+
+
+@pytest.mark.parametrize("broken", ["full", "closed"])
+def test_a_broken_stderr_keeps_the_exit_code(
+    table: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    stderr = open("/dev/full", "w")  # noqa: SIM115
+    if broken == "closed":
+        stderr.close()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["--path", str(table), "get", "x", "1"], prog_name="dc43-delta-store")
+    assert ended.value.code == EXIT_CODES["not_found"]
+    with pytest.raises(SystemExit) as missing:
+        cli.main(["--path", str(table / "nowhere"), "changes"], prog_name="dc43-delta-store")
+    assert missing.value.code == EXIT_CODES["not_found"]
+    with contextlib.suppress(OSError):  # what the messages left in its buffer
+        stderr.close()
+
+
+def test_only_writes_to_stdout_count_as_output_failures() -> None:
+    # a file the command opened carries its name: an unexpected error, not lost output
+    named = unexpected(OSError(errno.ENOSPC, "No space left on device", "/data/report.xml"))
+    assert named.exit_code == EXIT_CODES["error"]
+    assert named.stderr.startswith("error: unexpected OSError: [Errno 28] No space left")
+    other = unexpected(OSError(errno.EACCES, "Permission denied"))
+    assert other.exit_code == EXIT_CODES["error"] and "unexpected PermissionError" in other.stderr
+    lost = unexpected(OSError(errno.ENOSPC, "No space left on device"))
+    assert lost.exit_code == EXIT_CODES["error"]
+    assert lost.stderr == "error: cannot write the output: No space left on device\n"
+    gone = unexpected(BrokenPipeError(errno.EPIPE, "Broken pipe"))
+    assert gone.exit_code == EXIT_CODES["success"] and gone.stderr == ""

@@ -14,7 +14,8 @@ import unicodedata
 from typing import Any
 from xml.etree import ElementTree
 
-from hypothesis import given
+import pytest
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dc43_delta_store.compatibility import diff
@@ -105,6 +106,8 @@ HOSTILE = st.lists(TRICKY | st.characters(exclude_categories=()), max_size=12).m
 
 
 @given(HOSTILE)
+@example("  ::error file=a::x")
+@example("x ##[set-output name=v]1")
 def test_printable_text_holds_no_hidden_character_and_no_workflow_command(text: str) -> None:
     shown = printable(text)
     assert not any(is_hidden(character) for character in shown)
@@ -128,6 +131,22 @@ def test_printable_escapes_as_python_spells_them_and_keeps_letters() -> None:
     assert printable("###[x") == "###\\x5bx"
 
 
+@pytest.mark.parametrize("lead", [" ", "  ", "\u00a0", "\u2003", "\u3000"])  # not escaped
+def test_a_command_after_leading_white_space_is_broken_too(lead: str) -> None:
+    # the runner trims white space before looking for "::"
+    shown = printable(f"{lead}::error file=a::INJECTED")
+    assert workflow_command(shown) is None and shown.endswith("\\x3a:error file=a::INJECTED")
+    assert printable("a ::error::x") == "a ::error::x"  # not at the start: not a command
+
+
+def test_json_and_yaml_break_the_legacy_marker_with_their_own_escapes() -> None:
+    assert json_text('["##[error]x", "a\\nb"]') == '["##\\u005berror]x", "a\\nb"]'
+    assert json_text('{\n  "k": "\U000e0001"\n}') == '{\n  "k": "\\udb40\\udc01"\n}'
+    assert json.loads(json_text('"\U000e0001\u2028"')) == "\U000e0001\u2028"
+    assert dump_yaml({"k": "##[error]x"}) == 'k: "##\\x5berror]x"\n'
+    assert dump_yaml({"k": "\u202e", "l": ["a"]}) == 'k: "\\u202e"\nl:\n- a\n'
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | HOSTILE,
     lambda children: (
@@ -138,6 +157,7 @@ JSON_VALUES = st.recursive(
 
 
 @given(JSON_VALUES, st.sampled_from([None, 2]))
+@example({"##[error]x": ["::warning::y"]}, 2)
 def test_json_text_is_the_same_json_with_nothing_hidden(value: Any, indent: int | None) -> None:
     text = json_text(json.dumps(value, ensure_ascii=False, indent=indent))
     assert json.loads(text) == value

@@ -31,7 +31,7 @@ def say(text: str) -> None:
 def start_output() -> None:
     """A process started with stdout closed gets a null device, so commands run as usual."""
     if sys.stdout is None:
-        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the rest of the process)
 
 
 def finish_output() -> None:
@@ -60,5 +60,5 @@ def output_failure(error: OSError) -> int | None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if error.errno in GONE:
         return 0
-    say(f"error: cannot write the output: {error.strerror or os.strerror(error.errno or 0)}")
+    say(f"error: cannot write the output: {error.strerror}")
     return 1

@@ -63,10 +63,14 @@ def _json_escape(character: str) -> str:
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
-def _hidden_escaped(text: str, escape: Callable[[str], str], keep: str = "") -> str:
+def _hidden_escaped(text: str, escape: Callable[[str], str], *, lines: bool = False) -> str:
+    """``text`` with each hidden character escaped; ``lines``: its line breaks kept."""
+
     def one(match: re.Match[str]) -> str:
         character = match[0]
-        return escape(character) if character not in keep and is_hidden(character) else character
+        if not is_hidden(character) or (lines and character == "\n"):
+            return character
+        return escape(character)
 
     return _NOT_PLAIN_ASCII.sub(one, text)
 
@@ -89,11 +93,11 @@ def json_text(text: str) -> str:
     >>> json_text('{"who": "a\u202eb", "why": "##[error]x"}')
     '{"who": "a\\\\u202eb", "why": "##\\\\u005berror]x"}'
     """
-    return _hidden_escaped(text, _json_escape, keep="\n").replace("##[", "##\\u005b")
+    return _hidden_escaped(text, _json_escape, lines=True).replace("##[", "##\\u005b")
 
 
 def yaml_text(text: str) -> str:
     """YAML text in which every string holding what :func:`printable` changes is
     double-quoted, with those characters and ``##[`` written as escapes (line breaks
     between the lines of the text stay)."""
-    return _hidden_escaped(text, _escape, keep="\n").replace("##[", "##\\x5b")
+    return _hidden_escaped(text, _escape, lines=True).replace("##[", "##\\x5b")
