@@ -250,3 +250,22 @@ def test_only_writes_to_stdout_count_as_output_failures() -> None:
     assert lost.stderr == "error: cannot write the output: No space left on device\n"
     gone = unexpected(BrokenPipeError(errno.EPIPE, "Broken pipe"))
     assert gone.exit_code == EXIT_CODES["success"] and gone.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2024-01-01T24:00:00Z", "as_of='2024-01-01T24:00:00Z' is not a time (hour must be in"),
+        ("0001-01-01T00:00:00+14:00", "as_of='0001-01-01T00:00:00+14:00' is out of range"),
+        ("99999999999999999999999", "as_of=99999999999999999999999 is not a table version"),
+        ("tomorrow", "as_of='tomorrow' is neither a table version nor an RFC 3339 time"),
+    ],
+)
+def test_a_bad_as_of_is_one_line_naming_what_was_given(
+    table: Path, as_of: str, message: str
+) -> None:
+    for args in (["latest", "sales.orders"], ["list"], ["sql", "SELECT 1 FROM contracts"]):
+        result = run(table, *args, "--as-of", as_of)
+        assert result.exit_code == EXIT_CODES["usage"]
+        assert result.stderr.startswith(f"error: {message}")
+        assert len(result.stderr.splitlines()) == 1
