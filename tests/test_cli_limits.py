@@ -20,9 +20,11 @@ from click.testing import CliRunner, Result
 from dc43_delta_store import DeltaContractStore
 from dc43_delta_store.cli import EXIT_CODES, cli
 
-from .conftest import minimal
+from .conftest import EXAMPLES, minimal
 from .test_cli import SCRIPT
 from .test_cli_support import unexpected
+
+EXAMPLE = EXAMPLES / "sales" / "orders-1.0.0.odcs.yaml"
 
 
 @pytest.fixture
@@ -269,3 +271,14 @@ def test_a_bad_as_of_is_one_line_naming_what_was_given(
         assert result.exit_code == EXIT_CODES["usage"]
         assert result.stderr.startswith(f"error: {message}")
         assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_path_in_another_encoding_is_a_usage_error(tmp_path: Path) -> None:
+    where = os.fsencode(tmp_path) + b"/t\xff"
+    for args in ([b"put", os.fsencode(EXAMPLE)], [b"list"]):
+        result = subprocess.run(
+            [os.fsencode(SCRIPT), b"--path", where, *args], capture_output=True, timeout=60
+        )
+        assert result.returncode == EXIT_CODES["usage"]
+        assert result.stderr.endswith(b"\\udcff' is not valid UTF-8, which Delta tables need\n")
+    assert list(tmp_path.iterdir()) == []

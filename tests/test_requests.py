@@ -1,13 +1,16 @@
 """Library requests that used to fail with a raw error or a wrong answer: ``latest(explain=
 True)`` as documented, ``commit_info`` keys the store or Delta write themselves, commit text
-with Unicode line separators in the change feed, a ``history`` limit past Delta's versions."""
+with Unicode line separators in the change feed, a ``history`` limit past Delta's versions,
+a location that is not valid UTF-8."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
 
-from dc43_delta_store import DeltaContractStore, InvalidRequestError
+from dc43_delta_store import DeltaContractStore, InvalidLocationError, InvalidRequestError
 from dc43_delta_store.resolution.explain import Resolution
 from dc43_delta_store.table.history import RESERVED_KEYS
 
@@ -72,3 +75,13 @@ def test_a_history_limit_past_deltas_versions_is_refused(store: DeltaContractSto
     assert len(store.history(limit=2**63 - 1)) == 2
     with pytest.raises(InvalidRequestError, match="limit must be a whole number"):
         store.history(limit=10**23)
+
+
+@pytest.mark.parametrize("option", ["path", "warehouse"])
+def test_a_location_that_is_not_valid_utf8_is_refused_by_name(tmp_path: Path, option: str) -> None:
+    # a file name in another encoding reaches Python as an unpaired surrogate ("\udcff")
+    where = str(tmp_path / "t\udcff")
+    options = {"path": where} if option == "path" else {"table": "a.b.c", "warehouse": where}
+    with pytest.raises(InvalidLocationError, match=f"the {option} '.*' is not valid UTF-8"):
+        DeltaContractStore(**options).put(minimal())
+    assert list(tmp_path.iterdir()) == []
