@@ -176,9 +176,23 @@ def test_error_messages_quoting_stored_text_are_escaped() -> None:
     assert lines[1:] == [
         f"  [{n}] f{n}.yaml: version 'x\\x1b[2J\\n::error::INJECTED' is not valid" for n in (0, 1)
     ]
-    many = unexpected(BatchError([BatchProblem(n, "f", bad) for n in range(25)], total=25))
-    assert many.stderr.splitlines()[-1] == "  (and 5 more)" and len(many.stderr.splitlines()) == 22
+    for count, shown in ((20, 21), (21, 22), (25, 22)):
+        many = unexpected(
+            BatchError([BatchProblem(n, "f", bad) for n in range(count)], total=count)
+        )
+        lines = many.stderr.splitlines()
+        assert len(lines) == shown and ("more)" in lines[-1]) == (count > 20)
+        assert lines[-1] == f"  (and {count - 20} more)" or count == 20
     surprise = unexpected(RuntimeError("boom \x1b[31m##[error]x"))
+    debug = unexpected(RuntimeError("two\nlines \x1b[31mX"), "--debug")
+    lines = debug.stderr.splitlines()  # the traceback, each line escaped, then the message
+    assert lines[0] == "Traceback (most recent call last):" and lines[1].startswith('  File "')
+    assert lines[-3:] == [
+        "RuntimeError: two",
+        "lines \\x1b[31mX",
+        "error: unexpected RuntimeError: two lines \\x1b[31mX",
+    ]
+    assert "" not in lines and raw_controls(debug.stderr) == []
     assert (
         surprise.stderr.splitlines()[0]
         == "error: unexpected RuntimeError: boom \\x1b[31m##\\x5berror]x"

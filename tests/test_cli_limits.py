@@ -74,6 +74,8 @@ def test_numbers_out_of_their_range_are_usage_errors_naming_the_option(
     result = run(table, *args)
     assert result.exit_code == EXIT_CODES["usage"], result.output
     assert result.stderr.splitlines()[-1].startswith(f"Error: Invalid value for '{option}': ")
+    if args[-1] == "nan":  # click's range lets NaN through: the message is the store's own
+        assert result.stderr.splitlines()[-1].endswith(": 'nan' is not a number")
     assert "Traceback" not in result.output and not result.stdout
 
 

@@ -102,7 +102,7 @@ def error_text(error: BaseException) -> str:
     batch's problems one per line."""
     if not isinstance(error, BatchError):
         return printable(str(error))
-    lines = [printable(str(error).split("\n", 1)[0])]
+    lines = [printable(str(error).partition("\n")[0])]
     lines += [printable(str(problem)) for problem in error.problems[:20]]
     if len(error.problems) > 20:
         lines.append(f"(and {len(error.problems) - 20} more)")
@@ -194,7 +194,7 @@ def write_report(path: Path, text: str, option: str) -> None:
     except OSError as exc:
         shown = printable(str(path))
         raise click.BadParameter(
-            f"cannot write {shown}: {exc.strerror or exc}", param_hint=option
+            f"cannot write {shown}: {exc.strerror}", param_hint=option
         ) from None
 
 
