@@ -441,19 +441,43 @@ class DeltaContractStore:
             raise ContractNotFoundError(contract_id, version, detail=_where(as_of))
         return decode_document(payload, contract_id, version)
 
+    @overload
     def latest(
         self,
         contract_id: str,
         *,
         include_prereleases: bool = False,
         as_of: AsOf | None = None,
+        explain: Literal[False] = False,
         **filters: FilterValue,
-    ) -> dict[str, Any] | None:
+    ) -> dict[str, Any] | None: ...
+
+    @overload
+    def latest(
+        self,
+        contract_id: str,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        explain: Literal[True],
+        **filters: FilterValue,
+    ) -> Resolution: ...
+
+    def latest(
+        self,
+        contract_id: str,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        explain: bool = False,
+        **filters: FilterValue,
+    ) -> dict[str, Any] | Resolution | None:
         """The highest version of ``contract_id`` (the order of :mod:`.core.versions`), or None.
 
         Prereleases (``1.2.0-rc.1``, ``0.32.0.0rc2``) are skipped unless
         ``include_prereleases``. Keyword filters match metadata columns, pushed into the scan:
         ``status="active"``, ``status=["active", "draft"]``, ``owner=None`` (unset).
+        ``explain=True`` answers as ``resolve(contract_id, explain=True)`` does.
 
         >>> for version in ("1.0.0", "1.1.0", "2.0.0"):
         ...     _ = store.put(f"examples/contracts/sales/orders-{version}.odcs.yaml")
@@ -461,8 +485,12 @@ class DeltaContractStore:
         '2.0.0'
         >>> store.latest("sales.orders", status="active")["version"]
         '1.1.0'
+        >>> store.latest("sales.orders", status="active", explain=True).chosen
+        '1.1.0'
         """
         request = self._request(contract_id, None, include_prereleases, as_of, filters)
+        if explain:
+            return self._explained(contract_id, request)
         return self._resolved(contract_id, request)
 
     @overload
@@ -521,6 +549,9 @@ class DeltaContractStore:
         request = self._request(contract_id, spec, include_prereleases, as_of, filters)
         if not explain:
             return self._resolved(contract_id, request)
+        return self._explained(contract_id, request)
+
+    def _explained(self, contract_id: str, request: ResolveRequest) -> Resolution:
         resolution, payload = self._resolver.explain(contract_id, request)
         if resolution.chosen is None or payload is None:
             return resolution
@@ -612,7 +643,7 @@ class DeltaContractStore:
         """The table's commits, newest first: version, time, operation, who and why, and for
         an ingest the folder, Git commit and source files (``Commit.ingested_from``...)."""
         if limit is not None:
-            check_number("limit", limit, low=1, whole=True)
+            check_number("limit", limit, low=1, high=2**63 - 1, whole=True)
         dt = self._table.current()
         if dt is None:
             return []

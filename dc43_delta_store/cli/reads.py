@@ -16,6 +16,7 @@ from ..table.sql_pool import DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT
 from .consumers import answer, filter_options
 from .output import Format, emit, print_document
 from .support import (
+    MAX_VERSION,
     Context,
     as_of_option,
     fail,
@@ -93,7 +94,11 @@ def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format 
 
 
 @click.command()
-@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N commits.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=MAX_VERSION),
+    help="Only the newest N commits.",
+)
 @output_options
 @pass_context
 def history(context: Context, limit: int | None, fmt: Format | None) -> None:
