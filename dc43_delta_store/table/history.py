@@ -12,6 +12,7 @@ from typing import Any
 from .. import __version__
 from ..core.records import ContractRow
 from ..errors import InvalidRequestError
+from ..feed.events import DELTA_KEYS
 
 __all__ = [
     "RESERVED_KEYS",
@@ -96,31 +97,14 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-RESERVED_KEYS = frozenset(
-    {
-        # Delta's own commit info (delta-rs refuses the first ones, overwrites the others)
-        "timestamp",
-        "inCommitTimestamp",
-        "operation",
-        "operationParameters",
-        "operationMetrics",
-        "readVersion",
-        "isolationLevel",
-        "isBlindAppend",
-        "engineInfo",
-        "clientVersion",
-        "userId",
-        "userName",
-        "userMetadata",
-        "txnId",
-        # what the store writes, which the change feed reads
-        "dc43_delta_store",
-        "contract_count",
-        "published",
-        "metadata_update",
-        "auto_compact",
-    }
-)
+RESERVED_KEYS = DELTA_KEYS | {
+    # what the store writes, which the change feed reads
+    "dc43_delta_store",
+    "contract_count",
+    "published",
+    "metadata_update",
+    "auto_compact",
+}
 """Keys ``commit_info`` cannot hold: an :class:`~.errors.InvalidRequestError` names the key."""
 _INSTEAD = {"userName": " (pass who=)", "userMetadata": " (pass why=)"}
 
