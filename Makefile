@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check bench mutate clean
+.PHONY: help demo test check bench mutate clean azurite
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,6 +36,8 @@ $(AZURITE): | $(VENV)/.test
 	  || { cat .tools/azurite.log; \
 	       case "$$CI" in 1|true|TRUE|True|yes) echo "error: Azurite not installed (CI=true: the Azure tests must run)"; exit 1;; esac; \
 	       echo "warning: Azurite not installed; Azure tests will be skipped"; }
+
+azurite: $(AZURITE) ## install only Azurite (Azure's storage emulator) into .tools/
 
 test: $(VENV)/.test $(AZURITE) ## run the whole test suite (installs what it needs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
