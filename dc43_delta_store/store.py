@@ -373,7 +373,7 @@ class DeltaContractStore:
         before, after = self._document_of(old, as_of), self._document_of(new, as_of)
         settings = read_settings(self._snapshot(as_of))
         contract_id = str(after.get("id") or after.get("uuid") or "")
-        policy = self._compatibility or settings.policy_for(contract_id)
+        policy = settings.policy_for(contract_id, self._compatibility)
         chosen: Mode = mode or (policy.mode if policy.mode != "none" else "full")
         rules = [*given, *settings.ordered_overrides()]
         return diff_documents(before, after, mode=chosen, overrides=rules)

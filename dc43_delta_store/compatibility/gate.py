@@ -105,7 +105,7 @@ def check(
     for candidate in candidates:
         by_contract.setdefault(candidate.contract_id, []).append(candidate)
     for contract_id, items in by_contract.items():
-        chosen = policy or settings.policy_for(contract_id)
+        chosen = settings.policy_for(contract_id, policy)
         if chosen.mode == "none":
             outcomes.update((c.index, GateOutcome(c.index, True, None)) for c in items)
             continue

@@ -260,7 +260,18 @@ class CompatibilitySettings:
     overrides: tuple[Override, ...] = ()
     problems: tuple[SettingsProblem, ...] = ()
 
-    def policy_for(self, contract_id: str) -> Policy:
+    def policy_for(self, contract_id: str, chosen: Policy | None = None) -> Policy:
+        """The policy that governs ``contract_id``: ``chosen`` (a store's own
+        ``compatibility=``) when given, else the contract's, else the table's.
+
+        >>> settings = CompatibilitySettings(Policy("full"), {"legacy": Policy("none")})
+        >>> [settings.policy_for(c).mode for c in ("legacy", "other")]
+        ['none', 'full']
+        >>> settings.policy_for("legacy", Policy("backward")).mode
+        'backward'
+        """
+        if chosen is not None:
+            return chosen
         return self.contracts.get(contract_id, self.policy)
 
     def with_policy(self, policy: Policy | None, contract_id: str | None) -> CompatibilitySettings:

@@ -83,7 +83,7 @@ def gated(
 ) -> list[str]:
     """The contract ids among ``items`` that a policy other than ``none`` covers."""
     ids = sorted({item.row.contract_id for item in items})
-    return [cid for cid in ids if (policy or settings.policy_for(cid)).mode != "none"]
+    return [cid for cid in ids if settings.policy_for(cid, policy).mode != "none"]
 
 
 def gate_transactions(contract_ids: Sequence[str], table_version: int) -> list[tuple[str, int]]:
