@@ -48,8 +48,11 @@ def worker_app() -> ServeApp:
     return app_from_settings(settings)[0]
 
 
-def uvicorn_config(app: Any, settings: ServeSettings) -> uvicorn.Config:
-    """uvicorn's configuration for ``app`` (an app, or the import string of a factory)."""
+def uvicorn_config(
+    app: Any, settings: ServeSettings, *, log_config: dict[str, Any] | None = LOG_CONFIG
+) -> uvicorn.Config:
+    """uvicorn's configuration for ``app`` (an app, or the import string of a factory);
+    ``log_config`` None leaves logging as it is."""
     GuardedProtocol.limits = settings.limits
     return uvicorn.Config(
         app,
@@ -60,7 +63,7 @@ def uvicorn_config(app: Any, settings: ServeSettings) -> uvicorn.Config:
         http=GuardedProtocol,
         lifespan="on",
         access_log=False,  # the front writes one line per request, with its duration
-        log_config=LOG_CONFIG,
+        log_config=log_config,
         timeout_keep_alive=5,
         timeout_graceful_shutdown=int(settings.graceful_timeout) or None,
         backlog=4096,
