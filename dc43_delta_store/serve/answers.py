@@ -35,6 +35,7 @@ __all__ = ["Answers", "Query", "parse_query"]
 Query = tuple[tuple[str, str], ...]
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _RESOLVE_PARAMS = {"range", "status", "filter", "include_prereleases", "as_of", "explain"}
+_NOT_COLUMNS = _RESOLVE_PARAMS - {"status"} | {"contract_id", "spec"}
 NO_STORE = b"no-cache"  # latest and resolve change: ask again, with If-None-Match
 
 
@@ -185,7 +186,7 @@ def _options(query: Query, *, strict: bool) -> dict[str, Any]:
         else:
             options["range"] = value
     for column, values in filters.items():
-        if column in _RESOLVE_PARAMS or column in ("contract_id", "spec"):
+        if column in _NOT_COLUMNS:
             raise InvalidRequestError(f"filter on {column!r} is not possible")
         options[column] = values[0] if len(values) == 1 else values
     return options

@@ -32,6 +32,7 @@ READ_TOKENS_VAR = "DC43_DELTA_STORE_READ_TOKENS"
 WRITE_TOKENS_VAR = "DC43_DELTA_STORE_WRITE_TOKENS"
 _SCOPES = {READ: frozenset({READ}), WRITE: frozenset({READ, WRITE})}
 _NONE: frozenset[str] = frozenset()
+_HOW = f"give write tokens in {WRITE_TOKENS_VAR} or --tokens-file to allow writes"
 # POST routes that compute an answer and write nothing
 _READING_POSTS = re.compile(r"^/contracts/[^/]+/(diff|check)$")
 
@@ -142,6 +143,8 @@ class Guard:
         writing = is_write(method, path)
         if writing and self.read_only:
             return Decision(False, 403, "this server is read-only (--read-only): writes refused")
+        if writing and not self.tokens.writers:
+            return Decision(False, 403, f"this server has no write token: writes refused ({_HOW})")
         if not writing and not self.private:
             return Decision(True)
         scopes = self.tokens.scopes(_bearer(authorization))
@@ -157,7 +160,7 @@ class Guard:
         if self.read_only:
             return "read-only (--read-only)"
         if not self.tokens.writers:
-            return f"read-only (no write token; set {WRITE_TOKENS_VAR} or --tokens-file)"
+            return f"read-only ({_HOW})"
         reads = "with a token" if self.private else "open"
         return f"writes with one of {self.tokens.writers} write token(s); reads {reads}"
 

@@ -9,7 +9,8 @@
 - ``POST /contracts/{id}/check``: would the table take this document? The table's
   compatibility policy and immutability applied, nothing written: ``verdict`` ``new``,
   ``unchanged``, ``incompatible`` or ``conflict``; ``compatible``; and the diff against
-  the latest release. A read: no write token needed.
+  the latest release, and what breaks the ODCS JSON Schema (``schema_issues``). A read: no
+  write token needed.
 - ``GET /health``: ``{"status": "ok", "table_version": N}``.
 
 ``mode`` (``full``, ``backward``, ``forward``, ``none``) overrides the contract's policy
@@ -104,7 +105,7 @@ def extra_routes(runtime: Runtime) -> APIRouter:
 def _check(store: DeltaContractStore, contract_id: str, candidate: dict[str, Any]) -> dict[str, Any]:
     batch = store.put_many([candidate], dry_run=True, on_error="skip")
     version = str(candidate.get("version"))
-    verdict, detail, refusal = "new", None, None
+    verdict, detail, refusal, issues = "new", None, None, []
     if batch.problems:
         error = batch.problems[0].error
         if isinstance(error, CompatibilityError):
@@ -115,8 +116,9 @@ def _check(store: DeltaContractStore, contract_id: str, candidate: dict[str, Any
         else:
             raise error
         detail = str(error)
-    elif batch.results and batch.results[0].outcome == "unchanged":
-        verdict = "unchanged"
+    elif batch.results:
+        verdict = "unchanged" if batch.results[0].outcome == "unchanged" else "new"
+        issues = [str(issue) for issue in batch.results[0].validation_issues]
     latest = store.latest(contract_id)
     diff = None
     if latest is not None and str(latest.get("version")) != version:
@@ -130,6 +132,7 @@ def _check(store: DeltaContractStore, contract_id: str, candidate: dict[str, Any
         "policy": str(policy),
         "detail": detail,
         **(refusal or {}),
+        "schema_issues": issues,
         "against": None if latest is None else latest.get("version"),
         "diff": diff,
     }
