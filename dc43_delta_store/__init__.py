@@ -6,6 +6,11 @@
 'inserted'
 >>> store.latest("sales.orders", status="active")["name"]
 'Orders'
+
+Threads: a store (:class:`DeltaContractStore`, ``Dc43ContractStore``) may be shared by any
+number of threads; every value the API returns (``PutResult``, ``Resolution``, ``Commit``...)
+is a frozen dataclass, and the documents and mappings in it are a fresh copy per call, the
+caller's own.
 """
 
 import typing
@@ -32,6 +37,7 @@ from .errors import (
     InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
+    TableNotFoundError,
     UpdateConflictError,
     ValidationIssue,
     VersionConflictError,
@@ -79,6 +85,7 @@ __all__ = [
     "Resolution",
     "StoreUnavailableError",
     "TableBusyError",
+    "TableNotFoundError",
     "UpdateConflictError",
     "VacuumResult",
     "ValidationIssue",

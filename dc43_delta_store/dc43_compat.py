@@ -53,7 +53,10 @@ _HTTP_STATUS: tuple[tuple[type[ContractStoreError], int], ...] = (
 
 
 class Dc43ContractStore:
-    """dc43's ``put / get / list_contracts / list_versions / latest`` over a Delta table."""
+    """dc43's ``put / get / list_contracts / list_versions / latest`` over a Delta table.
+
+    Safe to share between threads, as its store is (dc43's web app does share it).
+    """
 
     def __init__(
         self,

@@ -14,6 +14,8 @@ Every error derives from one base and, where one fits, from a builtin too::
     ├── UpdateConflictError                    a metadata update's if_match no longer holds
     ├── TableBusyError                         concurrent commits outlasted the retries
     ├── IncompatibleTableError                 the table's schema or protocol is foreign
+    ├── TableNotFoundError (LookupError)       no table at the location, for an operation
+    │                                          that needs one (upkeep, time travel)
     ├── DuplicateVersionError                  another writer stored one version twice,
     │                                          with different content
     ├── InvalidLocationError (ValueError)      a table name or path that cannot be used
@@ -47,6 +49,7 @@ __all__ = [
     "InvalidRequestError",
     "StoreUnavailableError",
     "TableBusyError",
+    "TableNotFoundError",
     "UpdateConflictError",
     "ValidationIssue",
     "VersionConflictError",
@@ -229,6 +232,27 @@ class TableBusyError(ContractStoreError):
 
 class IncompatibleTableError(ContractStoreError):
     """The table exists but its schema or Delta protocol cannot be used by this store."""
+
+
+class TableNotFoundError(ContractStoreError, LookupError):
+    """No Delta table at the location, and the operation needs one; nothing was created.
+
+    ``location`` names the table (without credentials).
+    """
+
+    def __init__(self, location: str, action: str) -> None:
+        super().__init__(
+            f"no table at {location}: nothing to {action} (nothing has been written there; "
+            "check the table name or path)"
+        )
+        self.location = location
+        self.action = action
+
+    def __str__(self) -> str:  # LookupError would quote the message
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (multiprocessing) as it was built
+        return (type(self), (self.location, self.action))
 
 
 class DuplicateVersionError(ContractStoreError):

@@ -28,7 +28,7 @@ from .feed.reader import read_changes
 from .resolution.explain import Resolution, ResolveRequest
 from .resolution.ranges import parse_range
 from .resolution.reader import Resolver
-from .table.adopt import AdoptionResult, adopt
+from .table.adopt import AdoptionResult
 from .table.cache import DEFAULT_CACHE_BYTES
 from .table.catalog import UnityCatalog
 from .table.compatibility import read_settings
@@ -38,17 +38,12 @@ from .table.history import Commit, commit_metadata, commits_of
 from .table.location import TableLocation, checked_options, resolve_location
 from .table.log import DeltaLog
 from .table.lookups import contract_ids, stored_payload, version_list
-from .table.maintenance import (
-    DEFAULT_TARGET_FILE_SIZE,
-    OptimizeResult,
-    VacuumResult,
-    optimize,
-    vacuum,
-)
+from .table.maintenance import DEFAULT_TARGET_FILE_SIZE, OptimizeResult, VacuumResult
 from .table.queries import FilterValue, checked_filters, decode_document
 from .table.reads import TableReads
 from .table.scanning import scan_frame
 from .table.sql import run_sql, views
+from .table.upkeep import TableUpkeep
 from .table.writer import TableWriter
 
 __all__ = ["DeltaContractStore"]
@@ -85,6 +80,11 @@ class DeltaContractStore:
     seconds) and answer from memory while nothing changed; after a commit, answers about
     the contracts it did not touch stay (see :mod:`.table.reads`). ``cache_bytes`` bounds
     what is remembered.
+
+    Safe to share between threads: every method may be called from any number of threads at
+    once. Each write plans and commits on a snapshot of its own, so concurrent writes from
+    threads behave as writes from separate processes (see
+    :class:`~.table.delta_table.ContractTable`); reads share one snapshot.
     """
 
     def __init__(
@@ -145,6 +145,7 @@ class DeltaContractStore:
             auto_compact=auto_compact,
             compatibility=policy,
         )
+        self._upkeep = TableUpkeep(self._table, self._reads, self._writer)
 
     @property
     def location(self) -> TableLocation:
@@ -576,19 +577,13 @@ class DeltaContractStore:
         why: str | None = None,
     ) -> OptimizeResult:
         """Compact small files into ~``target_file_size`` files clustered by contract id,
-        write a checkpoint and drop expired log files; a lookup then reads one file."""
+        write a checkpoint and drop expired log files; a lookup then reads one file.
+
+        Raises :class:`~.errors.TableNotFoundError` (creating nothing) where no table is,
+        and :class:`~.errors.TableBusyError` while another upkeep of the table runs.
+        """
         check_number("target_file_size", target_file_size, low=1, high=2**40, whole=True)
-        info = commit_metadata(who, why, None)
-
-        def attempt() -> OptimizeResult:
-            dt = self._table.writable(self._table.current(), self._writer.declared)
-            rows = self._reads.row_group_rows(dt)
-            with self._table.errors("optimize"):
-                return optimize(
-                    dt, target_file_size=target_file_size, commit_info=info, row_group_rows=rows
-                )
-
-        return self._writer.exclusive("optimizing", "optimize", attempt)
+        return self._upkeep.optimize(target_file_size, commit_metadata(who, why, None))
 
     def vacuum(
         self,
@@ -599,22 +594,15 @@ class DeltaContractStore:
         why: str | None = None,
     ) -> VacuumResult:
         """List (``dry_run=True``, the default) or delete data files no longer referenced by
-        any version within the retention period (the table's, 7 days by default)."""
+        any version within the retention period (the table's, 7 days by default).
+
+        Raises :class:`~.errors.TableNotFoundError` (creating nothing) where no table is.
+        """
         if retention_hours is not None:
             check_number("retention_hours", retention_hours, low=0, high=1_000_000, whole=True)
         if not isinstance(dry_run, bool):
             raise InvalidRequestError(f"dry_run must be True or False, not {dry_run!r}")
-        dt = self._table.current()
-        if dt is None:
-            return VacuumResult((), dry_run)
-        dt = self._table.writable(dt, {})
-        with self._table.errors("vacuum"):
-            return vacuum(
-                dt,
-                retention_hours=retention_hours,
-                dry_run=dry_run,
-                commit_info=commit_metadata(who, why, None),
-            )
+        return self._upkeep.vacuum(retention_hours, dry_run, commit_metadata(who, why, None))
 
     def check(self) -> HealthReport:
         """The table's health: duplicated keys, Delta features the store cannot read or write,
@@ -638,27 +626,16 @@ class DeltaContractStore:
         """Upgrade a table other tools wrote (dc43's Spark store: seven columns) in place:
         add the derived columns and fill them — and correct stale ``version_sort_key`` and
         ``prerelease`` values — in one commit (see :mod:`.table.adopt`). ``dry_run`` (the
-        default) only plans: ``result.plan.describe()`` says what would change.
+        default) only plans: ``result.plan.describe()`` says what would change. Raises
+        :class:`~.errors.TableNotFoundError` (creating nothing) where no table is.
 
         >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
         >>> store.adopt().plan.needed
         False
         """
-        info = commit_metadata(who, why, {"adopt": True})
-        name = str(self._location)
-
-        def attempt() -> AdoptionResult:
-            dt = self._table.current()
-            if dt is None:
-                raise InvalidRequestError(f"table {name} does not exist: nothing to adopt")
-            if not dry_run:
-                dt = self._table.writable(dt, {})
-            with self._reads.reading(), self._table.errors("adopt"):
-                return adopt(dt, name, dry_run=dry_run, commit_info=info)
-
-        if dry_run:
-            return attempt()
-        return self._writer.exclusive("adopting", "adopt", attempt)
+        if not isinstance(dry_run, bool):
+            raise InvalidRequestError(f"dry_run must be True or False, not {dry_run!r}")
+        return self._upkeep.adopt(dry_run, commit_metadata(who, why, {"adopt": True}))
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -169,18 +169,19 @@ def run(path: Path, config: Config) -> Report:
         if process.exitcode != 0:
             report.violations.append(f"process {process.name} exit code {process.exitcode}")
     report.seconds = time.perf_counter() - started
-    _check(path, config, outcomes, report)
+    check(pa.table(DeltaTable(str(path)).to_pyarrow_table()).to_pylist(), config, outcomes, report)
     return report
 
 
-def _check(path: Path, config: Config, outcomes: list[Any], report: Report) -> None:
+def check(rows: list[dict[str, Any]], config: Config, outcomes: list[Any], report: Report) -> None:
+    """Judge the writers' ``outcomes`` (writer, key, outcome, fingerprint) against the
+    table's ``rows`` afterwards, into ``report``."""
     counts = Counter(outcome for _, _, outcome, _ in outcomes)
     report.attempted = len(outcomes)
     report.inserted, report.unchanged = counts["inserted"], counts["unchanged"]
     report.conflicts, report.busy = counts["conflict"], counts["busy"]
     if report.attempted != config.processes * config.puts:
         report.violations.append(f"{report.attempted} puts reported, expected more")
-    rows = pa.table(DeltaTable(str(path)).to_pyarrow_table()).to_pylist()
     report.rows = len(rows)
     keys = Counter((row["contract_id"], row["version"]) for row in rows)
     report.duplicates = sum(count - 1 for count in keys.values())

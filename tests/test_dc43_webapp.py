@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 import uvicorn
 from dc43_service_backends.web import build_local_app
 from dc43_service_clients.contracts.client.remote import RemoteContractServiceClient
+from deltalake import DeltaTable
 
 from dc43_delta_store import Dc43ContractStore
 
@@ -116,3 +118,37 @@ def test_a_contract_strict_validation_refuses_is_400(tmp_path: Path) -> None:
         assert httpx.get(app + "/contracts/sales.orders/versions/1.0.0").status_code == 404
         good = dc43_contract("1.0.0").model_dump(by_alias=True, exclude_none=True)
         assert httpx.put(app + "/contracts/sales.orders/versions/1.0.0", json=good).is_success
+
+
+@pytest.mark.parametrize("bodies", ["different", "identical"])
+def test_concurrent_puts_of_one_version_through_dc43s_app(tmp_path: Path, bodies: str) -> None:
+    """uvicorn shares one store across its thread pool: of 8 PUTs at once of one version,
+    different bodies get exactly one 204 (the rest 409) and identical ones all 204; the
+    table then holds the winner's body, once."""
+    with serving(Dc43ContractStore(path=tmp_path / "t")) as app:
+        for round_ in range(4):
+            version = f"1.0.{round_}"
+            barrier = threading.Barrier(8)
+
+            def put(
+                thread: int, version: str = version, barrier: threading.Barrier = barrier
+            ) -> int:
+                usage = f"thread {thread}" if bodies == "different" else "the same"
+                body = dc43_contract(version, usage=usage).model_dump(
+                    by_alias=True, exclude_none=True
+                )
+                barrier.wait()
+                url = f"{app}/contracts/sales.orders/versions/{version}"
+                return httpx.put(url, json=body, timeout=60).status_code * 100 + thread
+
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(put, range(8)))
+            codes = sorted(answer // 100 for answer in answers)
+            if bodies == "identical":
+                assert codes == [204] * 8
+                continue
+            assert codes == [204] + [409] * 7, codes
+            winner = next(answer % 100 for answer in answers if answer // 100 == 204)
+            stored = httpx.get(f"{app}/contracts/sales.orders/versions/{version}").json()
+            assert stored["description"]["usage"] == f"thread {winner}"
+    assert DeltaTable(str(tmp_path / "t")).to_pyarrow_table().num_rows == 4

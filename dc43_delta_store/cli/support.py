@@ -26,6 +26,7 @@ from ..errors import (
     InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
+    TableNotFoundError,
     UpdateConflictError,
     VersionConflictError,
 )
@@ -73,7 +74,7 @@ def exit_code(error: BaseException) -> int:
                 return EXIT_CODES[kind]
         return EXIT_CODES["invalid"]
     for kinds, code in [
-        ((ContractNotFoundError,), "not_found"),
+        ((ContractNotFoundError, TableNotFoundError), "not_found"),
         ((CompatibilityError,), "incompatible"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),

@@ -201,9 +201,12 @@ class Resolver:
                 newest.version, query, lambda: compute(_View(newest)), scope=contract_id
             )
         if isinstance(as_of, int) and not isinstance(as_of, bool):
-            return self._cache.pinned(
-                as_of, query, lambda: compute(_View(self._reads.snapshot(self._table.at(as_of))))
-            )
+            with self._reads.time_travel(as_of):
+                return self._cache.pinned(
+                    as_of,
+                    query,
+                    lambda: compute(_View(self._reads.snapshot(self._table.at(as_of)))),
+                )
         snapshot = self._table.at(as_of, before_creation=True)
         instant = _instant(as_of)
         gone = None if instant is None else self._not_reached(snapshot, instant)

@@ -69,9 +69,16 @@ class ResultCache:
     '1.0.0'
     """
 
-    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES, changes: Changes | None = None):
+    def __init__(
+        self,
+        max_bytes: int = DEFAULT_CACHE_BYTES,
+        changes: Changes | None = None,
+        epoch: Callable[[], int] = lambda: 0,
+    ):
         self.max_bytes = max_bytes
         self._changes = changes or (lambda old, new: EVERYTHING)
+        self._epoch_of = epoch  # a new epoch (the table was replaced) forgets everything
+        self._epoch = epoch()
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._bytes = 0
         self._version: int | None = None  # of the live answers
@@ -96,6 +103,7 @@ class ResultCache:
         """The answer to ``query`` on the newest snapshot, at table ``version``."""
         key = ("live", query)
         with self._lock:
+            self._same_table()
             self._follow(version)
             entry = self._entries.get(key)
             if entry is not None:
@@ -103,9 +111,10 @@ class ResultCache:
                 self.hits += 1
                 return cast(T, entry.value)
             self.misses += 1
+        epoch = self._epoch
         value = compute()
         with self._lock:
-            if self._version == version:  # not moved on by another thread meanwhile
+            if self._version == version and self._epoch == epoch:  # not moved on meanwhile
                 self._store(key, value, scope)
         return value
 
@@ -135,14 +144,23 @@ class ResultCache:
         """The answer to ``query`` at the fixed table ``version``."""
         key = ("at", version, query)
         with self._lock:
+            self._same_table()
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
                 return cast(T, entry.value)
+        epoch = self._epoch
         value = compute()
         with self._lock:
-            self._store(key, value, None)
+            if self._epoch == epoch:
+                self._store(key, value, None)
         return value
+
+    def _same_table(self) -> None:
+        epoch = self._epoch_of()
+        if epoch != self._epoch:
+            self._drop(list(self._entries))
+            self._version, self._epoch = None, epoch
 
     # -- bookkeeping ---------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -25,8 +27,8 @@ from deltalake.exceptions import (
     DeltaError,
     DeltaProtocolError,
     SchemaMismatchError,
-    TableNotFoundError,
 )
+from deltalake.exceptions import TableNotFoundError as NoDeltaTable
 from deltalake.schema import PrimitiveType
 
 from ..core.health import DELTA_RS_READER_FEATURES, implied_features
@@ -41,6 +43,7 @@ from ..errors import (
     InvalidLocationError,
     InvalidRequestError,
     StoreUnavailableError,
+    TableNotFoundError,
 )
 from .catalog import UnityCatalog, resolve_catalog_table
 from .commits import (
@@ -56,7 +59,7 @@ from .locking import lease, maintenance_lock
 from .maintenance import compactable
 from .scanning import column_mapping
 
-__all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable"]
+__all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable", "WriteSnapshot"]
 
 AsOf = int | datetime | str
 """A table version number, or a point in time (``datetime`` or RFC 3339 text)."""
@@ -82,6 +85,7 @@ FORKED = (
     "'spawn' or 'forkserver' method (multiprocessing.get_context('spawn')), or fork before "
     "the first store call"
 )
+_SPARE_SNAPSHOTS = 4  # writes' snapshots kept for reuse: those of concurrent writes beyond it
 TABLE_CONFIGURATION = {
     # Stats only where lookups and conflict checks use them; keeps checkpoints small.
     "delta.dataSkippingStatsColumns": (
@@ -91,18 +95,32 @@ TABLE_CONFIGURATION = {
 
 
 class ContractTable:
-    """One Delta table location, opened lazily and refreshed incrementally."""
+    """One Delta table location, opened lazily and refreshed incrementally.
+
+    Safe to share between threads. Reads share one snapshot (:meth:`current`), brought up
+    to date in place, one refresh at a time; a reader holding it may see it move forward,
+    never back. Each write runs on a snapshot of its own (:meth:`writing`) that no other
+    thread reads or refreshes while the write holds it, so its checks and its commit see
+    the same table version, exactly as in a process of its own. A write's snapshot, which
+    holds its commit, then becomes the reads' (no refresh needed to see it), and the one
+    the reads had becomes the next write's.
+    """
 
     def __init__(self, location: TableLocation, *, max_staleness: float = 0.0) -> None:
         self.location = location
         self._max_staleness = max_staleness
-        self._dt: DeltaTable | None = None
-        self._refreshed_at = 0.0
+        self._dt: DeltaTable | None = None  # the reads' snapshot
+        self._spare: list[tuple[DeltaTable, int]] = []  # for writes; held by no thread
+        self._lock = threading.Lock()  # guards the two above and refreshes of the first
+        self._refreshed_at = -math.inf  # when the last refresh of the reads' snapshot began
         self._generation = 0
         self._checked: tuple[int, bool] | None = None  # (version, writable) last verified
         local = location.local_path
         self._log_folder = None if local is None else f"{local / '_delta_log'}{os.sep}"
         self._seen = -1  # the newest version the commit files showed
+        self._commit_file: tuple[int, int, int] | None = None  # version, inode, mtime (local)
+        self._table_id: str | None = None  # of the reads' snapshot
+        self.epoch = 0  # counts replacements of the table at the location (a new table id)
 
     # -- opening -------------------------------------------------------------------------
 
@@ -111,21 +129,88 @@ class ContractTable:
 
         Freshness: on a local table, one ``stat`` of the next commit file (microseconds);
         on an object store, an incremental log listing (one round trip), skipped for
-        ``max_staleness`` seconds after the last one.
+        ``max_staleness`` seconds after the last one. Threads asking at once share one
+        refresh that began after they asked.
         """
         check_process()
+        asked = time.monotonic()
+        dt = self._dt
+        if dt is None or self._outdated(dt):
+            with self._lock, self.errors("read"):
+                dt = self._dt
+                if self._refreshed_at < asked or dt is None or self._credentials_renewed():
+                    began = time.monotonic()
+                    if dt is None or self._credentials_renewed() or self._replaced(dt):
+                        dt = self._reopen()
+                    elif self._outdated(dt):
+                        dt.update_incremental()
+                    self._refreshed_at = began
+        if dt is not None:
+            self._verify(dt, writable=False)
+        return dt
+
+    def _reopen(self) -> DeltaTable | None:
+        """The reads' snapshot opened anew; a new table id at the location (the table was
+        dropped and created again) starts a new :attr:`epoch`. Under ``_lock``."""
+        generation = self.location.credentials_generation
+        dt = self._dt = self._open()
+        self._generation = generation
+        table_id = None if dt is None else str(dt.metadata().id)
+        if self._table_id is not None and table_id != self._table_id:
+            self.epoch += 1
+            self._spare.clear()
+            self._checked = None
+            self._seen = -1
+            logger.info(
+                "table %s was replaced: answers remembered of it are dropped", self.location
+            )
+        self._table_id = table_id or self._table_id
+        return dt
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[WriteSnapshot]:
+        """The newest snapshot, for one write to plan and commit on (see the class
+        docstring); ``.dt`` is None while no table exists."""
+        check_process()
+        shared = self._dt
+        if shared is not None and self._replaced(shared):
+            self.current()  # a new epoch: the spare snapshots of the old table are dropped
+        with self._lock:
+            spare = self._spare.pop() if self._spare else None
+        generation = self.location.credentials_generation
         with self.errors("read"):
-            generation = self.location.credentials_generation
-            if self._dt is None or generation != self._generation:
-                self._dt = self._open()  # new credentials need a new DeltaTable
-                self._generation = generation
-                self._refreshed_at = time.monotonic()
-            elif self._seen > self._dt.version() or self._may_have_changed(self._dt):
-                self._dt.update_incremental()
-                self._refreshed_at = time.monotonic()
-        if self._dt is not None:
-            self._verify(self._dt, writable=False)
-        return self._dt
+            if spare is None or spare[1] != generation:
+                dt = self._open()
+            else:
+                dt = spare[0]
+                if self._log_folder is None or self._next_commit_exists(dt):
+                    dt.update_incremental()
+        held = WriteSnapshot(self, dt)
+        try:
+            yield held
+        finally:
+            self._give_back(held.dt, generation)
+
+    def _give_back(self, dt: DeltaTable | None, generation: int) -> None:
+        """Make a write's snapshot the reads' when it is newer; keep the other for writes."""
+        with self._lock:
+            if dt is None or generation != self.location.credentials_generation:
+                return  # opened with credentials since replaced
+            table_id = str(dt.metadata().id)
+            if self._table_id is not None and table_id != self._table_id:
+                return  # a snapshot of a table since replaced, or its replacement: reads reopen
+            self._table_id = table_id
+            shared = self._dt
+            if shared is None or self._generation != generation or dt.version() > shared.version():
+                (self._dt, self._generation), (dt, generation) = (
+                    (dt, generation),
+                    (
+                        shared,
+                        self._generation,
+                    ),
+                )
+            if dt is not None and len(self._spare) < _SPARE_SNAPSHOTS:
+                self._spare.append((dt, generation))
 
     def newest(self) -> int | None:
         """The newest table version, or None while no table exists.
@@ -137,7 +222,7 @@ class ContractTable:
         """
         check_process()
         dt = self._dt
-        if self._log_folder is None or dt is None:
+        if self._log_folder is None or dt is None or self._replaced(dt):
             dt = self.current()
             return None if dt is None else dt.version()
         version = max(dt.version(), self._seen)
@@ -146,10 +231,38 @@ class ContractTable:
         self._seen = version
         return version
 
-    def _may_have_changed(self, dt: DeltaTable) -> bool:
-        if self._log_folder is not None:  # a plain string: pathlib would cost more than the stat
-            return os.path.exists(f"{self._log_folder}{dt.version() + 1:020d}.json")
+    def _outdated(self, dt: DeltaTable) -> bool:
+        if self._credentials_renewed():
+            return True
+        if self._log_folder is not None:
+            return self._seen > dt.version() or self._next_commit_exists(dt) or self._replaced(dt)
         return time.monotonic() - self._refreshed_at >= self._max_staleness
+
+    def _replaced(self, dt: DeltaTable) -> bool:
+        """On a local table: whether the commit file of ``dt``'s version is gone or another
+        file than when first seen (the table may have been dropped and created again; a
+        reopen compares table ids). One ``stat``."""
+        if self._log_folder is None:
+            return False
+        version = dt.version()
+        try:
+            found = os.stat(f"{self._log_folder}{version:020d}.json")
+        except OSError:
+            return True
+        seen = (version, found.st_ino, found.st_mtime_ns)
+        known = self._commit_file
+        if known is None or known[0] != version:
+            self._commit_file = seen
+            return False
+        return known != seen
+
+    def _credentials_renewed(self) -> bool:
+        """New credentials need a new DeltaTable."""
+        return self.location.credentials_generation != self._generation
+
+    def _next_commit_exists(self, dt: DeltaTable) -> bool:
+        # a plain string: pathlib would cost more than the stat
+        return os.path.exists(f"{self._log_folder}{dt.version() + 1:020d}.json")
 
     def at(self, as_of: AsOf, *, before_creation: bool = False) -> DeltaTable:
         """A snapshot as the table stood at a version number or a point in time.
@@ -224,7 +337,7 @@ class ContractTable:
         check_process(using=True)
         try:
             return DeltaTable(self.location.uri, storage_options=self._options())
-        except TableNotFoundError:
+        except NoDeltaTable:
             return None
 
     def _create(self, metadata_columns: Mapping[str, pa.DataType]) -> DeltaTable:
@@ -235,13 +348,13 @@ class ContractTable:
                 path.mkdir(parents=True, exist_ok=True)
         with self.errors("create"):
             create_table(self.location.uri, self._options() or {}, metadata_columns)
-            self._dt = DeltaTable(self.location.uri, storage_options=self._options())
-        return self._dt
+            return DeltaTable(self.location.uri, storage_options=self._options())
 
     def _check_local_folder(self, path: Path) -> None:
         if path.is_file():
             raise InvalidLocationError(f"table path {path} is a file, not a Delta table folder")
-        if path.is_dir() and any(path.iterdir()):
+        # _delta_log: another writer is creating the table right now
+        if path.is_dir() and any(entry.name != "_delta_log" for entry in path.iterdir()):
             raise InvalidLocationError(
                 f"table path {path} is a folder with files but no _delta_log: "
                 "not a Delta table, and not creating one among other files"
@@ -445,6 +558,26 @@ class ContractTable:
                     + FORKED.format(parent=_deltalake_pid or "another process")
                 ) from None
             raise
+
+
+class WriteSnapshot:
+    """The snapshot one write plans and commits on (``dt``; None while no table exists)."""
+
+    def __init__(self, table: ContractTable, dt: DeltaTable | None) -> None:
+        self._table = table
+        self.dt = dt
+
+    def writable(self, metadata_columns: Mapping[str, pa.DataType]) -> DeltaTable:
+        """The snapshot checked to be writable; the table is created first if missing."""
+        self.dt = self._table.writable(self.dt, metadata_columns)
+        return self.dt
+
+    def existing(self, action: str) -> DeltaTable:
+        """The snapshot checked to be writable; :class:`~..errors.TableNotFoundError` (and
+        nothing created) while no table exists."""
+        if self.dt is None:
+            raise TableNotFoundError(str(self._table.location), action)
+        return self.writable({})
 
 
 def check_process(*, using: bool = False) -> None:

@@ -73,7 +73,18 @@ def lease(table_uri: str, storage_options: Mapping[str, str]) -> Iterator[bool]:
 
 
 def _take(uri: str, options: dict[str, str] | None, owner: str) -> bool:
-    DeltaTable.create(uri, _LEASE_SCHEMA, mode="ignore", storage_options=options)
+    try:
+        return _take_free(uri, options, owner)
+    except CommitFailedError:
+        return False  # another process created the lease table or took the lease first
+
+
+def _take_free(uri: str, options: dict[str, str] | None, owner: str) -> bool:
+    try:
+        DeltaTable.create(uri, _LEASE_SCHEMA, mode="ignore", storage_options=options)
+    except DeltaError:  # two first upkeeps at once: one creates it, the other fails here
+        if not DeltaTable.is_deltatable(uri, options):
+            raise
     dt = DeltaTable(uri, storage_options=options)
     now = datetime.now(UTC)
     held = pa.table(dt.scan(columns=["expires_at"])).column("expires_at").to_pylist()
@@ -87,8 +98,7 @@ def _take(uri: str, options: dict[str, str] | None, owner: str) -> bool:
         },
         schema=_LEASE_SCHEMA,
     )
-    try:  # replaces an expired lease (its holder died) in the same commit
-        write_deltalake(dt, row, mode="overwrite", predicate="lock = 'maintenance'")
-    except CommitFailedError:
-        return False  # another process took it, or is taking over the expired one
+    # replaces an expired lease (its holder died) in the same commit; CommitFailedError:
+    # another process took it, or is taking over the expired one
+    write_deltalake(dt, row, mode="overwrite", predicate="lock = 'maintenance'")
     return True

@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
 
-from ..errors import ContractStoreError, StoreUnavailableError
+from ..errors import ContractStoreError, InvalidRequestError, StoreUnavailableError
 from ..feed.reader import read_touched
 from ..feed.touched import EVERYTHING, Stats, Touched
 from .cache import DEFAULT_CACHE_BYTES, TABLE, ResultCache, Scope
@@ -33,6 +33,7 @@ from .log import DeltaLog
 from .queries import lookup
 from .row_groups import Files, PointReader
 from .scanning import scan_frame
+from .vacuumed import vacuumed
 
 __all__ = ["Snapshot", "TableReads"]
 
@@ -49,8 +50,8 @@ class TableReads:
     ) -> None:
         self._table = table
         self._log = log
-        self.cache = ResultCache(cache_bytes, changes=self._touched)
-        self._points = PointReader(table.location)
+        self.cache = ResultCache(cache_bytes, changes=self._touched, epoch=lambda: table.epoch)
+        self._points = PointReader(table.location, epoch=lambda: table.epoch)
 
     def answer(
         self,
@@ -63,12 +64,14 @@ class TableReads:
         """``compute`` on the snapshot ``as_of`` names; on the newest one, remembered until a
         commit touches ``scope`` (a contract id, or :data:`~.cache.TABLE`)."""
         if isinstance(as_of, int) and not isinstance(as_of, bool):
-            return self.cache.pinned(
-                as_of, query, lambda: compute(self.snapshot(self._table.at(as_of)))
-            )
+            with self.time_travel(as_of):
+                return self.cache.pinned(
+                    as_of, query, lambda: compute(self.snapshot(self._table.at(as_of)))
+                )
         if as_of is not None:
             dt = self._table.at(as_of)
-            return self.cache.pinned(dt.version(), query, lambda: compute(self.snapshot(dt)))
+            with self.time_travel(dt.version()):
+                return self.cache.pinned(dt.version(), query, lambda: compute(self.snapshot(dt)))
         newest = self.newest()
         if newest is None:
             return compute(None)
@@ -100,6 +103,23 @@ class TableReads:
     def collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
         with self.reading():
             return frame.collect()
+
+    @contextlib.contextmanager
+    def time_travel(self, version: int) -> Iterator[None]:
+        """Reads of the older table ``version``: when files ``vacuum`` deleted make them
+        fail, an :class:`~..errors.InvalidRequestError` that says so and names the versions
+        still readable."""
+        try:
+            yield
+        except StoreUnavailableError:
+            dt = self._table.current()
+            if dt is None:
+                raise
+            with self._table.errors("read the history of"):
+                why = vacuumed(dt.history(), version, str(self._table.location))
+            if why is None:
+                raise
+            raise InvalidRequestError(why) from None
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:

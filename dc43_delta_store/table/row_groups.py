@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import unquote
@@ -98,9 +98,11 @@ class Files:
 class PointReader:
     """Reads contracts' rows of the table at ``location`` from the files that hold them."""
 
-    def __init__(self, location: TableLocation) -> None:
+    def __init__(self, location: TableLocation, epoch: Callable[[], int] = lambda: 0) -> None:
         self._location = location
         self._plans: OrderedDict[int, Files | None] = OrderedDict()
+        self._epoch_of = epoch  # a new epoch (the table was replaced) forgets the plans
+        self._epoch = epoch()
         self._lock = threading.Lock()
         self.served = 0  # lookups answered here rather than by a scan
         self._filesystem: Any = None  # pyarrow's, for optimize's look at a file
@@ -109,18 +111,27 @@ class PointReader:
     def known(self, version: int) -> Files | None:
         """The files of table ``version`` if known (None otherwise)."""
         with self._lock:
+            self._same_table()
             return self._plans.get(version)
+
+    def _same_table(self) -> None:
+        epoch = self._epoch_of()
+        if epoch != self._epoch:
+            self._plans.clear()
+            self._epoch = epoch
 
     def files(self, dt: DeltaTable, schema: pa.Schema) -> Files | None:
         """The files of snapshot ``dt`` (whose Arrow schema is ``schema``), or None when
         point reads do not apply to it."""
         version = dt.version()
         with self._lock:
+            self._same_table()
             if version in self._plans:
                 self._plans.move_to_end(version)
                 return self._plans[version]
+            epoch = self._epoch
         plan = _files_of(dt, schema)
-        self._keep(version, plan)
+        self._keep(version, plan, epoch)
         return plan
 
     def rows(self, files: Files, contract_id: str, columns: Sequence[str]) -> pl.DataFrame | None:
@@ -159,9 +170,11 @@ class PointReader:
         """Derive the files of version ``new`` from those of ``old`` and the commits in
         between (``entries``), rather than from the snapshot's add actions."""
         with self._lock:
+            self._same_table()
             plan = self._plans.get(old)
             if plan is None or new in self._plans:
                 return
+            epoch = self._epoch
         ranges = dict(plan.ranges)
         for entry in entries:
             for action in entry.actions:
@@ -176,10 +189,12 @@ class PointReader:
                         return
                     if len(found) == 3:
                         ranges[found[0]] = (found[1], found[2])
-        self._keep(new, Files.of(plan.schema, ranges, plan.polars))
+        self._keep(new, Files.of(plan.schema, ranges, plan.polars), epoch)
 
-    def _keep(self, version: int, plan: Files | None) -> None:
+    def _keep(self, version: int, plan: Files | None, epoch: int) -> None:
         with self._lock:
+            if epoch != self._epoch:
+                return  # read from a table since replaced
             self._plans[version] = plan
             self._plans.move_to_end(version)
             if len(self._plans) > 4:

@@ -32,7 +32,7 @@ from ..core.records import contract_key
 from ..core.validation import ValidationMode
 from ..errors import BatchError, ContractNotFoundError, TableBusyError, UpdateConflictError
 from .compatibility import apply_gate, gate_transactions, gated, read_settings, write_settings
-from .delta_table import CommitFailedError, ContractTable, table_arrow_schema
+from .delta_table import CommitFailedError, ContractTable, WriteSnapshot, table_arrow_schema
 from .history import update_summary, write_summary
 from .maintenance import DEFAULT_TARGET_FILE_SIZE
 from .queries import lookup
@@ -90,22 +90,22 @@ class TableWriter:
         prepared, problems, total = prepare(contracts, mode)
 
         def insert(
-            dt: DeltaTable | None, items: list[Prepared], gated_ids: list[str]
+            held: WriteSnapshot, items: list[Prepared], gated_ids: list[str]
         ) -> tuple[DeltaTable, int]:
-            dt = self._table.writable(dt, self.declared)
+            dt = held.writable(self.declared)
             values = check_values(metadata, self._reads.columns(dt), what="put")
             rows = [item.row for item in items]
             locks = gate_transactions(gated_ids, dt.version() + 1)
             summary = {**info, **write_summary(rows)}
             return dt, self._table.insert_new(dt, rows, values, summary, locks)
 
-        def attempt() -> BatchResult:
-            dt = self._evolved(self._table.current(), info)
+        def attempt(held: WriteSnapshot) -> BatchResult:
+            dt = self._evolved(held, info)
             settings = read_settings(dt)
             gated_ids = gated(settings, prepared, self._compatibility)
             if dt is not None and len(prepared) == 1 and not (problems or dry_run or gated_ids):
                 # One contract: insert first; only a key already stored needs a read.
-                dt, inserted = insert(dt, prepared, [])
+                dt, inserted = insert(held, prepared, [])
                 if inserted:
                     self._after_write(dt, info)
                     return batch_result(prepared, [], [], "inserted", dt.version())
@@ -121,7 +121,7 @@ class TableWriter:
                 version = None if dt is None else dt.version()
                 return batch_result(plan.new, plan.unchanged, refused, "new", version, notes)
             if plan.new:
-                dt, _ = insert(dt, plan.new, gated_ids)
+                dt, _ = insert(held, plan.new, gated_ids)
                 self._after_write(dt, info)
             if dt is None:  # no table and nothing to write
                 return BatchResult((), tuple(refused), None)
@@ -136,8 +136,8 @@ class TableWriter:
     ) -> CompatibilitySettings:
         """Apply ``change`` to the table's compatibility settings, in one commit."""
 
-        def attempt() -> CompatibilitySettings:
-            dt = self._table.writable(self._table.current(), self.declared)
+        def attempt(held: WriteSnapshot) -> CompatibilitySettings:
+            dt = held.writable(self.declared)
             settings = change(read_settings(dt))
             with self._table.errors("set the compatibility settings of"):
                 write_settings(dt, settings, info)
@@ -156,11 +156,10 @@ class TableWriter:
         """``DeltaContractStore.update_metadata`` once its arguments are checked."""
         label = f"contract {contract_id!r} version {version!r}"
 
-        def attempt() -> int:
-            dt = self._evolved(self._table.current(), info)
-            if dt is None:
+        def attempt(held: WriteSnapshot) -> int:
+            if self._evolved(held, info) is None:
                 raise ContractNotFoundError(contract_id, version)
-            dt = self._table.writable(dt, self.declared)
+            dt = held.writable(self.declared)
             columns = self._reads.columns(dt)
             checked = check_values(values, columns, what=f"update of {label}")
             expected = check_values(if_match, columns, what=f"if_match of {label}")
@@ -183,20 +182,21 @@ class TableWriter:
         """Declare ``columns`` and add them to the table now; declared only once it holds
         them."""
 
-        def attempt() -> None:
-            dt = self._table.current()
+        def attempt(held: WriteSnapshot) -> None:
+            dt = held.dt
             present = self._reads.columns(dt) if dt is not None else self.new_table_columns()
             declared = {
                 **self.declared,
                 **parse_columns(columns, {k: v for k, v in present.items() if k not in columns}),
             }
             check_declared(declared, present)
-            self._table.writable(self._evolved(dt, info, declared), declared)
+            self._evolved(held, info, declared)
+            held.writable(declared)
             self.declared = declared
 
         self.retrying("adding metadata columns", attempt)
 
-    def exclusive(self, what: str, action: str, attempt: Callable[[], T]) -> T:
+    def exclusive(self, what: str, action: str, attempt: Callable[[WriteSnapshot], T]) -> T:
         """``attempt`` under the table's maintenance lock (one upkeep at a time), retried."""
         with self._table.errors(action), self._table.maintenance() as held:
             if not held:
@@ -206,12 +206,14 @@ class TableWriter:
                 )
             return self.retrying(what, attempt)
 
-    def retrying(self, what: str, attempt: Callable[[], T]) -> T:
-        """Run ``attempt`` until it commits; backoff with jitter between lost races."""
+    def retrying(self, what: str, attempt: Callable[[WriteSnapshot], T]) -> T:
+        """Run ``attempt`` on a snapshot of its own until it commits; backoff with jitter
+        between lost races."""
         delay = 0.005
         for number in range(1, self._max_attempts + 1):
             try:
-                return attempt()
+                with self._table.writing() as held:
+                    return attempt(held)
             except CommitFailedError:
                 logger.info(
                     "concurrent commit on %s while %s (attempt %d of %d)",
@@ -236,21 +238,22 @@ class TableWriter:
 
     def _evolved(
         self,
-        dt: DeltaTable | None,
+        held: WriteSnapshot,
         info: Mapping[str, Any],
         declared: Mapping[str, Any] | None = None,
     ) -> DeltaTable | None:
-        """``dt``, after adding the declared columns it lacks (a commit of its own)."""
+        """The write's snapshot, after adding the declared columns it lacks (a commit of
+        its own, which moves the snapshot on)."""
+        dt = held.dt
         declared = self.declared if declared is None else declared
         if dt is None or not declared:
             return dt
         present = self._reads.columns(dt)
         check_declared(declared, present)
         missing = {n: t for n, t in declared.items() if n not in present}
-        if not missing:
-            return dt
-        self._table.add_columns(dt, missing, info)
-        return self._table.current()
+        if missing:
+            self._table.add_columns(dt, missing, info)
+        return dt
 
     def _stored_fingerprints(
         self, dt: DeltaTable | None, prepared: list[Prepared]
