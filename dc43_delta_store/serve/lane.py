@@ -133,6 +133,10 @@ class ServeApp:
     async def _guarded(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         self.runtime.fresh.start()
         method, path, headers = scope["method"], scope["path"], scope["headers"]
+        if b"%2f" in scope.get("raw_path", b"").lower():
+            detail = "a percent-encoded slash (%2F) in the path: ids and versions cannot hold '/'"
+            await _send(send, error_answer(400, detail))
+            return
         decision = self.guard.decide(method, path, _header(headers, b"authorization"))
         if not decision.allowed:
             extra = [(b"www-authenticate", b"Bearer")] if decision.status == 401 else []

@@ -22,6 +22,10 @@ __all__ = ["GuardedProtocol"]
 _REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
 
+class _TooLarge(Exception):
+    """The request line and headers passed ``max_header_bytes``."""
+
+
 class GuardedProtocol(HttpToolsProtocol):
     """See the module doc. ``limits`` is set by the process that serves (one per process)."""
 
@@ -44,14 +48,14 @@ class GuardedProtocol(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
-    def data_received(self, data: bytes) -> None:
-        if self._in_headers:
-            self._header_bytes += len(data)
-            if self._header_bytes > self.limits.max_header_bytes:
-                limit = self.limits.max_header_bytes
-                self._refuse(431, f"the request headers are larger than {limit} bytes")
-                return
-        super().data_received(data)
+    # the parser hands over the request line and headers piece by piece: count as they come
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -70,9 +74,18 @@ class GuardedProtocol(HttpToolsProtocol):
         self._in_headers = True  # the next bytes start the next request
 
     def send_400_response(self, msg: str) -> None:
-        self._refuse(400, "malformed HTTP request")
+        if self._header_bytes > self.limits.max_header_bytes:
+            limit = self.limits.max_header_bytes
+            self._refuse(431, f"the request headers are larger than {limit} bytes")
+        else:
+            self._refuse(400, "malformed HTTP request")
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _count(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > self.limits.max_header_bytes:
+            raise _TooLarge  # stops the parser; uvicorn then calls send_400_response
 
     def _arm(self) -> None:
         self._disarm()
