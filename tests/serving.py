@@ -75,7 +75,8 @@ class CliServer:
         raise RuntimeError(f"serve did not answer within {timeout} s: {self.stderr()}")
 
     def stderr(self) -> str:
-        self._log_file.flush()
+        if not self._log_file.closed:
+            self._log_file.flush()
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def stop(self, timeout: float = 30) -> int:

@@ -8,8 +8,11 @@ processes. SIGTERM or Ctrl-C stops accepting connections, lets requests in fligh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
+import signal
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -72,16 +75,34 @@ def uvicorn_config(
 
 
 def run(settings: ServeSettings, app: ServeApp | None = None) -> None:
-    """Serve until stopped (``app``: already built, for one process)."""
+    """Serve until stopped (``app``: already built, for one process); a stop asked for by
+    SIGTERM or Ctrl-C is a clean exit (status 0)."""
     _more_file_descriptors()
     if settings.workers == 1:
-        uvicorn.Server(uvicorn_config(app or worker_app_from(settings), settings)).run()
+        server = uvicorn.Server(uvicorn_config(app or worker_app_from(settings), settings))
+        with _stopping_is_success():
+            server.run()
         return
     os.environ[SETTINGS_VAR] = settings.to_env()
     config = uvicorn_config("dc43_delta_store.serve.server:worker_app", settings)
     from uvicorn.supervisors import Multiprocess
 
     Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+@contextlib.contextmanager
+def _stopping_is_success() -> Iterator[None]:
+    """uvicorn raises the stop signal again once it has shut down: let it end with 0."""
+
+    def stopped(number: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def worker_app_from(settings: ServeSettings) -> ServeApp:
