@@ -87,8 +87,11 @@ def test_several_workers_serve_one_port(tmp_path: Path) -> None:
     with cli_server(["--path", str(table), "serve", "--workers", "2"], env=env, cwd=tmp_path) as server:
         assert httpx.put(server.url + "/contracts/sales.orders/versions/1.0.0", json=minimal(),
                          headers={"Authorization": "Bearer w"}).status_code == 204
+        deadline = time.monotonic() + 90
+        while server.stderr().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, server.stderr()
+            time.sleep(0.2)
         for _ in range(20):  # new connections, spread over both workers
             assert httpx.get(server.url + "/contracts/sales.orders/versions/1.0.0").status_code == 200
-        pids = set(re.findall(r"Started server process \[(\d+)\]", server.stderr()))
-        assert len(pids) == 2
+        assert len(set(re.findall(r"Started server process \[(\d+)\]", server.stderr()))) == 2
     assert server.process.returncode == 0
