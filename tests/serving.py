@@ -47,7 +47,9 @@ def serving(app: ServeApp, limits: Limits | None = None) -> Iterator[str]:
 class CliServer:
     """``dc43-delta-store ... serve ...`` in a child process."""
 
-    def __init__(self, args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self, args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(cwd or ".") / f"serve-{self.port}.log"

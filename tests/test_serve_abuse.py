@@ -69,10 +69,14 @@ def status_and_json(raw: bytes) -> tuple[int, dict]:
 
 
 def still_serving(url: str) -> None:
-    assert httpx.get(url + "/contracts/sales.orders/latest", timeout=10).json()["version"] == "1.0.0"
+    assert (
+        httpx.get(url + "/contracts/sales.orders/latest", timeout=10).json()["version"] == "1.0.0"
+    )
 
 
-def test_a_huge_declared_body_is_refused_before_it_is_read(served: tuple[str, DeltaContractStore]) -> None:
+def test_a_huge_declared_body_is_refused_before_it_is_read(
+    served: tuple[str, DeltaContractStore],
+) -> None:
     url, _ = served
     request = (
         "PUT /contracts/sales.orders/versions/2.0.0 HTTP/1.1\r\nHost: t\r\n"
@@ -92,7 +96,11 @@ def test_a_chunked_body_over_the_limit_is_cut_off(served: tuple[str, DeltaContra
         for _ in range(100):
             yield b" " * 4096
 
-    refused = httpx.put(url + "/contracts/sales.orders/versions/2.0.0", content=chunks(), headers={"Authorization": "Bearer w"})
+    refused = httpx.put(
+        url + "/contracts/sales.orders/versions/2.0.0",
+        content=chunks(),
+        headers={"Authorization": "Bearer w"},
+    )
     assert refused.status_code == 413
     still_serving(url)
 
@@ -113,11 +121,22 @@ def test_a_chunked_body_over_the_limit_is_cut_off(served: tuple[str, DeltaContra
     ],
     ids=["broken-json", "not-utf8", "deep-list", "deep-value", "yaml-bomb", "string", "null"],
 )
-@pytest.mark.parametrize("route", ["PUT /contracts/sales.orders/versions/2.0.0", "POST /contracts/sales.orders/check", "POST /contracts/sales.orders/diff"])
-def test_malformed_bodies_are_400(served: tuple[str, DeltaContractStore], route: str, body: bytes) -> None:
+@pytest.mark.parametrize(
+    "route",
+    [
+        "PUT /contracts/sales.orders/versions/2.0.0",
+        "POST /contracts/sales.orders/check",
+        "POST /contracts/sales.orders/diff",
+    ],
+)
+def test_malformed_bodies_are_400(
+    served: tuple[str, DeltaContractStore], route: str, body: bytes
+) -> None:
     url, _ = served
     method, path = route.split(" ")
-    answer = httpx.request(method, url + path, content=body, headers={"Authorization": "Bearer w"}, timeout=30)
+    answer = httpx.request(
+        method, url + path, content=body, headers={"Authorization": "Bearer w"}, timeout=30
+    )
     assert answer.status_code == 400, answer.text[:300]
     assert answer.json()["detail"] and "Traceback" not in answer.text
 
@@ -147,36 +166,58 @@ ODD_PATHS = [
 
 
 @pytest.mark.parametrize("path", ODD_PATHS, ids=range(len(ODD_PATHS)))
-def test_odd_ids_and_versions_in_paths_are_4xx(served: tuple[str, DeltaContractStore], path: str) -> None:
+def test_odd_ids_and_versions_in_paths_are_4xx(
+    served: tuple[str, DeltaContractStore], path: str
+) -> None:
     url, _ = served
     answer = httpx.get(url + path, timeout=30)
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
     assert answer.json()["detail"] and "Traceback" not in answer.text
-    written = httpx.put(url + path.split("?")[0].replace("/latest", "/versions/9.0.0"), json=minimal(version="9.0.0"),
-                        headers={"Authorization": "Bearer w"}, timeout=30)
+    written = httpx.put(
+        url + path.split("?")[0].replace("/latest", "/versions/9.0.0"),
+        json=minimal(version="9.0.0"),
+        headers={"Authorization": "Bearer w"},
+        timeout=30,
+    )
     assert 400 <= written.status_code < 500
 
 
-def test_a_request_line_over_the_header_limit_is_431(served: tuple[str, DeltaContractStore]) -> None:
+def test_a_request_line_over_the_header_limit_is_431(
+    served: tuple[str, DeltaContractStore],
+) -> None:
     url, _ = served
-    status, body = status_and_json(exchange(url, b"GET /contracts/" + b"x" * 20000 + b"/latest HTTP/1.1\r\nHost: t\r\n\r\n"))
+    status, body = status_and_json(
+        exchange(url, b"GET /contracts/" + b"x" * 20000 + b"/latest HTTP/1.1\r\nHost: t\r\n\r\n")
+    )
     assert status == 431 and "16384 bytes" in body["detail"]
-    status, _ = status_and_json(exchange(url, b"GET / HTTP/1.1\r\n" + b"X-Big: y\r\n" * 3000 + b"\r\n"))
+    status, _ = status_and_json(
+        exchange(url, b"GET / HTTP/1.1\r\n" + b"X-Big: y\r\n" * 3000 + b"\r\n")
+    )
     assert status == 431
     still_serving(url)
 
 
 def test_garbage_is_a_json_400(served: tuple[str, DeltaContractStore]) -> None:
     url, _ = served
-    assert status_and_json(exchange(url, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03GARBAGE\r\n\r\n"))[0] == 400
-    assert status_and_json(exchange(url, b"GET /health HTTP/1.1\r\nContent-Length: -5\r\n\r\n"))[0] == 400
+    assert (
+        status_and_json(
+            exchange(url, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03GARBAGE\r\n\r\n")
+        )[0]
+        == 400
+    )
+    assert (
+        status_and_json(exchange(url, b"GET /health HTTP/1.1\r\nContent-Length: -5\r\n\r\n"))[0]
+        == 400
+    )
     still_serving(url)
 
 
 def test_slow_clients_are_cut_off(served: tuple[str, DeltaContractStore]) -> None:
     url, _ = served
     started = time.monotonic()
-    status, body = status_and_json(exchange(url, b"GET /health HTTP/1.1\r\nHost: t\r\nX-Slow: ", wait=0.2))
+    status, body = status_and_json(
+        exchange(url, b"GET /health HTTP/1.1\r\nHost: t\r\nX-Slow: ", wait=0.2)
+    )
     assert (status, body) == (408, {"detail": "the request headers took over 1 s"})
     assert exchange(url, b"") == b""  # connected, said nothing: hung up on
     slow_body = (
@@ -214,7 +255,9 @@ FLOOD = textwrap.dedent(
 )
 
 
-def test_thousands_of_connections_do_not_stop_the_server(served: tuple[str, DeltaContractStore], tmp_path: Path) -> None:
+def test_thousands_of_connections_do_not_stop_the_server(
+    served: tuple[str, DeltaContractStore], tmp_path: Path
+) -> None:
     url, _ = served
     host, port = url.removeprefix("http://").split(":")
     flood = subprocess.Popen(

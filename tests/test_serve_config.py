@@ -32,20 +32,34 @@ def toml(tmp_path: Path, text: str) -> Path:
     [
         (None, "dc43.toml does not exist"),
         ("[contract_store\ntype = 'delta'", "dc43.toml is not valid TOML"),
-        ('[contract_store]\ntype = "filesystem"\nroot = "x"\n', "[contract_store] type is 'filesystem'"),
+        (
+            '[contract_store]\ntype = "filesystem"\nroot = "x"\n',
+            "[contract_store] type is 'filesystem'",
+        ),
         ('[contract_store]\ntype = "sql"\ndsn = "sqlite://"\n', 'set type = "delta"'),
         ('[contract_store]\ntype = "delta"\n', "[contract_store] needs table or base_path"),
-        (DELTA + '[data_product]\ntype = "delta"\ntable = "p"\n', '[data_product] type = "delta" needs Spark'),
-        (DELTA + '[governance_store]\ntype = "delta"\nbase_path = "g"\n', '[governance_store] type = "delta" needs Spark'),
-        (DELTA + '[contract_store.storage_options]\nx = 1\n', None),
-        (DELTA.replace("\n", '\nvalidation = "loose"\n', 1), "validation must be strict, warn or off"),
+        (
+            DELTA + '[data_product]\ntype = "delta"\ntable = "p"\n',
+            '[data_product] type = "delta" needs Spark',
+        ),
+        (
+            DELTA + '[governance_store]\ntype = "delta"\nbase_path = "g"\n',
+            '[governance_store] type = "delta" needs Spark',
+        ),
+        (DELTA + "[contract_store.storage_options]\nx = 1\n", None),
+        (
+            DELTA.replace("\n", '\nvalidation = "loose"\n', 1),
+            "validation must be strict, warn or off",
+        ),
     ],
 )
 def test_a_configuration_that_cannot_be_served_is_refused_naming_file_and_setting(
     tmp_path: Path, text: str | None, message: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DC43_SERVICE_BACKENDS_CONFIG", raising=False)
-    path = tmp_path / "dc43.toml" if text is None else toml(tmp_path, text.format(path=tmp_path / "t"))
+    path = (
+        tmp_path / "dc43.toml" if text is None else toml(tmp_path, text.format(path=tmp_path / "t"))
+    )
     if message is None:  # storage option values are text whatever TOML type they had
         assert read_dc43_config(path)[1].storage_options == {"x": "1"}
         return
@@ -59,7 +73,9 @@ def test_a_folder_is_not_a_configuration(tmp_path: Path) -> None:
         read_dc43_config(tmp_path)
 
 
-def test_the_environment_overrides_the_file_as_in_dc43(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_overrides_the_file_as_in_dc43(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = toml(tmp_path, '[contract_store]\ntype = "filesystem"\nroot = "unused"\n')
     monkeypatch.setenv("DC43_CONTRACT_STORE_TYPE", "delta")
     monkeypatch.setenv("DC43_CONTRACT_STORE", str(tmp_path / "from-env"))
@@ -76,7 +92,10 @@ def test_an_s3_uri_stays_a_uri_and_storage_options_reach_the_store(
     monkeypatch.setenv("DC43_DELTA_STORE_WRITE_TOKENS", "w")
     uri = f"s3://{moto_s3.bucket()}/contracts"
     options = "\n".join(f'{key} = "{value}"' for key, value in moto_s3.options().items())
-    path = toml(tmp_path, f'[contract_store]\ntype = "delta"\nbase_path = "{uri}"\n\n[contract_store.storage_options]\n{options}\n')
+    path = toml(
+        tmp_path,
+        f'[contract_store]\ntype = "delta"\nbase_path = "{uri}"\n\n[contract_store.storage_options]\n{options}\n',
+    )
     _, spec = read_dc43_config(path)
     assert spec.path == uri  # dc43's own reading makes it "s3:/bucket/contracts"
     app, description = app_from_settings(
@@ -86,7 +105,9 @@ def test_an_s3_uri_stays_a_uri_and_storage_options_reach_the_store(
     with serving(app) as url, _client(url, "w") as client:
         client.put(dc43_contract("1.0.0"))
         assert client.latest("sales.orders").version == "1.0.0"  # type: ignore[union-attr]
-    assert DeltaContractStore(path=uri, storage_options=moto_s3.options()).list_versions("sales.orders") == ["1.0.0"]
+    assert DeltaContractStore(path=uri, storage_options=moto_s3.options()).list_versions(
+        "sales.orders"
+    ) == ["1.0.0"]
 
 
 @pytest.fixture
@@ -103,7 +124,11 @@ def test_a_unity_catalog_table_named_in_the_toml_is_served(
     monkeypatch.setenv("DC43_DELTA_STORE_WRITE_TOKENS", "w")
     location = f"s3://{moto_s3.bucket()}/tables/contracts"
     catalog.register("main.governance.contracts", location)
-    endpoint = {k: v for k, v in moto_s3.options().items() if not k.startswith("AWS_SECRET") and k != "AWS_ACCESS_KEY_ID"}
+    endpoint = {
+        k: v
+        for k, v in moto_s3.options().items()
+        if not k.startswith("AWS_SECRET") and k != "AWS_ACCESS_KEY_ID"
+    }
     options = "\n".join(f'{key} = "{value}"' for key, value in endpoint.items())
     path = toml(
         tmp_path,

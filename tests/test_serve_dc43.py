@@ -70,12 +70,20 @@ def named(contract: OpenDataContractStandard, contract_id: str) -> OpenDataContr
 def test_put_get_latest_list_and_versions_through_dc43s_client(
     client: RemoteContractServiceClient,
 ) -> None:
-    sent = {v: named(dc43_contract(v), "orders.client") for v in ("0.32.0.0", "0.9.0.0", "0.32.0.0rc2", "0.10.0.0")}
+    sent = {
+        v: named(dc43_contract(v), "orders.client")
+        for v in ("0.32.0.0", "0.9.0.0", "0.32.0.0rc2", "0.10.0.0")
+    }
     for contract in sent.values():
         client.put(contract)
     for version, contract in sent.items():
         assert client.get("orders.client", version) == contract
-    assert client.list_versions("orders.client") == ["0.9.0.0", "0.10.0.0", "0.32.0.0rc2", "0.32.0.0"]
+    assert client.list_versions("orders.client") == [
+        "0.9.0.0",
+        "0.10.0.0",
+        "0.32.0.0rc2",
+        "0.32.0.0",
+    ]
     latest = client.latest("orders.client")
     assert latest is not None and latest.version == "0.32.0.0"
     assert "orders.client" in client.list_contracts()["items"]
@@ -85,12 +93,16 @@ def test_put_get_latest_list_and_versions_through_dc43s_client(
     assert client.list_versions("no.such.contract") == []
 
 
-def test_not_found_is_404_with_dc43s_detail(client: RemoteContractServiceClient, service: CliServer) -> None:
+def test_not_found_is_404_with_dc43s_detail(
+    client: RemoteContractServiceClient, service: CliServer
+) -> None:
     client.put(named(dc43_contract("1.0.0"), "orders.missing"))
     with pytest.raises(httpx.HTTPStatusError) as caught:
         client.get("orders.missing", "9.9.9")
     assert caught.value.response.status_code == 404
-    assert caught.value.response.json() == {"detail": "contract 'orders.missing' version '9.9.9' not found"}
+    assert caught.value.response.json() == {
+        "detail": "contract 'orders.missing' version '9.9.9' not found"
+    }
     latest = httpx.get(service.url + "/contracts/nope/latest", headers=_auth())
     assert (latest.status_code, latest.json()) == (404, {"detail": "contract not found"})
 
@@ -103,11 +115,15 @@ def test_a_changed_reput_is_409_and_an_identical_one_204(
     with pytest.raises(httpx.HTTPStatusError) as caught:
         client.put(named(dc43_contract("1.0.0", usage="second"), "orders.reput"))
     assert caught.value.response.status_code == 409
-    assert "version '1.0.0' already exists with fingerprint" in caught.value.response.json()["detail"]
+    assert (
+        "version '1.0.0' already exists with fingerprint" in caught.value.response.json()["detail"]
+    )
     assert client.get("orders.reput", "1.0.0").description.usage == "first"  # type: ignore[union-attr]
 
 
-def test_invalid_contracts_are_400_and_not_stored(client: RemoteContractServiceClient, service: CliServer) -> None:
+def test_invalid_contracts_are_400_and_not_stored(
+    client: RemoteContractServiceClient, service: CliServer
+) -> None:
     bad = named(dc43_contract("1.0.0"), "orders.invalid")
     bad.schema_[0].properties[0].logicalType = "uuid"  # type: ignore[index]  # not an ODCS type
     with pytest.raises(httpx.HTTPStatusError) as caught:
@@ -115,17 +131,27 @@ def test_invalid_contracts_are_400_and_not_stored(client: RemoteContractServiceC
     assert caught.value.response.status_code == 400
     assert "logicalType" in caught.value.response.json()["detail"]
     payload = dc43_contract("1.0.0").model_dump(by_alias=True, exclude_none=True)
-    mismatch = httpx.put(service.url + "/contracts/orders.other/versions/1.0.0", json=payload, headers=_auth())
-    assert (mismatch.status_code, mismatch.json()) == (400, {"detail": "contract.id does not match request path"})
+    mismatch = httpx.put(
+        service.url + "/contracts/orders.other/versions/1.0.0", json=payload, headers=_auth()
+    )
+    assert (mismatch.status_code, mismatch.json()) == (
+        400,
+        {"detail": "contract.id does not match request path"},
+    )
     assert client.list_versions("orders.invalid") == []
     assert client.list_versions("orders.other") == []
 
 
-def test_dc43s_governance_client_reads_contracts(client: RemoteContractServiceClient, service: CliServer) -> None:
+def test_dc43s_governance_client_reads_contracts(
+    client: RemoteContractServiceClient, service: CliServer
+) -> None:
     client.put(named(dc43_contract("2.0.0"), "orders.governed"))
     governance = RemoteGovernanceServiceClient(base_url=service.url, token=TOKEN)
     try:
-        assert governance.get_contract(contract_id="orders.governed", contract_version="2.0.0").version == "2.0.0"
+        assert (
+            governance.get_contract(contract_id="orders.governed", contract_version="2.0.0").version
+            == "2.0.0"
+        )
         latest = governance.latest_contract(contract_id="orders.governed")
         assert latest is not None and latest.version == "2.0.0"
         assert governance.list_contract_versions(contract_id="orders.governed") == ["2.0.0"]
@@ -137,7 +163,9 @@ def test_dc43s_governance_client_reads_contracts(client: RemoteContractServiceCl
 def test_every_request_needs_dc43s_token(service: CliServer) -> None:
     path = "/contracts/orders.client/latest"
     assert httpx.get(service.url + path).status_code == 401
-    assert httpx.get(service.url + path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert (
+        httpx.get(service.url + path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    )
     payload = dc43_contract("5.0.0").model_dump(by_alias=True, exclude_none=True)
     refused = httpx.put(service.url + "/contracts/sales.orders/versions/5.0.0", json=payload)
     assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
@@ -162,12 +190,19 @@ def test_answers_are_dc43s_own_bytes_with_an_etag(service: CliServer, tmp_path: 
     table = Path(service.log.parent) / "contracts"
     theirs = TestClient(build_local_app(Dc43ContractStore(store=DeltaContractStore(path=table))))
     for model in sent:
-        for path in (f"/contracts/{model.id}/versions/{model.version}", f"/contracts/{model.id}/latest"):
+        for path in (
+            f"/contracts/{model.id}/versions/{model.version}",
+            f"/contracts/{model.id}/latest",
+        ):
             ours = httpx.get(service.url + path, headers=_auth())
             expected = theirs.get(path)
-            assert (ours.status_code, ours.content) == (expected.status_code, expected.content), path
+            assert (ours.status_code, ours.content) == (expected.status_code, expected.content), (
+                path
+            )
             assert ours.headers["etag"] == f'"{fingerprint(model)}"'
-        version = httpx.get(service.url + f"/contracts/{model.id}/versions/{model.version}", headers=_auth())
+        version = httpx.get(
+            service.url + f"/contracts/{model.id}/versions/{model.version}", headers=_auth()
+        )
         assert "immutable" in version.headers["cache-control"]
         again = httpx.get(
             service.url + f"/contracts/{model.id}/latest",
@@ -197,11 +232,17 @@ max_retries = "0"
     with serving(app) as url:
         client = RemoteContractServiceClient(base_url=url)
         try:
-            for call in (lambda: client.get("sales.orders", "1.0.0"), lambda: client.latest("sales.orders")):
+            for call in (
+                lambda: client.get("sales.orders", "1.0.0"),
+                lambda: client.latest("sales.orders"),
+            ):
                 with pytest.raises(httpx.HTTPStatusError) as caught:
                     call()
                 assert caught.value.response.status_code == 503
-                assert "cannot read table s3://bucket/contracts" in caught.value.response.json()["detail"]
+                assert (
+                    "cannot read table s3://bucket/contracts"
+                    in caught.value.response.json()["detail"]
+                )
                 assert "AWS_SECRET_ACCESS_KEY" not in caught.value.response.text
         finally:
             client.close()
@@ -212,18 +253,34 @@ def test_writes_go_to_the_delta_table_and_show_in_our_routes(
 ) -> None:
     client.put(named(dc43_contract("3.1.0"), "orders.routes"))
     client.put(named(dc43_contract("3.2.0"), "orders.routes"))
-    resolved = httpx.get(service.url + "/contracts/orders.routes/resolve?range=~3.1", headers=_auth())
+    resolved = httpx.get(
+        service.url + "/contracts/orders.routes/resolve?range=~3.1", headers=_auth()
+    )
     assert resolved.status_code == 200 and resolved.json()["version"] == "3.1.0"
     feed = httpx.get(service.url + "/changes", headers=_auth()).json()
-    published = [(e["contract_id"], e["version"]) for e in feed["events"] if e["kind"] == "published"]
+    published = [
+        (e["contract_id"], e["version"]) for e in feed["events"] if e["kind"] == "published"
+    ]
     assert ("orders.routes", "3.2.0") in published
-    with cli_server(["serve", "--dc43-config", str(Path(service.log.parent) / "dc43.toml"), "--read-only"],
-                    cwd=Path(service.log.parent), env={"DC43_BACKEND_TOKEN": "other"}) as read_only:
+    with cli_server(
+        ["serve", "--dc43-config", str(Path(service.log.parent) / "dc43.toml"), "--read-only"],
+        cwd=Path(service.log.parent),
+        env={"DC43_BACKEND_TOKEN": "other"},
+    ) as read_only:
         headers = {"Authorization": "Bearer other"}  # the environment beats the file, as in dc43
-        assert httpx.get(read_only.url + "/contracts/orders.routes/latest", headers=headers).json()["version"] == "3.2.0"
+        assert (
+            httpx.get(read_only.url + "/contracts/orders.routes/latest", headers=headers).json()[
+                "version"
+            ]
+            == "3.2.0"
+        )
         refused = httpx.put(
             read_only.url + "/contracts/orders.routes/versions/4.0.0",
-            json=json.loads(named(dc43_contract("4.0.0"), "orders.routes").model_dump_json(by_alias=True, exclude_none=True)),
+            json=json.loads(
+                named(dc43_contract("4.0.0"), "orders.routes").model_dump_json(
+                    by_alias=True, exclude_none=True
+                )
+            ),
             headers=headers,
         )
         assert refused.status_code == 403 and "read-only" in refused.json()["detail"]

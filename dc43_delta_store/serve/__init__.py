@@ -29,7 +29,15 @@ if typing.TYPE_CHECKING:
     from .lane import ServeApp
     from .settings import Limits, ServeSettings
 
-__all__ = ["Guard", "Limits", "ServeApp", "ServeSettings", "Tokens", "app_from_settings", "create_app"]
+__all__ = [
+    "Guard",
+    "Limits",
+    "ServeApp",
+    "ServeSettings",
+    "Tokens",
+    "app_from_settings",
+    "create_app",
+]
 
 # imported on first use: ``serve.command`` (the CLI's) must load without FastAPI installed
 _WHERE = {

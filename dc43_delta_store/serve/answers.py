@@ -28,7 +28,7 @@ from ..core.canonical import fingerprint
 from ..errors import ContractNotFoundError, InvalidRequestError
 from ..resolution.explain import Resolution
 from ..store import DeltaContractStore
-from .responses import IMMUTABLE, Answer, body_etag, error_answer, json_answer, json_bytes
+from .responses import IMMUTABLE, Answer, body_etag, error_answer, json_bytes
 
 __all__ = ["Answers", "Query", "parse_query"]
 
@@ -120,7 +120,9 @@ class _Dc43Bodies:
         found = self._bodies.get(etag)
         if found is None:
             model = self._adapter.get(contract_id, version)
-            found = self._bodies.put(etag, json_bytes(model.model_dump(by_alias=True, exclude_none=True)))
+            found = self._bodies.put(
+                etag, json_bytes(model.model_dump(by_alias=True, exclude_none=True))
+            )
         return found
 
 
@@ -159,7 +161,10 @@ def _explained(resolution: Resolution) -> Answer:
     data = {**resolution.to_dict(), "document": resolution.document}
     if resolution.chosen is None:
         asked = f"in range {resolution.spec!r} " if resolution.spec else ""
-        data = {"detail": f"no version of contract {resolution.contract_id!r} {asked}matches", **data}
+        data = {
+            "detail": f"no version of contract {resolution.contract_id!r} {asked}matches",
+            **data,
+        }
     status = 200 if resolution.chosen is not None else 404
     body = json_bytes(data)
     return Answer(status, body, body_etag(body), ((b"cache-control", NO_STORE),))
@@ -204,4 +209,3 @@ def _flag(name: str, value: str) -> bool:
         return _FLAGS[value.strip().lower()]
     except KeyError:
         raise InvalidRequestError(f"{name} must be true or false, not {value!r}") from None
-

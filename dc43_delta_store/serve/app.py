@@ -46,7 +46,9 @@ def create_app(
     """
     limits = limits or Limits()
     interval = poll_interval if poll_interval is not None else default_interval(store)
-    runtime = Runtime(Answers(store, dc43_bodies=dc43 is not None), Freshness(store, interval), limits)
+    runtime = Runtime(
+        Answers(store, dc43_bodies=dc43 is not None), Freshness(store, interval), limits
+    )
     if dc43 is None:
         inner = FastAPI(
             title="dc43-delta-store",

@@ -1,9 +1,9 @@
 """Who may read and who may write: bearer tokens with scopes, and the write routes.
 
 Tokens come from a file (one ``SCOPE TOKEN`` per line, scope ``read`` or ``write``; lines
-starting with ``#`` are comments), from ``DC43_DELTA_STORE_READ_TOKENS`` / ``DC43_DELTA_STORE_WRITE_TOKENS``
-(comma-separated), and from dc43's ``[auth] token`` (which dc43's service accepts for every
-route: both scopes). A write token may read too.
+starting with ``#`` are comments), from ``DC43_DELTA_STORE_READ_TOKENS`` and
+``DC43_DELTA_STORE_WRITE_TOKENS`` (comma-separated), and from dc43's ``[auth] token``
+(which dc43's service accepts for every route: both scopes). A write token may read too.
 
 - Reads are open unless a read token exists (then every request needs a token).
 - Writes need a write token: a server without one is read-only. ``--read-only`` refuses

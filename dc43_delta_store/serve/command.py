@@ -122,8 +122,7 @@ def _require_extra(*, dc43: bool) -> None:
             importlib.import_module(module)
         except ImportError:
             click.echo(
-                f"error: 'serve' needs {module}, which is not installed: "
-                f"pip install '{package}'",
+                f"error: 'serve' needs {module}, which is not installed: pip install '{package}'",
                 err=True,
             )
             sys.exit(EXIT_CODES["usage"])

@@ -75,9 +75,7 @@ def read_dc43_config(path: str | os.PathLike[str]) -> tuple[Any, StoreSpec]:
     return config, _store_spec(file, config, raw)
 
 
-def build_dc43_service(
-    config: Any, adapter: Any, verify: Callable[[str], bool]
-) -> Dc43Service:
+def build_dc43_service(config: Any, adapter: Any, verify: Callable[[str], bool]) -> Dc43Service:
     """dc43's backends and app as ``bootstrap.build_backends`` and ``webapp.create_app``
     build them, with ``adapter`` (a ``Dc43ContractStore``) as the contract store and
     ``verify`` (constant time) deciding dc43's bearer-token check when a token is set."""
@@ -157,7 +155,7 @@ def _store_spec(file: Path, config: Any, raw: Mapping[str, Any]) -> StoreSpec:
     location = None if table else _raw_location(section)
     if not (table or location):
         raise InvalidRequestError(
-            f"{file}: [contract_store] needs table or base_path (or root) for type \"delta\""
+            f'{file}: [contract_store] needs table or base_path (or root) for type "delta"'
         )
     options = section.get("storage_options", {})
     if not isinstance(options, Mapping):

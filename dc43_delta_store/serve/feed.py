@@ -80,7 +80,9 @@ async def _stream(runtime: Runtime, since: int | None) -> AsyncIterator[bytes]:
         for index, event in enumerate(feed.events):
             following = feed.events[index + 1] if index + 1 < len(feed.events) else None
             last = following is None or following.table_version != event.table_version
-            yield _message(event.kind, json_bytes(event.to_dict()), event.table_version if last else None)
+            yield _message(
+                event.kind, json_bytes(event.to_dict()), event.table_version if last else None
+            )
         if feed.events:
             quiet_since = time.monotonic()
         cursor = feed.cursor
@@ -108,4 +110,3 @@ def _cursor(text: str, what: str) -> int:
     if value < -1:
         raise InvalidRequestError(f"{what} must be -1 or more, not {value}")
     return value
-

@@ -52,7 +52,9 @@ class HotCache:
                 task.add_done_callback(lambda _: self._pending.pop(flight, None))
         return await asyncio.shield(task)
 
-    async def _compute(self, key: Hashable, stamp: Stamp | None, compute: Callable[[], Answer]) -> Answer:
+    async def _compute(
+        self, key: Hashable, stamp: Stamp | None, compute: Callable[[], Answer]
+    ) -> Answer:
         answer = await anyio.to_thread.run_sync(_answering, compute)
         if stamp is not None and answer.status in _KEPT and self._fresh.holds(stamp):
             self._keep(key, _Entry(stamp, answer))

@@ -140,7 +140,9 @@ class ServeApp:
         decision = self.guard.decide(method, path, _header(headers, b"authorization"))
         if not decision.allowed:
             extra = [(b"www-authenticate", b"Bearer")] if decision.status == 401 else []
-            await _send(send, error_answer(decision.status, decision.detail), extra=extra, close=True)
+            await _send(
+                send, error_answer(decision.status, decision.detail), extra=extra, close=True
+            )
             return
         body_receive = await self._body(headers, receive, send)
         if body_receive is None:
@@ -154,7 +156,9 @@ class ServeApp:
         else:
             await self.inner(scope, body_receive, send)
 
-    async def _body(self, headers: list[tuple[bytes, bytes]], receive: Receive, send: Send) -> Receive | None:
+    async def _body(
+        self, headers: list[tuple[bytes, bytes]], receive: Receive, send: Send
+    ) -> Receive | None:
         """A ``receive`` that replays the whole body; None when the request was answered
         (too large, too slow, a bad length) or the client left."""
         declared = _header(headers, b"content-length")
@@ -164,7 +168,9 @@ class ServeApp:
         limit = self._limits.max_body_bytes
         if declared is not None:
             if not declared.isdigit():
-                await _send(send, error_answer(400, f"bad Content-Length {declared[:40]!r}"), close=True)
+                await _send(
+                    send, error_answer(400, f"bad Content-Length {declared[:40]!r}"), close=True
+                )
                 return None
             if int(declared) > limit:
                 await _send(send, _too_large(limit), close=True)
@@ -193,7 +199,9 @@ class ServeApp:
             return None
         return _replay(b"".join(chunks), receive)
 
-    async def _hot(self, route: tuple[str, str, str | None], scope: MutableMapping[str, Any], send: Send) -> None:
+    async def _hot(
+        self, route: tuple[str, str, str | None], scope: MutableMapping[str, Any], send: Send
+    ) -> None:
         kind, contract_id, version = route
         query: bytes = scope.get("query_string", b"")
         answers = self.runtime.answers
@@ -206,7 +214,9 @@ class ServeApp:
         else:
             compute = lambda: answers.resolve(contract_id, parse_query(query))  # noqa: E731
         answer = await self.runtime.cache.get((kind, contract_id, version, query), compute)
-        if answer.status == 200 and etag_matches(_header(scope["headers"], b"if-none-match"), answer.etag):
+        if answer.status == 200 and etag_matches(
+            _header(scope["headers"], b"if-none-match"), answer.etag
+        ):
             answer = answer.not_modified()
         await _send(send, answer)
 
@@ -224,7 +234,11 @@ def _hot_route(method: str, path: str) -> tuple[str, str, str | None] | None:
 
 
 async def _send(
-    send: Send, answer: Answer, *, extra: list[tuple[bytes, bytes]] | None = None, close: bool = False
+    send: Send,
+    answer: Answer,
+    *,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    close: bool = False,
 ) -> None:
     headers = answer.header_list()
     headers.extend(extra or ())

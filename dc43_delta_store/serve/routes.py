@@ -26,7 +26,12 @@ import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response
 
 from ..compatibility import MODES, DiffResult
-from ..errors import CompatibilityError, ContractNotFoundError, InvalidRequestError, VersionConflictError
+from ..errors import (
+    CompatibilityError,
+    ContractNotFoundError,
+    InvalidRequestError,
+    VersionConflictError,
+)
 from ..store import DeltaContractStore
 from .answers import parse_query
 from .contracts import posted_document, to_response
@@ -102,7 +107,9 @@ def extra_routes(runtime: Runtime) -> APIRouter:
     return router
 
 
-def _check(store: DeltaContractStore, contract_id: str, candidate: dict[str, Any]) -> dict[str, Any]:
+def _check(
+    store: DeltaContractStore, contract_id: str, candidate: dict[str, Any]
+) -> dict[str, Any]:
     batch = store.put_many([candidate], dry_run=True, on_error="skip")
     version = str(candidate.get("version"))
     verdict, detail, refusal, issues = "new", None, None, []
@@ -110,7 +117,10 @@ def _check(store: DeltaContractStore, contract_id: str, candidate: dict[str, Any
         error = batch.problems[0].error
         if isinstance(error, CompatibilityError):
             verdict = "incompatible"
-            refusal = {"needed_bump": error.needed_bump, "suggested_version": error.suggested_version}
+            refusal = {
+                "needed_bump": error.needed_bump,
+                "suggested_version": error.suggested_version,
+            }
         elif isinstance(error, VersionConflictError):
             verdict = "conflict"
         else:

@@ -32,14 +32,26 @@ LOG_CONFIG: dict[str, Any] = {
         "access": {"format": "%(asctime)s %(message)s"},
     },
     "handlers": {
-        "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"},
-        "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stderr"},
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "stream": "ext://sys.stderr",
+        },
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "access",
+            "stream": "ext://sys.stderr",
+        },
     },
     "loggers": {
         "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         "dc43_delta_store.serve": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        "dc43_delta_store.serve.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        "dc43_delta_store.serve.access": {
+            "handlers": ["access"],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
 
@@ -114,7 +126,5 @@ def _more_file_descriptors() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or soft < hard:
         target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
-        try:
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (ValueError, OSError):
-            pass
