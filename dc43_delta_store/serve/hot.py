@@ -38,25 +38,28 @@ class HotCache:
         self._entries: dict[Hashable, _Entry] = {}
         self._pending: dict[tuple[Hashable, Stamp | None], asyncio.Task[Answer]] = {}
 
-    async def get(self, key: Hashable, compute: Callable[[], Answer]) -> Answer:
+    async def get(self, key: Hashable, contract_id: str, compute: Callable[[], Answer]) -> Answer:
+        """The answer for ``key`` (about ``contract_id``): remembered, or computed."""
         entry = self._entries.get(key)
-        if entry is not None and self._fresh.holds(entry.stamp):
+        if entry is not None and self._fresh.holds(entry.stamp, contract_id):
             return entry.answer
-        stamp = self._fresh.stamp()
+        stamp = self._fresh.stamp(contract_id)
         flight = (key, stamp)
         task = self._pending.get(flight) if stamp is not None else None
         if task is None:
-            task = asyncio.get_running_loop().create_task(self._compute(key, stamp, compute))
+            task = asyncio.get_running_loop().create_task(
+                self._compute(key, contract_id, stamp, compute)
+            )
             if stamp is not None:
                 self._pending[flight] = task
                 task.add_done_callback(lambda _: self._pending.pop(flight, None))
         return await asyncio.shield(task)
 
     async def _compute(
-        self, key: Hashable, stamp: Stamp | None, compute: Callable[[], Answer]
+        self, key: Hashable, contract_id: str, stamp: Stamp | None, compute: Callable[[], Answer]
     ) -> Answer:
         answer = await anyio.to_thread.run_sync(_answering, compute)
-        if stamp is not None and answer.status in _KEPT and self._fresh.holds(stamp):
+        if stamp is not None and answer.status in _KEPT and self._fresh.holds(stamp, contract_id):
             self._keep(key, _Entry(stamp, answer))
         return answer
 

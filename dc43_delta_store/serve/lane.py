@@ -213,7 +213,8 @@ class ServeApp:
             compute = lambda: answers.latest(contract_id, parse_query(query))  # noqa: E731
         else:
             compute = lambda: answers.resolve(contract_id, parse_query(query))  # noqa: E731
-        answer = await self.runtime.cache.get((kind, contract_id, version, query), compute)
+        key = (kind, contract_id, version, query)
+        answer = await self.runtime.cache.get(key, contract_id, compute)
         if answer.status == 200 and etag_matches(
             _header(scope["headers"], b"if-none-match"), answer.etag
         ):
@@ -279,10 +280,12 @@ def _client(scope: MutableMapping[str, Any]) -> str:
 
 def _shown_path(scope: MutableMapping[str, Any]) -> str:
     """The path and query as received, with anything unprintable escaped (one log line)."""
-    raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
-    query = scope.get("query_string", b"")
-    text = (raw + (b"?" + query if query else b"")).decode("ascii", "backslashreplace")
-    return "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in text[:2000])
+    raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+    query: bytes = scope.get("query_string", b"")
+    text = (raw + (b"?" + query if query else b"")).decode("ascii", "backslashreplace")[:2000]
+    if text.isprintable():  # the usual case: nothing to escape
+        return text
+    return "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in text)
 
 
 def _stop_on_signals(stopping: threading.Event) -> None:

@@ -1,7 +1,9 @@
 """uvicorn's httptools protocol with the limits it lacks: a client that does not finish its
 request headers within ``header_timeout`` (a slow-loris) gets 408 and is disconnected,
-headers over ``max_header_bytes`` get 431, connections beyond ``max_connections`` are
-closed at once, and malformed requests get a JSON 400 (uvicorn's is plain text).
+headers over ``max_header_bytes`` get 431, and malformed requests get a JSON 400 (uvicorn's
+is plain text). Beyond ``max_connections``, a new connection closes the one that has waited
+longest without a request under way (or, when every one has one, is itself closed): a flood
+of idle connections does not lock new clients out.
 
 Bodies have their own limits in :mod:`.lane`; idle keep-alive connections are closed by
 uvicorn after ``timeout_keep_alive``.
@@ -39,13 +41,20 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        idle = self._idle()
         if len(self.connections) > self.limits.max_connections:
-            transport.abort()
-            return
+            if not idle:
+                transport.abort()
+                return
+            oldest = next(iter(idle))
+            del idle[oldest]
+            oldest.transport.abort()
+        idle[self] = None
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._idle().pop(self, None)
         super().connection_lost(exc)
 
     # the parser hands over the request line and headers piece by piece: count as they come
@@ -67,11 +76,14 @@ class GuardedProtocol(HttpToolsProtocol):
         self._in_headers = False
         self._header_bytes = 0
         self._disarm()
+        self._idle().pop(self, None)
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._in_headers = True  # the next bytes start the next request
+        if not self.transport.is_closing():
+            self._idle()[self] = None
 
     def send_400_response(self, msg: str) -> None:
         if self._header_bytes > self.limits.max_header_bytes:
@@ -81,6 +93,14 @@ class GuardedProtocol(HttpToolsProtocol):
             self._refuse(400, "malformed HTTP request")
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _idle(self) -> dict[GuardedProtocol, None]:
+        """This server's connections without a request under way, oldest first."""
+        idle: dict[GuardedProtocol, None] | None = getattr(self.server_state, "dc43_idle", None)
+        if idle is None:
+            idle = {}
+            self.server_state.dc43_idle = idle  # type: ignore[attr-defined]
+        return idle
 
     def _count(self, size: int) -> None:
         self._header_bytes += size
