@@ -4,7 +4,6 @@ as dc43's own app gives over the same table."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from dc43_delta_store.core.validation import validate_document
 from dc43_delta_store.serve import ServeSettings, app_from_settings
 
 from .conftest import require_corpus
-from .serving import CliServer, cli_server, serving
+from .serving import CliServer, serving
 from .test_dc43_compat import dc43_contract
 
 TOKEN = "dc43-backend-token"
@@ -43,7 +42,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliServer]:
         f"""
 [contract_store]
 type = "delta"
-base_path = "{folder / "contracts"}"
+base_path = "{folder / "delta-table"}"
 validation = "strict"
 
 [auth]
@@ -53,7 +52,7 @@ token = "{TOKEN}"
     server = CliServer(["serve", "--dc43-config", str(config)], cwd=folder)
     yield server
     server.stop()
-    assert not (folder / "contracts" / "sales.orders").exists()  # a Delta table, not dc43's files
+    assert not (folder / "contracts").exists()  # dc43's webapp module (which makes it) not imported
 
 
 @pytest.fixture
@@ -187,7 +186,7 @@ def test_answers_are_dc43s_own_bytes_with_an_etag(service: CliServer, tmp_path: 
         if len(sent) == 12:
             break
     client.close()
-    table = Path(service.log.parent) / "contracts"
+    table = Path(service.log.parent) / "delta-table"
     theirs = TestClient(build_local_app(Dc43ContractStore(store=DeltaContractStore(path=table))))
     for model in sent:
         for path in (
@@ -249,7 +248,7 @@ max_retries = "0"
 
 
 def test_writes_go_to_the_delta_table_and_show_in_our_routes(
-    client: RemoteContractServiceClient, service: CliServer
+    client: RemoteContractServiceClient, service: CliServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client.put(named(dc43_contract("3.1.0"), "orders.routes"))
     client.put(named(dc43_contract("3.2.0"), "orders.routes"))
@@ -262,26 +261,21 @@ def test_writes_go_to_the_delta_table_and_show_in_our_routes(
         (e["contract_id"], e["version"]) for e in feed["events"] if e["kind"] == "published"
     ]
     assert ("orders.routes", "3.2.0") in published
-    with cli_server(
-        ["serve", "--dc43-config", str(Path(service.log.parent) / "dc43.toml"), "--read-only"],
-        cwd=Path(service.log.parent),
-        env={"DC43_BACKEND_TOKEN": "other"},
-    ) as read_only:
-        headers = {"Authorization": "Bearer other"}  # the environment beats the file, as in dc43
+    monkeypatch.setenv("DC43_BACKEND_TOKEN", "other")  # the environment beats the file, as in dc43
+    settings = ServeSettings(dc43_config=str(service.log.parent / "dc43.toml"), read_only=True)
+    with serving(app_from_settings(settings)[0]) as read_only:
+        headers = {"Authorization": "Bearer other"}
+        latest = httpx.get(read_only + "/contracts/orders.routes/latest", headers=headers)
+        assert latest.json()["version"] == "3.2.0"
         assert (
-            httpx.get(read_only.url + "/contracts/orders.routes/latest", headers=headers).json()[
-                "version"
-            ]
-            == "3.2.0"
+            httpx.get(read_only + "/contracts/orders.routes/latest", headers=_auth()).status_code
+            == 401
+        )
+        document = named(dc43_contract("4.0.0"), "orders.routes").model_dump(
+            by_alias=True, exclude_none=True
         )
         refused = httpx.put(
-            read_only.url + "/contracts/orders.routes/versions/4.0.0",
-            json=json.loads(
-                named(dc43_contract("4.0.0"), "orders.routes").model_dump_json(
-                    by_alias=True, exclude_none=True
-                )
-            ),
-            headers=headers,
+            read_only + "/contracts/orders.routes/versions/4.0.0", json=document, headers=headers
         )
         assert refused.status_code == 403 and "read-only" in refused.json()["detail"]
 

@@ -1,8 +1,9 @@
 """What ``serve`` was asked to do: the table, the dc43 configuration, access, limits.
 
 Settings travel to worker processes as JSON in an environment variable (``--workers``
-starts fresh interpreters that build the app again): they hold file names and options,
-never a token (tokens are read by each worker from their file or environment).
+starts fresh interpreters that build the app again): file names and options — the storage
+options given on the command line included, as the parent process holds them — never a
+token (each worker reads the tokens from their file or environment).
 """
 
 from __future__ import annotations
