@@ -6,6 +6,7 @@ connection flood runs in a child process under a memory limit."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -197,18 +198,16 @@ def test_a_request_line_over_the_header_limit_is_431(
     still_serving(url)
 
 
-def test_garbage_is_a_json_400(served: tuple[str, DeltaContractStore]) -> None:
+def test_garbage_is_a_json_400_and_logged(
+    served: tuple[str, DeltaContractStore], caplog: pytest.LogCaptureFixture
+) -> None:
     url, _ = served
-    assert (
-        status_and_json(
-            exchange(url, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03GARBAGE\r\n\r\n")
-        )[0]
-        == 400
-    )
-    assert (
-        status_and_json(exchange(url, b"GET /health HTTP/1.1\r\nContent-Length: -5\r\n\r\n"))[0]
-        == 400
-    )
+    caplog.set_level(logging.INFO, logger="dc43_delta_store.serve.access")
+    garbage = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03GARBAGE\r\n\r\n"
+    assert status_and_json(exchange(url, garbage))[0] == 400
+    assert any('"-" 400' in record.getMessage() for record in caplog.records)
+    negative = b"GET /health HTTP/1.1\r\nContent-Length: -5\r\n\r\n"
+    assert status_and_json(exchange(url, negative))[0] == 400
     still_serving(url)
 
 

@@ -1,9 +1,10 @@
 """uvicorn's httptools protocol with the limits it lacks: a client that does not finish its
 request headers within ``header_timeout`` (a slow-loris) gets 408 and is disconnected,
 headers over ``max_header_bytes`` get 431, and malformed requests get a JSON 400 (uvicorn's
-is plain text). Beyond ``max_connections``, a new connection closes the one that has waited
-longest without a request under way (or, when every one has one, is itself closed): a flood
-of idle connections does not lock new clients out.
+is plain text) — each with its line in the access log. Beyond ``max_connections``, a new
+connection closes the one that has waited longest without a request under way (or, when
+every one has one, is itself closed): a flood of idle connections does not lock new clients
+out.
 
 Bodies have their own limits in :mod:`.lane`; idle keep-alive connections are closed by
 uvicorn after ``timeout_keep_alive``.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -20,6 +22,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from .settings import Limits
 
 __all__ = ["GuardedProtocol"]
+
+access = logging.getLogger("dc43_delta_store.serve.access")  # requests refused here too
 
 _REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
@@ -138,3 +142,5 @@ class GuardedProtocol(HttpToolsProtocol):
             + body
         )
         self.transport.close()
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
+        access.info('%s "-" %d %d (%s)', client, status, len(body), detail)
