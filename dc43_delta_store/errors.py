@@ -16,6 +16,8 @@ Every error derives from one base and, where one fits, from a builtin too::
     ├── IncompatibleTableError                 the table's schema or protocol is foreign
     ├── TableNotFoundError (LookupError)       no table at the location, for an operation
     │                                          that needs one (upkeep, time travel)
+    ├── UnsafeEndpointError                    the object store does not refuse a second
+    │                                          put-if-absent: concurrent commits would be lost
     ├── DuplicateVersionError                  another writer stored one version twice,
     │                                          with different content
     ├── InvalidLocationError (ValueError)      a table name or path that cannot be used
@@ -50,6 +52,7 @@ __all__ = [
     "StoreUnavailableError",
     "TableBusyError",
     "TableNotFoundError",
+    "UnsafeEndpointError",
     "UpdateConflictError",
     "ValidationIssue",
     "VersionConflictError",
@@ -253,6 +256,16 @@ class TableNotFoundError(ContractStoreError, LookupError):
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles (multiprocessing) as it was built
         return (type(self), (self.location, self.action))
+
+
+class UnsafeEndpointError(ContractStoreError):
+    """Writes refused: the table's object store endpoint does not enforce conditional writes.
+
+    delta-rs commits a table version with a put-if-absent (S3: ``If-None-Match: *``); an
+    endpoint that ignores the condition lets a second writer of the same version overwrite
+    the first, whose rows vanish without an error. The message names the endpoint (never
+    credentials) and the fix; nothing was written, and the probe object was deleted.
+    """
 
 
 class DuplicateVersionError(ContractStoreError):

@@ -134,7 +134,7 @@ class DeltaContractStore:
                 table=table, path=path, storage_options=storage_options, warehouse=warehouse
             )
         self._table = ContractTable(self._location, max_staleness=max_staleness)
-        self._log = DeltaLog(self._location)
+        self._log = DeltaLog(self._location, self._table.files)
         self._reads = TableReads(self._table, self._log, cache_bytes=cache_bytes)
         self._resolver = Resolver(self._table, self._log, self._reads)
         self._writer = TableWriter(
@@ -560,8 +560,8 @@ class DeltaContractStore:
         >>> dict(feed.events[1].values), store.changes(since=feed.cursor).events
         ({'status': 'Validated'}, ())
         """
-        dt = self._table.current()
-        upto = -1 if dt is None else dt.version()
+        newest = self._table.newest()
+        upto = -1 if newest is None else newest
         since = -1 if since is None else since
         with self._table.errors("read the log of"):
             events = read_changes(self._log, since, upto, str(self._location))

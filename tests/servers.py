@@ -1,5 +1,6 @@
 """Real endpoints for the tests, on 127.0.0.1: moto's S3 server, Azurite, a Unity Catalog API,
-and Sail's Spark Connect server.
+Sail's Spark Connect server, and a request proxy to put in front of any of them (counting
+requests, delaying them, or stripping conditional headers as some S3 gateways do).
 
 Azurite is installed by ``make test`` into ``.tools/azurite`` (npm); its tests are skipped,
 saying so, when it is missing. Sail comes with the ``pysail`` package of the ``test`` extra.
@@ -148,15 +149,8 @@ class AuthenticatingS3(MotoS3):
         )
         with urllib.request.urlopen(request, timeout=10) as answer:
             answer.read()
-        proxy_port = free_port()
-        self.aws_errors = f"http://127.0.0.1:{proxy_port}"
-        self._proxy = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers", str(proxy_port), self.endpoint],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(proxy_port)
+        self._proxy = RequestProxy(self.endpoint, aws_errors=True)
+        self.aws_errors = self._proxy.endpoint
 
     def options(self, **overrides: str) -> dict[str, str]:
         credentials = {
@@ -185,40 +179,197 @@ class AuthenticatingS3(MotoS3):
         }
 
     def stop(self) -> None:
-        stop(self._proxy)
+        self._proxy.stop()
         super().stop()
 
 
-def aws_error_proxy(port: int, upstream: str) -> None:
-    """Serve ``upstream`` on ``port``, completing its 403 bodies as AWS S3 writes them."""
+@dataclass(frozen=True)
+class ProxiedRequest:
+    """One request that went through a :class:`RequestProxy`, and the status it got."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    stripped: bool = False  # conditional headers were removed before forwarding
+
+
+class RequestProxy:
+    """An HTTP proxy on 127.0.0.1 in front of moto, Azurite or any HTTP endpoint.
+
+    - ``strip_conditional``: removes ``If-None-Match`` and ``If-Match`` from PUTs, as
+      S3-compatible gateways that ignore them do (a put-if-absent then overwrites);
+    - :meth:`requests`: one :class:`ProxiedRequest` per request since the last :meth:`reset`;
+    - ``delay``: seconds to wait before forwarding each request (a network's latency);
+    - ``aws_errors``: completes 400/403 bodies as AWS S3 writes them, which moto does not
+      (AWS names the ``AWSAccessKeyId`` it refused and repeats an unusable session token).
+
+    Bodies may come with a length or chunked; answers are read whole and sent back with
+    their length (HEAD keeps the upstream's), on kept-alive connections both ways.
+
+    It runs in its own process, like moto, and for the same reason: a deltalake call can hold
+    the GIL while it waits for an answer, and a proxy thread in the caller's process would
+    need the GIL to give that answer (a deadlock, or every answer late).
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        strip_conditional: bool = False,
+        delay: float = 0.0,
+        aws_errors: bool = False,
+    ) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.upstream = upstream
+        command = [sys.executable, "-m", "tests.servers", "proxy", str(self.port), upstream]
+        if aws_errors:
+            command.append("--aws-errors")
+        self._process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.port)
+        self.configure(strip_conditional=strip_conditional, delay=delay)
+
+    def configure(
+        self, *, strip_conditional: bool | None = None, delay: float | None = None
+    ) -> None:
+        settings = {"strip_conditional": strip_conditional, "delay": delay}
+        self._control("configure", {k: v for k, v in settings.items() if v is not None})
+
+    def requests(self) -> list[ProxiedRequest]:
+        """The requests forwarded since the last :meth:`reset`, in the order they ended."""
+        return [ProxiedRequest(**item) for item in self._control("requests")]
+
+    def reset(self) -> None:
+        self._control("reset")
+
+    def _control(self, action: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            f"{self.endpoint}{_CONTROL}{action}",
+            data=json.dumps(body or {}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def stop(self) -> None:
+        stop(self._process)
+
+
+_CONTROL = "/_proxy/"  # no S3 bucket nor Azure account name starts with "_"
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "expect"}
+_CONDITIONAL = {"if-none-match", "if-match"}
+
+
+def serve_proxy(port: int, upstream: str, *, aws_errors: bool = False) -> None:
+    """Run a :class:`RequestProxy` in this process (``python -m tests.servers proxy ...``)."""
     import http.client
     from urllib.parse import urlsplit
 
     target = urlsplit(upstream)
+    settings: dict[str, Any] = {"strip_conditional": False, "delay": 0.0}
+    forwarded: list[dict[str, Any]] = []
+    lock = threading.Lock()
 
     class Proxy(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+        protocol_version = "HTTP/1.1"  # keep-alive
+        upstream: http.client.HTTPConnection | None = None
 
         def log_message(self, *args: Any) -> None:
             pass
 
+        def _body(self) -> bytes:
+            if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(chunks)
+
         def _forward(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
-            connection.request(self.command, self.path, body, dict(self.headers.items()))
-            answer = connection.getresponse()
-            data = answer.read()
-            if answer.status in (400, 403):
+            body = self._body()
+            if self.path.startswith(_CONTROL):
+                return self._control(self.path[len(_CONTROL) :], body)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            stripped = self.command == "PUT" and settings["strip_conditional"]
+            if stripped:
+                found = [name for name in headers if name.lower() in _CONDITIONAL]
+                stripped = bool(found)
+                for name in found:
+                    del headers[name]
+            if body or self.command in ("PUT", "POST"):
+                headers["Content-Length"] = str(len(body))
+            time.sleep(settings["delay"])
+            try:
+                answer, data = self._upstream(body, headers)
+            except OSError:
+                self._send(502, [], b"proxy: upstream unreachable", stripped)
+                return None
+            if aws_errors and answer.status in (400, 403):
                 data = self._as_aws(data)
-            self.send_response(answer.status)
-            for name, value in answer.getheaders():
-                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+            length = answer.getheader("Content-Length") if self.command == "HEAD" else None
+            self._send(answer.status, answer.getheaders(), data, stripped, length)
+            return None
+
+        def _upstream(
+            self, body: bytes, headers: dict[str, str]
+        ) -> tuple[http.client.HTTPResponse, bytes]:
+            for attempt in (1, 2):  # a kept-alive upstream connection may have been closed
+                if self.upstream is None:
+                    self.upstream = http.client.HTTPConnection(
+                        target.hostname, target.port, timeout=60
+                    )
+                try:
+                    self.upstream.request(self.command, self.path, body, headers)
+                    answer = self.upstream.getresponse()
+                    return answer, answer.read()
+                except (http.client.HTTPException, OSError):
+                    self.upstream.close()
+                    self.upstream = None
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+        def _send(
+            self,
+            status: int,
+            headers: list[tuple[str, str]],
+            data: bytes,
+            stripped: bool,
+            length: str | None = None,
+        ) -> None:
+            path, _, query = self.path.partition("?")
+            record = {"method": self.command, "path": path, "query": query}
+            with lock:
+                forwarded.append({**record, "status": status, "stripped": stripped})
+            self.send_response_only(status)
+            for name, value in headers:
+                if name.lower() not in _HOP_BY_HOP:
                     self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", length or str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
-            connection.close()
+
+        def _control(self, action: str, body: bytes) -> None:
+            with lock:
+                if action == "configure":
+                    settings.update(json.loads(body or b"{}"))
+                answer: Any = list(forwarded) if action == "requests" else {"ok": True}
+                if action == "reset":
+                    forwarded.clear()
+            data = json.dumps(answer).encode()
+            self.send_response_only(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def _as_aws(self, data: bytes) -> bytes:
             if b"<Code>InvalidToken</Code>" in data or b"<Code>ExpiredToken</Code>" in data:
@@ -230,9 +381,16 @@ def aws_error_proxy(port: int, upstream: str) -> None:
                 extra = f"<AWSAccessKeyId>{key}</AWSAccessKeyId>"
             return data.replace(b"</Message>", b"</Message>" + extra.encode(), 1)
 
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+        def finish(self) -> None:
+            if self.upstream is not None:
+                self.upstream.close()
+            super().finish()
 
-    ThreadingHTTPServer(("127.0.0.1", port), Proxy).serve_forever()
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _forward
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Proxy)
+    server.daemon_threads = True
+    server.serve_forever()
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -490,4 +648,6 @@ class UnityCatalogServer:
 
 
 if __name__ == "__main__":
-    aws_error_proxy(int(sys.argv[1]), sys.argv[2])
+    if sys.argv[1:2] != ["proxy"]:
+        raise SystemExit("usage: python -m tests.servers proxy PORT UPSTREAM [--aws-errors]")
+    serve_proxy(int(sys.argv[2]), sys.argv[3], aws_errors="--aws-errors" in sys.argv[4:])

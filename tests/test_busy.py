@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from deltalake import DeltaTable, write_deltalake
+from deltalake import write_deltalake
 
 from dc43_delta_store import DeltaContractStore, TableBusyError
 from dc43_delta_store.core.records import build_row
@@ -18,29 +18,37 @@ from dc43_delta_store.core.table_schema import rows_to_table
 from .conftest import minimal
 
 
-def with_rival_commits(store: DeltaContractStore, rivals: int) -> list[int]:
+def with_rival_commits(store: DeltaContractStore, rivals: int, writer: str) -> list[int]:
     """Before each of the store's next ``rivals`` commits, another writer really commits rows
-    of the same contract whose version range spans the store's key: a genuine conflict."""
-    insert_new = store._table.insert_new
+    of the same contract whose version range spans the store's key: a genuine conflict.
+
+    ``writer``: "own" hooks the store's own insert commit (a plain table, see
+    table/appender.py); "deltalake" a replace-where insert by deltalake (which a table under
+    a compatibility policy gets: the gate's application transactions)."""
+    if writer == "deltalake":
+        store.set_compatibility("backward")
+    name = "append" if writer == "own" else "insert_new"
+    commit = getattr(store._table, name)
     attempts: list[int] = []
 
-    def racing(dt: DeltaTable, *args: Any) -> Any:
+    def racing(*args: Any) -> Any:
         attempts.append(1)
         if len(attempts) <= rivals:
             rows = [build_row(minimal(version=v)) for v in ("0.0.1", "9.9.9")]
             write_deltalake(
                 store.location.uri, rows_to_table(rows, datetime.now(UTC)), mode="append"
             )
-        return insert_new(dt, *args)
+        return commit(*args)
 
-    store._table.insert_new = racing  # type: ignore[method-assign]
+    setattr(store._table, name, racing)
     return attempts
 
 
-def test_a_lost_race_is_retried_and_then_succeeds(tmp_path: Path) -> None:
+@pytest.mark.parametrize("writer", ["own", "deltalake"])
+def test_a_lost_race_is_retried_and_then_succeeds(tmp_path: Path, writer: str) -> None:
     store = DeltaContractStore(path=tmp_path / "t", validation="off", max_commit_attempts=5)
     store.put(minimal("seed"))
-    attempts = with_rival_commits(store, rivals=2)
+    attempts = with_rival_commits(store, 2, writer)
     assert store.put(minimal(version="1.0.0")).inserted
     assert len(attempts) == 3
     # both rival commits landed (identical copies: versions list them once)
@@ -48,10 +56,13 @@ def test_a_lost_race_is_retried_and_then_succeeds(tmp_path: Path) -> None:
     assert store.list_versions("sales.orders") == ["0.0.1", "1.0.0", "9.9.9"]
 
 
-def test_retries_are_bounded_and_the_failure_says_busy_and_nothing_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("writer", ["own", "deltalake"])
+def test_retries_are_bounded_and_the_failure_says_busy_and_nothing_written(
+    tmp_path: Path, writer: str
+) -> None:
     store = DeltaContractStore(path=tmp_path / "t", validation="off", max_commit_attempts=4)
     store.put(minimal("seed"))
-    attempts = with_rival_commits(store, rivals=100)
+    attempts = with_rival_commits(store, 100, writer)
     started = time.perf_counter()
     with pytest.raises(TableBusyError) as caught:
         store.put(minimal(version="1.0.0"))

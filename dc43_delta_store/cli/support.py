@@ -27,6 +27,7 @@ from ..errors import (
     StoreUnavailableError,
     TableBusyError,
     TableNotFoundError,
+    UnsafeEndpointError,
     UpdateConflictError,
     VersionConflictError,
 )
@@ -63,6 +64,7 @@ EXIT_CODES = {
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+ONE_COMMAND = 3600.0  # seconds a read command's store trusts what it read first
 
 
 def exit_code(error: BaseException) -> int:
@@ -78,7 +80,7 @@ def exit_code(error: BaseException) -> int:
         ((CompatibilityError,), "incompatible"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),
-        ((IncompatibleTableError, DuplicateVersionError), "table"),
+        ((IncompatibleTableError, DuplicateVersionError, UnsafeEndpointError), "table"),
         ((StoreUnavailableError, TableBusyError), "unavailable"),
         ((InvalidLocationError, InvalidRequestError), "usage"),
     ]:
@@ -222,8 +224,9 @@ class Context:
 
     def reader(self) -> DeltaContractStore:
         """The store of a command that only reads: a table that does not exist is an error
-        (exit 3), not an empty answer."""
-        store = self.store()
+        (exit 3), not an empty answer. A command answers from the table as it found it
+        first: one look at the log, not one per call it makes."""
+        store = self.store(max_staleness=ONE_COMMAND)
         if store.table_version is None:
             click.echo(
                 f"error: no table at {store.location}: nothing has been written there "

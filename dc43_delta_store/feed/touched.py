@@ -28,11 +28,12 @@ True
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
+
+from ..core.file_stats import Stats, bounds, parse_stats
 
 __all__ = [
     "EVERYTHING",
@@ -50,10 +51,6 @@ _TRUNCATION = 32
 _ABOVE_PREFIXED = "\U0010ffff"
 # Actions that change no row.
 _NO_DATA = frozenset({"commitInfo", "txn", "cdc", "domainMetadata", "checkpointMetadata"})
-
-Stats = Mapping[str, Any]
-"""A file's statistics as the log writes them: ``numRecords``, ``minValues``,
-``maxValues``, ``nullCount``."""
 
 
 @dataclass(frozen=True)
@@ -194,37 +191,6 @@ def _exact(column: str, value: str) -> Touched:
     if column == "contract_key":
         return Touched(data=True, keys=frozenset({value}))
     return Touched(data=True, ids=frozenset({value}))
-
-
-def bounds(stats: Stats, column: str) -> tuple[str, str] | None:
-    """``(min, max)`` of ``column`` when they bound every row of the file."""
-    low = _get(stats, "minValues", column)
-    high = _get(stats, "maxValues", column)
-    nulls = _get(stats, "nullCount", column)
-    if not isinstance(low, str) or not isinstance(high, str) or low > high:
-        return None
-    if column == "contract_key" and nulls != 0:
-        return None  # rows without a key: placed by contract_id instead
-    return low, high
-
-
-def _get(stats: Stats, section: str, column: str) -> Any:
-    values = stats.get(section)
-    return values.get(column) if isinstance(values, Mapping) else None
-
-
-def parse_stats(raw: Any) -> Stats | None:
-    """A file's statistics from its action (JSON text, or already a mapping); None when
-    absent or unreadable."""
-    if isinstance(raw, Mapping):
-        return raw
-    if not isinstance(raw, str):
-        return None
-    try:
-        stats = json.loads(raw)
-    except ValueError:
-        return None
-    return stats if isinstance(stats, Mapping) else None
 
 
 def union(parts: Iterable[Touched]) -> Touched:

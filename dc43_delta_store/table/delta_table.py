@@ -7,6 +7,7 @@ are in :mod:`.commits`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -21,6 +22,7 @@ import pyarrow as pa
 from deltalake import (
     DeltaTable,
     Field,
+    Schema,
 )
 from deltalake.exceptions import (
     CommitFailedError,
@@ -33,6 +35,7 @@ from deltalake.schema import PrimitiveType
 
 from ..core.health import DELTA_RS_READER_FEATURES, implied_features
 from ..core.key_filter import key_predicate
+from ..core.log_state import LogState
 from ..core.metadata import type_name
 from ..core.records import ContractRow
 from ..core.table_schema import REQUIRED_COLUMNS, TABLE_SCHEMA, catalog_columns, rows_to_table
@@ -45,6 +48,7 @@ from ..errors import (
     StoreUnavailableError,
     TableNotFoundError,
 )
+from .appender import Appender
 from .catalog import UnityCatalog, resolve_catalog_table
 from .commits import (
     POST_COMMIT,
@@ -54,9 +58,12 @@ from .commits import (
     read_keys,
     replace_keys,
 )
+from .endpoint import EndpointCheck, check_conditional_writes
 from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
+from .log_view import LogView
 from .maintenance import compactable
+from .objects import TableFiles
 from .scanning import column_mapping
 
 __all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable", "WriteSnapshot"]
@@ -115,12 +122,19 @@ class ContractTable:
         self._refreshed_at = -math.inf  # when the last refresh of the reads' snapshot began
         self._generation = 0
         self._checked: tuple[int, bool] | None = None  # (version, writable) last verified
+        self._checked_state: tuple[int, str | None, bool] | None = None  # version, id, writable
         local = location.local_path
         self._log_folder = None if local is None else f"{local / '_delta_log'}{os.sep}"
         self._seen = -1  # the newest version the commit files showed
         self._commit_file: tuple[int, int, int] | None = None  # version, inode, mtime (local)
         self._table_id: str | None = None  # of the reads' snapshot
         self.epoch = 0  # counts replacements of the table at the location (a new table id)
+        self.files = TableFiles(location)
+        # the log as the store replays it: for every write it commits itself, and for the
+        # reads on object stores (local reads follow the commit files by stat)
+        self.log = LogView(self.files, max_staleness=max_staleness, replaced=self._replaced_log)
+        self.appender = Appender(self.files, self.log.reader)
+        self._endpoint = EndpointCheck(location)  # conditional writes enforced? once
 
     # -- opening -------------------------------------------------------------------------
 
@@ -169,27 +183,50 @@ class ContractTable:
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[WriteSnapshot]:
-        """The newest snapshot, for one write to plan and commit on (see the class
-        docstring); ``.dt`` is None while no table exists."""
+        """A snapshot for one write to plan and commit on (see the class docstring),
+        taken and brought up to date on first use of its ``.dt``; None while no table
+        exists."""
         check_process()
         shared = self._dt
         if shared is not None and self._replaced(shared):
             self.current()  # a new epoch: the spare snapshots of the old table are dropped
+        held = WriteSnapshot(self)
+        try:
+            yield held
+        finally:
+            held.release()
+
+    def write_state(self) -> LogState | None:
+        """The log's newest state, refreshed now, for a write the store commits itself
+        (None: no table, or a log it does not replay)."""
+        if not self.log.supported:
+            return None
+        path = self.location.local_path
+        if path is not None and not (path / "_delta_log").is_dir():
+            self._check_local_folder(path)
+            return None
+        with self.errors("read"):
+            state = self.log.newest(strict=True)
+        return state if self.log.supported else None
+
+    def _take(self) -> tuple[DeltaTable | None, int]:
+        """A spare snapshot brought up to date (or the table opened): no other thread
+        touches it until :meth:`_release`."""
         with self._lock:
             spare = self._spare.pop() if self._spare else None
         generation = self.location.credentials_generation
         with self.errors("read"):
             if spare is None or spare[1] != generation:
-                dt = self._open()
-            else:
-                dt = spare[0]
-                if self._log_folder is None or self._next_commit_exists(dt):
-                    dt.update_incremental()
-        held = WriteSnapshot(self, dt)
-        try:
-            yield held
-        finally:
-            self._give_back(held.dt, generation)
+                return self._open(), generation
+            dt = spare[0]
+            if self._log_folder is None or self._next_commit_exists(dt):
+                dt.update_incremental()
+        return dt, generation
+
+    def _release(self, dt: DeltaTable | None, generation: int, started: int) -> None:
+        if dt is not None and dt.version() > started:
+            self.log.written()  # the next read sees this write, however stale it may be
+        self._give_back(dt, generation)
 
     def _give_back(self, dt: DeltaTable | None, generation: int) -> None:
         """Make a write's snapshot the reads' when it is newer; keep the other for writes."""
@@ -218,9 +255,15 @@ class ContractTable:
         On a local table the commit files say (a ``stat`` each) and the snapshot is not
         brought up to it: reads that need it call :meth:`current`, reads that do not (see
         :mod:`.reads`) save its refresh, which replays every commit since the last checkpoint.
-        Elsewhere, the version of :meth:`current`.
+        On an object store, the log the reads follow (:mod:`.log_view`); else the version of
+        :meth:`current`.
         """
         check_process()
+        state = self.log_state()
+        if state is not None:
+            return state.version
+        if self._log_folder is None and self.log.supported:
+            return None
         dt = self._dt
         if self._log_folder is None or dt is None or self._replaced(dt):
             dt = self.current()
@@ -230,6 +273,27 @@ class ContractTable:
             version += 1
         self._seen = version
         return version
+
+    def log_state(self) -> LogState | None:
+        """On an object store whose log the store replays, its newest state (checked to be
+        readable); None elsewhere, or while no table exists."""
+        if self._log_folder is not None or not self.log.supported:
+            return None
+        with self.errors("read"):
+            state = self.log.newest()
+        if state is not None:
+            self._verify_state(state)
+        return state
+
+    def _replaced_log(self) -> None:
+        """The log view found the table replaced: drop what belongs to the old one."""
+        with self._lock:
+            self.epoch += 1
+            self._spare.clear()
+            self._dt = None
+            self._checked = None
+            self._table_id = None
+        logger.info("table %s was replaced: answers remembered of it are dropped", self.location)
 
     def _outdated(self, dt: DeltaTable) -> bool:
         if self._credentials_renewed():
@@ -313,8 +377,10 @@ class ContractTable:
         ``dt`` is not refreshed: a write must run on the snapshot its checks read.
         """
         if dt is None:
+            self._endpoint.ensure()  # before anything is created at the location
             dt = self._create(metadata_columns)
         self._verify(dt, writable=True)
+        self._endpoint.ensure()
         return dt
 
     def add_columns(
@@ -370,7 +436,64 @@ class ContractTable:
             and (self._checked[1] or not writable)
         ):
             return
-        columns = table_columns(dt)
+        protocol = dt.protocol()
+        self._verify_facts(
+            table_columns(dt),
+            (
+                protocol.min_reader_version,
+                protocol.min_writer_version,
+                protocol.reader_features,
+                protocol.writer_features,
+            ),
+            column_mapping(dt),
+            writable=writable,
+        )
+        self._checked = (version, writable)
+
+    def append(self, state: LogState, rows: pa.Table, commit_info: Mapping[str, Any]) -> LogState:
+        """Commit ``rows`` (new keys) on top of ``state`` with the store's own commit (see
+        :mod:`.appender`); the state after it, which the next read answers from."""
+        check_process(using=True)
+        self._endpoint.ensure()
+        with self.errors("write"):
+            committed = self.appender.append(state, rows, commit_info)
+        self.log.written(committed)
+        return committed
+
+    def verify_writable(self, state: LogState) -> None:
+        """:meth:`_verify` (for writing) of a log state the store replayed."""
+        self._verify_state(state, writable=True)
+
+    def _verify_state(self, state: LogState, *, writable: bool = False) -> None:
+        """:meth:`_verify` of a log state the store replayed."""
+        if self._checked_state == (state.version, state.table_id, True) or (
+            not writable and self._checked_state == (state.version, state.table_id, False)
+        ):
+            return
+        protocol = state.protocol
+        readers, writers = state.features()
+        mapping = state.configuration.get("delta.columnMapping.mode", "none")
+        self._verify_facts(
+            {field.name: field.type for field in arrow_schema(state.schema_string or "")},
+            (
+                int(protocol.get("minReaderVersion") or 1),
+                int(protocol.get("minWriterVersion") or 2),
+                sorted(readers) or None,
+                sorted(writers) or None,
+            ),
+            None if mapping == "none" else mapping,
+            writable=writable,
+        )
+        self._checked_state = (state.version, state.table_id, writable)
+
+    def _verify_facts(
+        self,
+        columns: Mapping[str, pa.DataType],
+        protocol: tuple[int, int, Sequence[str] | None, Sequence[str] | None],
+        mapping: str | None,
+        *,
+        writable: bool,
+    ) -> None:
         missing = [
             name for name in REQUIRED_COLUMNS if name not in columns or not _is_text(columns[name])
         ]
@@ -392,22 +515,18 @@ class ContractTable:
                     f"table {self.location} holds columns of other types than this store "
                     f"writes: {', '.join(foreign)}; nothing was written"
                 )
-        protocol = dt.protocol()
-        described = f"protocol {protocol.min_reader_version}/{protocol.min_writer_version}"
+        min_reader, min_writer, reader_features, writer_features = protocol
+        described = f"protocol {min_reader}/{min_writer}"
         readers, writers = implied_features(
-            protocol.min_reader_version,
-            protocol.min_writer_version,
-            protocol.reader_features,
-            protocol.writer_features,
+            min_reader, min_writer, reader_features, writer_features
         )
         unreadable = sorted(readers - DELTA_RS_READER_FEATURES)
-        if unreadable or protocol.min_reader_version > 3:
+        if unreadable or min_reader > 3:
             raise IncompatibleTableError(
                 f"table {self.location} needs Delta reader features "
                 f"{', '.join(unreadable) or '(unknown)'} ({described}), which neither Polars "
                 "nor deltalake reads"
             )
-        mapping = column_mapping(dt)
         if writable and mapping:
             raise IncompatibleTableError(
                 f"table {self.location} uses the Delta feature columnMapping "
@@ -421,7 +540,6 @@ class ContractTable:
                 f"table {self.location} uses Delta writer features {', '.join(blocked)} "
                 f"({described}), which this store cannot write safely; nothing was written"
             )
-        self._checked = (version, writable)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -561,16 +679,28 @@ class ContractTable:
 
 
 class WriteSnapshot:
-    """The snapshot one write plans and commits on (``dt``; None while no table exists)."""
+    """The snapshot one write plans and commits on (``dt``; None while no table exists),
+    taken on first use."""
 
-    def __init__(self, table: ContractTable, dt: DeltaTable | None) -> None:
+    def __init__(self, table: ContractTable) -> None:
         self._table = table
-        self.dt = dt
+        self._dt: DeltaTable | None = None
+        self._taken = False
+        self._generation = 0
+        self._started = -1
+
+    @property
+    def dt(self) -> DeltaTable | None:
+        if not self._taken:
+            self._dt, self._generation = self._table._take()
+            self._started = -1 if self._dt is None else self._dt.version()
+            self._taken = True
+        return self._dt
 
     def writable(self, metadata_columns: Mapping[str, pa.DataType]) -> DeltaTable:
         """The snapshot checked to be writable; the table is created first if missing."""
-        self.dt = self._table.writable(self.dt, metadata_columns)
-        return self.dt
+        self._dt = self._table.writable(self.dt, metadata_columns)
+        return self._dt
 
     def existing(self, action: str) -> DeltaTable:
         """The snapshot checked to be writable; :class:`~..errors.TableNotFoundError` (and
@@ -578,6 +708,10 @@ class WriteSnapshot:
         if self.dt is None:
             raise TableNotFoundError(str(self._table.location), action)
         return self.writable({})
+
+    def release(self) -> None:
+        if self._taken:
+            self._table._release(self._dt, self._generation, self._started)
 
 
 def check_process(*, using: bool = False) -> None:
@@ -626,6 +760,7 @@ def catalog_location(
 
     def create(uri: str, options: dict[str, str]) -> None:
         with ContractTable(TableLocation(uri, options, table)).errors("create"):
+            check_conditional_writes(TableLocation(uri, options, table))
             create_table(uri, options, metadata_columns)
 
     credentials = resolve_catalog_table(
@@ -648,6 +783,17 @@ def table_arrow_schema(metadata_columns: Mapping[str, pa.DataType]) -> pa.Schema
 def table_schema(dt: DeltaTable) -> pa.Schema:
     """The Arrow schema of snapshot ``dt``."""
     return pa.schema(dt.schema().to_arrow())
+
+
+@functools.lru_cache(maxsize=32)
+def arrow_schema(schema_string: str) -> pa.Schema:
+    """The Arrow schema of a Delta schema (a ``metaData.schemaString``), as
+    :func:`table_schema` gives it."""
+    if not schema_string:
+        return pa.schema([])
+    with contextlib.suppress(DeltaError, ValueError, TypeError):
+        return pa.schema(Schema.from_json(schema_string).to_arrow())
+    return pa.schema([])
 
 
 def file_sizes(dt: DeltaTable) -> list[tuple[tuple[Any, ...], int]]:

@@ -10,13 +10,14 @@ checkpoint covers them, so the oldest versions may be gone.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IncompatibleTableError
 from .location import TableLocation
+from .log_reader import commit_actions
+from .objects import TableFiles
 
 if TYPE_CHECKING:
     from deltalake.fs import DeltaStorageHandler
@@ -31,38 +32,25 @@ class LogEntry:
     """One commit: its table ``version`` and its ``actions`` in order."""
 
     version: int
-    actions: tuple[dict[str, Any], ...]
+    actions: tuple[Mapping[str, Any], ...]
 
 
 class DeltaLog:
     """Reads commit files of the table at ``location`` (errors are the caller's to map)."""
 
-    def __init__(self, location: TableLocation) -> None:
+    def __init__(self, location: TableLocation, files: TableFiles | None = None) -> None:
         self._location = location
+        self._files = files or TableFiles(location)  # reads each commit file once
         self._handler: DeltaStorageHandler | None = None
         self._generation = -1
 
     def read(self, version: int) -> LogEntry | None:
         """Commit ``version``, or None when its file does not exist (not yet, or cleaned up)."""
         path = _commit_path(version)
-        try:
-            data = self._storage().open_input_file(path).read()
-        except FileNotFoundError:
+        data = self._files.get(path)
+        if data is None:
             return None
-        actions = []
-        for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                action = json.loads(line)
-            except ValueError:
-                action = None
-            if not isinstance(action, dict):
-                raise IncompatibleTableError(
-                    f"table {self._location}: {path} line {number} is not a JSON object"
-                )
-            actions.append(action)
-        return LogEntry(version, tuple(actions))
+        return LogEntry(version, commit_actions(data, f"table {self._location}: {path}"))
 
     def modified(self, version: int) -> datetime | None:
         """The time of commit ``version`` as time travel sees it, or None if its file is gone."""

@@ -16,7 +16,6 @@ from .cache import TABLE
 from .delta_table import AsOf
 from .queries import one_copy
 from .reads import Snapshot, TableReads
-from .scanning import scan_frame
 
 __all__ = ["contract_ids", "stored_payload", "version_list"]
 
@@ -64,8 +63,7 @@ def contract_ids(reads: TableReads, as_of: AsOf | None) -> tuple[str, ...]:
     def compute(snapshot: Snapshot | None) -> tuple[str, ...]:
         if snapshot is None:
             return ()
-        frame = scan_frame(snapshot.table())
-        ids = reads.collect(frame.select("contract_id").unique().drop_nulls())
+        ids = reads.collect(snapshot.every(["contract_id"]).unique().drop_nulls())
         return tuple(sorted(ids["contract_id"].to_list()))
 
     return reads.answer(as_of, ("contracts",), compute, scope=TABLE)

@@ -23,11 +23,20 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
 
+from ..core.file_stats import parse_stats
+from ..core.log_state import LogState
 from ..errors import ContractStoreError, InvalidRequestError, StoreUnavailableError
 from ..feed.reader import read_touched
 from ..feed.touched import EVERYTHING, Stats, Touched
 from .cache import DEFAULT_CACHE_BYTES, TABLE, ResultCache, Scope
-from .delta_table import FORKED, AsOf, CommitFailedError, ContractTable, table_schema
+from .delta_table import (
+    FORKED,
+    AsOf,
+    CommitFailedError,
+    ContractTable,
+    arrow_schema,
+    table_schema,
+)
 from .location import describe
 from .log import DeltaLog
 from .queries import lookup
@@ -51,7 +60,7 @@ class TableReads:
         self._table = table
         self._log = log
         self.cache = ResultCache(cache_bytes, changes=self._touched, epoch=lambda: table.epoch)
-        self._points = PointReader(table.location, epoch=lambda: table.epoch)
+        self._points = PointReader(table.location, epoch=lambda: table.epoch, files=table.files)
 
     def answer(
         self,
@@ -79,6 +88,9 @@ class TableReads:
 
     def newest(self) -> Snapshot | None:
         """The newest snapshot (None before the table exists), loaded only when needed."""
+        state = self._table.log_state()
+        if state is not None:
+            return Snapshot(self, state.version, state=state)
         version = self._table.newest()
         return None if version is None else Snapshot(self, version)
 
@@ -94,6 +106,16 @@ class TableReads:
         """Column name -> Arrow type of snapshot ``dt``."""
         schema = self.schema(dt)
         return {field.name: field.type for field in schema}
+
+    def stored_rows(self, state: LogState, contract_ids: Sequence[str]) -> pl.DataFrame | None:
+        """``contract_id``, ``version``, ``fingerprint``, ``json`` of the rows of
+        ``contract_ids`` in log ``state`` (for a write planned on it); None when point reads
+        cannot tell (the caller then scans a deltalake snapshot)."""
+        columns = ["version", "fingerprint", "json"]
+        with self.reading():
+            files = Snapshot(self, state.version, state=state)._files()
+            rows = None if files is None else self._points.rows_of(files, contract_ids, columns)
+        return None if rows is None else rows.select("contract_id", *columns)
 
     def row_group_rows(self, dt: DeltaTable) -> int:
         """Rows per row group for ``optimize`` (see :mod:`.row_groups`)."""
@@ -163,7 +185,10 @@ class TableReads:
         def stats_of(path: str) -> Stats | None:
             nonlocal loaded
             if loaded is None:
-                loaded = _file_stats(self._table.at(version))
+                state = self._table.log.at(version)
+                loaded = (
+                    _file_stats(self._table.at(version)) if state is None else _state_stats(state)
+                )
             return loaded.get(path)
 
         return stats_of
@@ -207,6 +232,16 @@ def _file_stats(dt: DeltaTable) -> dict[str, Stats]:
     return stats
 
 
+def _state_stats(state: LogState) -> dict[str, Stats]:
+    """Path -> statistics of every file of a log state the store replayed."""
+    found = {}
+    for path, data_file in state.files.items():
+        stats = parse_stats(data_file.stats)
+        if stats is not None:
+            found[path] = stats
+    return found
+
+
 class Snapshot:
     """The table at ``version``, as a read sees it.
 
@@ -217,10 +252,18 @@ class Snapshot:
     of ``version`` is dropped when a later commit touches its contract.
     """
 
-    def __init__(self, reads: TableReads, version: int, dt: DeltaTable | None = None) -> None:
+    def __init__(
+        self,
+        reads: TableReads,
+        version: int,
+        dt: DeltaTable | None = None,
+        *,
+        state: LogState | None = None,
+    ) -> None:
         self._reads = reads
         self.version = version
         self._dt = dt
+        self._state = state  # the log at ``version``, as the store replayed it
 
     def table(self) -> DeltaTable:
         """The DeltaTable (loaded at ``version`` or later)."""
@@ -235,16 +278,32 @@ class Snapshot:
         known = self._reads._points.known(self.version) if self._dt is None else None
         if known is not None:
             return known
+        if self._state is not None:
+            return self._reads._points.files_of_state(self._state, self.schema())
         dt = self.table()
         return self._reads._points.files(dt, self._reads.schema(dt))
 
     def schema(self) -> pa.Schema:
         known = self._reads._points.known(self.version) if self._dt is None else None
-        return known.schema if known is not None else self._reads.schema(self.table())
+        if known is not None:
+            return known.schema
+        if self._state is not None and self._state.schema_string:
+            return arrow_schema(self._state.schema_string)
+        return self._reads.schema(self.table())
 
     def columns(self) -> dict[str, Any]:
         """Column name -> Arrow type."""
         return {field.name: field.type for field in self.schema()}
+
+    def every(self, columns: Sequence[str]) -> pl.LazyFrame:
+        """``columns`` of every row: read from the data files themselves when there are few
+        (on an object store, each in one GET, kept), else a scan of the snapshot."""
+        with self._reads.reading():
+            files = self._files()
+            rows = None if files is None else self._reads._points.every(files, columns)
+        if rows is not None:
+            return rows.lazy()
+        return scan_frame(self.table()).select(columns)
 
     def frame(self, contract_id: str, columns: Sequence[str]) -> pl.LazyFrame:
         """The rows of ``contract_id``, with at least ``columns`` (which must be the

@@ -17,6 +17,7 @@ not relative to the table, a file whose columns do not read as the table types t
 
 from __future__ import annotations
 
+import io
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
@@ -29,14 +30,18 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
 
+from ..core.file_stats import bounds, parse_stats
+from ..core.log_state import LogState
 from ..core.records import contract_key
-from ..feed.touched import bounds, parse_stats
 from .location import TableLocation
 from .log import LogEntry
+from .objects import TableFiles
 
 __all__ = ["MAX_FILES", "ROW_GROUP_BYTES", "Files", "PointReader"]
 
 MAX_FILES: Final = 8
+WHOLE_FILE_BYTES: Final = 8 * 1024 * 1024
+"""On object stores, a file up to this size is read in one GET, and kept (see :mod:`.objects`)."""
 ROW_GROUP_BYTES: Final = 2 * 1024 * 1024
 _READABLE_FEATURES = frozenset({"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"})
 _KEY = "contract_key"
@@ -54,6 +59,7 @@ class Files:
     low: list[str]
     high: list[str]
     reach: list[str]
+    sizes: dict[str, int]  # path -> bytes, where the log says
 
     @classmethod
     def of(
@@ -61,6 +67,7 @@ class Files:
         schema: pa.Schema,
         ranges: dict[str, tuple[str, str]],
         polars: dict[str, pl.DataType] | None = None,
+        sizes: dict[str, int] | None = None,
     ) -> Files:
         ordered = sorted((low, high, path) for path, (low, high) in ranges.items())
         reach: list[str] = []
@@ -80,6 +87,7 @@ class Files:
             [f[0] for f in ordered],
             [f[1] for f in ordered],
             reach,
+            sizes or {},
         )
 
     def admitting(self, key: str) -> list[str] | None:
@@ -98,8 +106,14 @@ class Files:
 class PointReader:
     """Reads contracts' rows of the table at ``location`` from the files that hold them."""
 
-    def __init__(self, location: TableLocation, epoch: Callable[[], int] = lambda: 0) -> None:
+    def __init__(
+        self,
+        location: TableLocation,
+        epoch: Callable[[], int] = lambda: 0,
+        files: TableFiles | None = None,
+    ) -> None:
         self._location = location
+        self._table_files = files  # reads small files whole, once, on object stores
         self._plans: OrderedDict[int, Files | None] = OrderedDict()
         self._epoch_of = epoch  # a new epoch (the table was replaced) forgets the plans
         self._epoch = epoch()
@@ -119,6 +133,19 @@ class PointReader:
         if epoch != self._epoch:
             self._plans.clear()
             self._epoch = epoch
+
+    def files_of_state(self, state: LogState, schema: pa.Schema) -> Files | None:
+        """The files of log ``state`` (whose Arrow schema is ``schema``), or None when point
+        reads do not apply to it."""
+        with self._lock:
+            self._same_table()
+            if state.version in self._plans:
+                self._plans.move_to_end(state.version)
+                return self._plans[state.version]
+            epoch = self._epoch
+        plan = _files_of_state(state, schema)
+        self._keep(state.version, plan, epoch)
+        return plan
 
     def files(self, dt: DeltaTable, schema: pa.Schema) -> Files | None:
         """The files of snapshot ``dt`` (whose Arrow schema is ``schema``), or None when
@@ -141,22 +168,57 @@ class PointReader:
         paths = files.admitting(key)
         if paths is None:
             return None
-        wanted = list(dict.fromkeys(["contract_id", _KEY, *columns]))
+        match = (pl.col(_KEY) == key) & (pl.col("contract_id") == contract_id)
+        return self._read(files, paths, ["contract_id", _KEY, *columns], match)
+
+    def rows_of(
+        self, files: Files, contract_ids: Sequence[str], columns: Sequence[str]
+    ) -> pl.DataFrame | None:
+        """:meth:`rows` of several contracts, each file read once."""
+        paths: set[str] = set()
+        for contract_id in contract_ids:
+            found = files.admitting(contract_key(contract_id))
+            if found is None:
+                return None
+            paths.update(found)
+        keys = [contract_key(contract_id) for contract_id in contract_ids]
+        match = pl.col(_KEY).is_in(keys) & pl.col("contract_id").is_in(list(contract_ids))
+        return self._read(files, sorted(paths), ["contract_id", _KEY, *columns], match)
+
+    def every(self, files: Files, columns: Sequence[str]) -> pl.DataFrame | None:
+        """``columns`` of every row of ``files`` (at most :data:`MAX_FILES` x 4 files), or
+        None when this cannot read them."""
+        if len(files.paths) > 4 * MAX_FILES:
+            return None
+        return self._read(files, files.paths, list(columns), pl.lit(True))
+
+    def _read(
+        self, files: Files, paths: Sequence[str], columns: Sequence[str], match: pl.Expr
+    ) -> pl.DataFrame | None:
+        wanted = list(dict.fromkeys(columns))
         schema = {name: files.polars[name] for name in wanted}
         if not paths:
             return pl.DataFrame(schema=schema)
         root = self._location.uri.rstrip("/")
+        sources: list[Any] = [f"{root}/{path}" for path in paths]
+        reader = self._table_files
+        if (
+            reader is not None
+            and self._location.local_path is None
+            and all(0 < files.sizes.get(path, 0) <= WHOLE_FILE_BYTES for path in paths)
+        ):
+            sources = [io.BytesIO(reader.get(path) or b"") for path in paths]
         try:
             found = (
                 pl.scan_parquet(
-                    [f"{root}/{path}" for path in paths],
+                    sources,
                     schema=schema,
                     missing_columns="insert",
                     extra_columns="ignore",
                     storage_options=self._location.options() or None,
                     credential_provider=None,
                 )
-                .filter((pl.col(_KEY) == key) & (pl.col("contract_id") == contract_id))
+                .filter(match)
                 .collect()
             )
         except Exception:  # a file Polars reads otherwise: the snapshot scan decides
@@ -176,6 +238,7 @@ class PointReader:
                 return
             epoch = self._epoch
         ranges = dict(plan.ranges)
+        sizes = dict(plan.sizes)
         for entry in entries:
             for action in entry.actions:
                 if "metaData" in action or "protocol" in action:
@@ -189,7 +252,8 @@ class PointReader:
                         return
                     if len(found) == 3:
                         ranges[found[0]] = (found[1], found[2])
-        self._keep(new, Files.of(plan.schema, ranges, plan.polars), epoch)
+                        sizes[found[0]] = _size(add)
+        self._keep(new, Files.of(plan.schema, ranges, plan.polars, sizes), epoch)
 
     def _keep(self, version: int, plan: Files | None, epoch: int) -> None:
         with self._lock:
@@ -255,6 +319,13 @@ def _files_of(dt: DeltaTable, schema: pa.Schema) -> Files | None:
     if not set(names) <= set(actions.column_names):
         return None
     ranges = {}
+    sizes = dict(
+        zip(
+            (unquote(p) for p in actions.column("path").to_pylist()),
+            actions.column("size_bytes").to_pylist(),
+            strict=True,
+        )
+    )
     for path, low, high, nulls, rows in zip(
         *(actions.column(name).to_pylist() for name in names), strict=True
     ):
@@ -263,7 +334,32 @@ def _files_of(dt: DeltaTable, schema: pa.Schema) -> Files | None:
         if low is None or high is None or nulls != 0 or not _relative(path):
             return None  # rows without a key, no statistics, a file elsewhere: not here
         ranges[unquote(path)] = (low, high)
-    return Files.of(schema, ranges)
+    return Files.of(schema, ranges, sizes=sizes)
+
+
+def _files_of_state(state: LogState, schema: pa.Schema) -> Files | None:
+    """:func:`_files_of` from the log the store replayed itself."""
+    if _KEY not in schema.names or state.partition_columns:
+        return None
+    if state.configuration.get("delta.columnMapping.mode", "none") != "none":
+        return None
+    readers, _ = state.features()
+    if readers - _READABLE_FEATURES:
+        return None
+    ranges, sizes = {}, {}
+    for data_file in state.files.values():
+        found = _added(dict(data_file.action))
+        if found is None:
+            return None
+        if len(found) == 3:
+            ranges[found[0]] = (found[1], found[2])
+            sizes[found[0]] = data_file.size
+    return Files.of(schema, ranges, sizes=sizes)
+
+
+def _size(add: dict[str, Any]) -> int:
+    size = add.get("size")
+    return size if isinstance(size, int) else 0
 
 
 def _added(add: dict[str, Any]) -> tuple[str, str, str] | tuple[()] | None:

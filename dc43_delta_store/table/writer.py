@@ -12,14 +12,18 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 import polars as pl
+import pyarrow as pa
 from deltalake import DeltaTable
 
 from ..compatibility import CompatibilitySettings, Policy
 from ..core.batch import (
     BatchResult,
+    Classified,
     Prepared,
     batch_result,
     classify,
@@ -27,14 +31,23 @@ from ..core.batch import (
     prepare,
 )
 from ..core.duplicates import fingerprints_by_key
+from ..core.log_state import LogState
 from ..core.metadata import check_declared, check_values, parse_columns
 from ..core.records import contract_key
+from ..core.table_schema import rows_to_table
 from ..core.validation import ValidationMode
 from ..errors import BatchError, ContractNotFoundError, TableBusyError, UpdateConflictError
+from .appender import appendable
 from .compatibility import apply_gate, gate_transactions, gated, read_settings, write_settings
-from .delta_table import CommitFailedError, ContractTable, WriteSnapshot, table_arrow_schema
+from .delta_table import (
+    CommitFailedError,
+    ContractTable,
+    WriteSnapshot,
+    arrow_schema,
+    table_arrow_schema,
+)
 from .history import update_summary, write_summary
-from .maintenance import DEFAULT_TARGET_FILE_SIZE
+from .maintenance import DEFAULT_TARGET_FILE_SIZE, compactable
 from .queries import lookup
 from .reads import TableReads
 from .scanning import scan_frame
@@ -43,6 +56,15 @@ __all__ = ["TableWriter"]
 
 T = TypeVar("T")
 logger = logging.getLogger("dc43_delta_store")
+
+
+@dataclass(frozen=True)
+class OwnInsert(Classified):
+    """A put planned on log ``state``, to commit with the store's own commit."""
+
+    state: LogState = field(kw_only=True)
+    schema: pa.Schema = field(kw_only=True)
+    values: Mapping[str, Any] = field(kw_only=True)
 
 
 class TableWriter:
@@ -81,18 +103,22 @@ class TableWriter:
     ) -> BatchResult:
         """``DeltaContractStore.put_many`` once its arguments are checked."""
         # metadata is checked before anything is read: nothing given is silently ignored
-        current = self._table.current()
-        columns = {  # the table's, and the declared ones the write will add
-            **self.new_table_columns(),
-            **(self._reads.columns(current) if current is not None else {}),
-        }
-        check_values(metadata, columns, what="put metadata")
+        if metadata:
+            newest = self._reads.newest()
+            columns = {  # the table's, and the declared ones the write will add
+                **self.new_table_columns(),
+                **(newest.columns() if newest is not None else {}),
+            }
+            check_values(metadata, columns, what="put metadata")
         prepared, problems, total = prepare(contracts, mode)
 
         def insert(
             held: WriteSnapshot, items: list[Prepared], gated_ids: list[str]
         ) -> tuple[DeltaTable, int]:
+            planned_on_no_table = held.dt is None
             dt = held.writable(self.declared)
+            if planned_on_no_table and dt.version() > 0:  # another writer created and wrote it
+                raise CommitFailedError("the table was written while this write planned")
             values = check_values(metadata, self._reads.columns(dt), what="put")
             rows = [item.row for item in items]
             locks = gate_transactions(gated_ids, dt.version() + 1)
@@ -100,6 +126,15 @@ class TableWriter:
             return dt, self._table.insert_new(dt, rows, values, summary, locks)
 
         def attempt(held: WriteSnapshot) -> BatchResult:
+            if not dry_run:
+                state = self._table.write_state()
+                own = None if state is None else self._own_insert(state, prepared, metadata)
+                if own is not None:
+                    refused = sorted(problems + own.conflicts, key=lambda p: p.index)
+                    if refused and on_error == "raise":
+                        raise BatchError(refused, total=total)
+                    at = self._commit_own(own, info)
+                    return batch_result(own.new, own.unchanged, refused, "inserted", at)
             dt = self._evolved(held, info)
             settings = read_settings(dt)
             gated_ids = gated(settings, prepared, self._compatibility)
@@ -121,13 +156,65 @@ class TableWriter:
                 version = None if dt is None else dt.version()
                 return batch_result(plan.new, plan.unchanged, refused, "new", version, notes)
             if plan.new:
-                dt, _ = insert(held, plan.new, gated_ids)
+                dt, inserted = insert(held, plan.new, gated_ids)
+                if inserted != len(plan.new):  # planned on this very snapshot: cannot happen
+                    raise CommitFailedError("keys planned as new were written meanwhile")
                 self._after_write(dt, info)
             if dt is None:  # no table and nothing to write
                 return BatchResult((), tuple(refused), None)
             return batch_result(plan.new, plan.unchanged, refused, "inserted", dt.version(), notes)
 
         return self.retrying(f"writing {describe_keys(prepared)}", attempt)
+
+    def _own_insert(
+        self, state: LogState, prepared: list[Prepared], metadata: Mapping[str, Any]
+    ) -> OwnInsert | None:
+        """The plan of a put the store commits itself (see :mod:`.appender`), or None where
+        that does not apply (the caller writes with deltalake): a table deltalake must
+        write, a compatibility policy, declared columns the table lacks, files the store
+        cannot place keys in."""
+        if not appendable(state) or not state.schema_string:
+            return None
+        schema = arrow_schema(state.schema_string)
+        columns = {field.name: field.type for field in schema}
+        check_declared(self.declared, columns)
+        if any(name not in columns for name in self.declared):
+            return None
+        settings = CompatibilitySettings.from_properties(state.configuration)
+        if gated(settings, prepared, self._compatibility):
+            return None
+        ids = sorted({item.row.contract_id for item in prepared})
+        stored = self._reads.stored_rows(state, ids)
+        if stored is None:
+            return None
+        self._table.verify_writable(state)
+        values = check_values(metadata, columns, what="put")
+        wanted = {item.key for item in prepared}
+        rows = [row for row in stored.iter_rows() if (row[0], row[1]) in wanted]
+        plan = classify(prepared, dict(fingerprints_by_key(rows)))
+        return OwnInsert(
+            plan.new, plan.unchanged, plan.conflicts, state=state, schema=schema, values=values
+        )
+
+    def _commit_own(self, own: OwnInsert, info: Mapping[str, Any]) -> int:
+        """Commit the new items of ``own``; the table version after it."""
+        if not own.new:
+            return own.state.version
+        rows = [item.row for item in own.new]
+        table = rows_to_table(rows, datetime.now(UTC), own.schema, own.values)
+        committed = self._table.append(own.state, table, {**info, **write_summary(rows)})
+        self._compact_if_needed(committed, info)
+        return committed.version
+
+    def _compact_if_needed(self, state: LogState, info: Mapping[str, Any]) -> None:
+        if not self._auto_compact:
+            return
+        small = DEFAULT_TARGET_FILE_SIZE // 8
+        sizes = [((), data_file.size) for data_file in state.files.values()]
+        if compactable(sizes, small) >= self._auto_compact:
+            with self._table.writing() as held:
+                if held.dt is not None:
+                    self._after_write(held.dt, info)
 
     def update_settings(
         self,
