@@ -356,20 +356,7 @@ def test_tokens_scopes_and_read_only(table: Path, tmp_path: Path) -> None:
     assert store.list_versions("sales.orders") == ["1.0.0"]
 
 
-@pytest.mark.parametrize(
-    "table_exists",
-    [
-        True,
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                reason="store bug (issue 20, reported): threads racing to create a new table "
-                "are each told 'inserted' in about half the rounds; one row is kept",
-                strict=False,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("table_exists", [True, False])
 def test_concurrent_puts_of_one_version_store_one_and_refuse_the_others(
     url: str, table_exists: bool
 ) -> None:
