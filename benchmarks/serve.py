@@ -1,9 +1,11 @@
 """`dc43-delta-store serve` against dc43's own service, over HTTP, with a real load generator.
 
-    python benchmarks/serve.py [--seconds 8] [--contracts 1000] [--clients 1,10,100]
+    python benchmarks/serve.py [--seconds 5] [--rounds 2] [--contracts 1000] [--clients 1,10,100]
 
-Four servers, one after the other on this machine, each one uvicorn worker with httptools
-and its access log on, each holding the same contracts (``--contracts`` x 3 versions):
+Four servers on this machine, each one uvicorn worker with httptools and its access log
+on, each holding the same contracts (``--contracts`` x 3 versions), all started at once and
+taking turns within each measurement (``--rounds`` times, the median kept) so that a
+machine shared with other work loads them alike:
 
 - ``serve --dc43-config``: dc43's app built from a dc43 TOML naming a Delta table, this
   store in place of dc43's Spark one;
@@ -16,8 +18,10 @@ and its access log on, each holding the same contracts (``--contracts`` x 3 vers
 latest and resolve (``/resolve?range=^1``; dc43 has no range route: its clients list the
 versions, ``GET /contracts/{id}/versions``, then fetch one — the list is measured) for 200
 contracts in turn, at 1, 10 and 100 connections: requests per second, p50 and p99. Then
-GET latest again while another process publishes a new version of some other contract
-every 100 ms into the same store. Writes ``results/serve.json`` and ``results/serve.md``.
+GET latest again while one process per store publishes a new version of some other
+contract every 100 ms (the Delta table's, dc43's SQLite's and its files'). Meanwhile a bare
+asyncio loop measures how late this machine wakes a process: no p99 can be lower. Writes
+``results/serve.json`` and ``results/serve.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -257,67 +262,98 @@ def parse_wrk(text: str) -> dict[str, Any]:
 
 
 def measure(
-    wrk: str,
-    server: str,
-    root: Path,
-    stores: dict[str, Path],
-    ids: list[str],
-    args: argparse.Namespace,
+    wrk: str, root: Path, stores: dict[str, Path], ids: list[str], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = start(server, root, port)
-    rows = []
+    """Every cell for every server, the servers taking turns within each cell (``--rounds``
+    times; the median kept), so that they meet the same background load."""
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    urls: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
     try:
-        wait_until_up(url + ROUTES["latest"].format(id=ids[0]), process)
-        dc43 = server.startswith("dc43")
-        scripts = {
-            route: script(root, DC43_RESOLVE if dc43 and route == "resolve" else template, ids)
-            for route, template in ROUTES.items()
-        }
-        load(wrk, url, scripts["latest"], 10, 2)  # warm up
-        for route, lua in scripts.items():
+        for server in args.servers:
+            port = free_port()
+            urls[server] = f"http://127.0.0.1:{port}"
+            processes[server] = start(server, root, port)
+        scripts: dict[str, dict[str, Path]] = {}
+        for server, url in urls.items():
+            wait_until_up(url + ROUTES["latest"].format(id=ids[0]), processes[server])
+            dc43 = server.startswith("dc43")
+            scripts[server] = {
+                route: script(root, DC43_RESOLVE if dc43 and route == "resolve" else template, ids)
+                for route, template in ROUTES.items()
+            }
+            load(wrk, url, scripts[server]["latest"], 10, 2)  # warm up
+        for route in ROUTES:
             for clients in args.clients:
-                result = load(wrk, url, lua, clients, args.seconds)
-                rows.append(
-                    {"server": server, "route": route, "clients": clients, "busy": False, **result}
-                )
-                print(f"  {server:20} {route:8} {clients:4} clients: {_shown(result)}", flush=True)
-        kind = "delta" if not dc43 else ("sqlite" if server == "dc43 sqlite" else "files")
-        where = {"delta": stores["table"], "sqlite": stores["sqlite"], "files": stores["files"]}[
-            kind
+                rows += cell(wrk, urls, scripts, route, clients, False, args)
+        publishers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    PUBLISHER.format(bench=str(HERE), kind=kind, where=str(where)),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for kind, where in (
+                ("delta", stores["table"]),
+                ("sqlite", stores["sqlite"]),
+                ("files", stores["files"]),
+            )
         ]
-        code = PUBLISHER.format(bench=str(HERE), kind=kind, where=str(where))
-        publisher = subprocess.Popen(
-            [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True
-        )
         try:
-            publisher.stdout.readline()  # type: ignore[union-attr]  # the first publish is done
+            for publisher in publishers:
+                publisher.stdout.readline()  # type: ignore[union-attr]  # its first publish is done
             begun = time.monotonic()
             for clients in args.clients:
-                result = load(wrk, url, scripts["latest"], clients, args.seconds)
-                rows.append(
-                    {
-                        "server": server,
-                        "route": "latest",
-                        "clients": clients,
-                        "busy": True,
-                        **result,
-                    }
-                )
-                print(
-                    f"  {server:20} latest   {clients:4} clients, busy: {_shown(result)}",
-                    flush=True,
-                )
+                rows += cell(wrk, urls, scripts, "latest", clients, True, args)
             elapsed = time.monotonic() - begun
         finally:
-            stop(publisher)
-        published = sum(1 for _ in publisher.stdout) if publisher.stdout else 0  # type: ignore[union-attr]
+            for publisher in publishers:
+                stop(publisher)
+        rates = [sum(1 for _ in p.stdout) / elapsed for p in publishers if p.stdout]
         for row in rows:
             if row["busy"]:
-                row["publishes_per_second"] = round(published / elapsed, 1)
+                row["publishes_per_second"] = round(min(rates), 1)
     finally:
-        stop(process)
+        for process in processes.values():
+            stop(process)
+    return rows
+
+
+def cell(
+    wrk: str,
+    urls: dict[str, str],
+    scripts: dict[str, dict[str, Path]],
+    route: str,
+    clients: int,
+    busy: bool,
+    args: argparse.Namespace,
+) -> list[dict[str, Any]]:
+    runs: dict[str, list[dict[str, Any]]] = {server: [] for server in urls}
+    for _ in range(args.rounds):
+        for server, url in urls.items():
+            runs[server].append(load(wrk, url, scripts[server][route], clients, args.seconds))
+    rows = []
+    for server, results in runs.items():
+        middle = {
+            key: statistics.median(r.get(key, 0) for r in results)
+            for key in ("rps", "p50_ms", "p99_ms")
+        }
+        errors = {key: sum(r.get(key, 0) for r in results) for key in ("non_2xx", "socket_errors")}
+        row = {
+            "server": server,
+            "route": route,
+            "clients": clients,
+            "busy": busy,
+            **middle,
+            **errors,
+        }
+        row["rounds"] = results
+        rows.append(row)
+        label = f"{route}{', busy' if busy else ''}"
+        print(f"  {server:20} {label:14} {clients:4} clients: {_shown(row)}", flush=True)
     return rows
 
 
@@ -362,7 +398,8 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> tuple[dict[s
         f"`python benchmarks/serve.py` on {machine()}, {os.cpu_count()} CPUs shared with other "
         f"work (load average {args.load[0]} at the start, {args.load[1]} at the end); "
         f"{args.contracts} contracts x 3 versions, 200 asked in turn; wrk, {args.seconds:g} s per "
-        "cell; one uvicorn worker each, access log on. Meanwhile a bare asyncio loop asking to "
+        f"run, the servers taking turns, median of {args.rounds} runs; one uvicorn worker each, "
+        "access log on. Meanwhile a bare asyncio loop asking to "
         f"wake every 5 ms woke late by {noise.get('p50', 0):.2f} ms at the median, "
         f"{noise.get('p99', 0):.1f} ms at p99 and {noise.get('max', 0):.0f} ms at worst: no server "
         "here can have a p99 below that.",
@@ -429,7 +466,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--contracts", type=int, default=1000)
     parser.add_argument(
         "--clients", type=lambda s: [int(n) for n in s.split(",")], default=[1, 10, 100]
@@ -449,8 +487,7 @@ def main() -> None:
         # how late a bare asyncio loop wakes on this machine meanwhile: the floor of any p99
         probe = subprocess.Popen([sys.executable, "-c", PROBE], stdout=subprocess.PIPE, text=True)
         try:
-            for server in args.servers:
-                rows += measure(wrk, server, root, stores, ids, args)
+            rows = measure(wrk, root, stores, ids, args)
         finally:
             stop(probe)
         lines = [line for line in probe.stdout or [] if line.strip()]
