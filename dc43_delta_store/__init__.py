@@ -35,6 +35,7 @@ from .errors import (
     InvalidContractError,
     InvalidLocationError,
     InvalidRequestError,
+    ModelConversionError,
     StoreUnavailableError,
     TableBusyError,
     TableNotFoundError,
@@ -49,6 +50,7 @@ from .resolution.ranges import VersionRange, parse_range
 from .store import DeltaContractStore
 from .table.adopt import AdoptionResult
 from .table.history import Commit
+from .table.log_view import Freshness
 from .table.maintenance import OptimizeResult, VacuumResult
 
 if typing.TYPE_CHECKING:
@@ -74,11 +76,13 @@ __all__ = [
     "DeltaContractStore",
     "DiffResult",
     "DuplicateVersionError",
+    "Freshness",
     "HealthReport",
     "IncompatibleTableError",
     "InvalidContractError",
     "InvalidLocationError",
     "InvalidRequestError",
+    "ModelConversionError",
     "OptimizeResult",
     "Override",
     "Policy",

@@ -20,6 +20,8 @@ Every error derives from one base and, where one fits, from a builtin too::
     │                                          put-if-absent: concurrent commits would be lost
     ├── DuplicateVersionError                  another writer stored one version twice,
     │                                          with different content
+    ├── ModelConversionError                   Dc43ContractStore: a stored document dc43's
+    │                                          ODCS model cannot hold (ODCS v2); HTTP 409
     ├── InvalidLocationError (ValueError)      a table name or path that cannot be used
     ├── InvalidRequestError (ValueError)       an unknown column, a bad as_of, a refused SQL
     │   └── CursorExpiredError                 the change feed's log before a cursor is gone
@@ -49,6 +51,7 @@ __all__ = [
     "InvalidContractError",
     "InvalidLocationError",
     "InvalidRequestError",
+    "ModelConversionError",
     "StoreUnavailableError",
     "TableBusyError",
     "TableNotFoundError",
@@ -185,7 +188,9 @@ class CompatibilityError(ContractStoreError):
     """The compatibility policy refused a version: its changes need a larger version bump.
 
     Names the contract, both versions, the bump given and the bump needed, and lists the
-    changes that need more (``changes``: rule id, path, bump); nothing was written.
+    changes that need more (``changes``: rule id, path, bump); nothing was written. With
+    ``later``, ``baseline`` is a stored version *above* the refused one, and the changes are
+    those from the refused version to it.
     """
 
     def __init__(
@@ -199,8 +204,9 @@ class CompatibilityError(ContractStoreError):
         needed_bump: str,
         suggested_version: str | None,
         changes: Sequence[tuple[str, str, str]],
+        later: bool = False,
     ) -> None:
-        step = f"{baseline} -> {version}"
+        step = f"{version} -> {baseline}" if later else f"{baseline} -> {version}"
         given = (
             f"{step} is not a SemVer increase"
             if given_bump is None
@@ -209,11 +215,15 @@ class CompatibilityError(ContractStoreError):
         listed = "; ".join(f"{rule} at {path} ({bump})" for rule, path, bump in changes[:10])
         more = f"; and {len(changes) - 10} more" if len(changes) > 10 else ""
         hint = f" ({suggested_version} or higher)" if suggested_version else ""
+        other, changed = (
+            (f"the later version {baseline!r}", f"the changes from it to {baseline!r} need")
+            if later
+            else (f"version {baseline!r}", "its changes need")
+        )
         super().__init__(
-            f"contract {contract_id!r} version {version!r} is incompatible with version "
-            f"{baseline!r} under the {policy} compatibility policy: its changes need a "
-            f"{needed_bump} bump{hint}, but {given}. Changes that need more: {listed}{more}. "
-            "Nothing was written"
+            f"contract {contract_id!r} version {version!r} is incompatible with {other} "
+            f"under the {policy} compatibility policy: {changed} a {needed_bump} bump{hint}, "
+            f"but {given}. Changes that need more: {listed}{more}. Nothing was written"
         )
         self.contract_id = contract_id
         self.version = version
@@ -223,6 +233,7 @@ class CompatibilityError(ContractStoreError):
         self.needed_bump = needed_bump
         self.suggested_version = suggested_version
         self.changes = list(changes)
+        self.later = later
 
 
 class UpdateConflictError(ContractStoreError):
@@ -266,6 +277,12 @@ class UnsafeEndpointError(ContractStoreError):
     the first, whose rows vanish without an error. The message names the endpoint (never
     credentials) and the fix; nothing was written, and the probe object was deleted.
     """
+
+
+class ModelConversionError(ContractStoreError):
+    """A stored document that the ODCS pydantic model dc43 uses cannot represent (an ODCS v2
+    document, keys the model forbids): :class:`~.dc43_compat.Dc43ContractStore` cannot hand
+    it to dc43's code. ``DeltaContractStore.get`` reads it as it is."""
 
 
 class DuplicateVersionError(ContractStoreError):

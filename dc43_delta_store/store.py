@@ -12,7 +12,7 @@ from deltalake import DeltaTable
 
 from .compatibility import CompatibilitySettings, DiffResult, Mode, Override, Policy
 from .compatibility import diff as diff_documents
-from .compatibility.policy import parse_overrides
+from .compatibility.policy import coerce_overrides, parse_overrides
 from .compatibility.result import split_reference
 from .core.arguments import check_number, contracts_iterable, validation_mode
 from .core.batch import BatchResult, PutResult
@@ -22,7 +22,13 @@ from .core.metadata import parse_columns
 from .core.records import check_identity
 from .core.table_schema import TABLE_SCHEMA
 from .core.validation import ValidationMode
-from .errors import BatchError, ContractNotFoundError, InvalidLocationError, InvalidRequestError
+from .errors import (
+    BatchError,
+    ContractNotFoundError,
+    InvalidLocationError,
+    InvalidRequestError,
+    TableNotFoundError,
+)
 from .feed.events import Changes
 from .feed.reader import read_changes
 from .resolution.explain import Resolution, ResolveRequest
@@ -37,6 +43,7 @@ from .table.health import check_table
 from .table.history import Commit, commit_metadata, commits_of
 from .table.location import TableLocation, checked_options, resolve_location
 from .table.log import DeltaLog
+from .table.log_view import Freshness
 from .table.lookups import contract_ids, stored_payload, version_list
 from .table.maintenance import DEFAULT_TARGET_FILE_SIZE, OptimizeResult, VacuumResult
 from .table.queries import FilterValue, checked_filters, decode_document
@@ -103,10 +110,19 @@ class DeltaContractStore:
         catalog_storage_root: str | None = None,
         compatibility: str | Policy | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        refresh: Literal["on_read", "background"] = "on_read",
     ) -> None:
         self._validation: ValidationMode = validation_mode(validation)
         check_number("max_commit_attempts", max_commit_attempts, low=1, whole=True)
         check_number("max_staleness", max_staleness, low=0)
+        if refresh not in ("on_read", "background"):
+            raise InvalidRequestError(f"refresh must be 'on_read' or 'background', not {refresh!r}")
+        if refresh == "background" and not max_staleness:
+            raise InvalidRequestError(
+                "refresh='background' needs max_staleness > 0 (seconds): how often the "
+                "background thread looks at the table is half of it"
+            )
+        self._refresh = refresh
         check_number("cache_bytes", cache_bytes, low=0, whole=True)
         if auto_compact is not None:
             check_number("auto_compact", auto_compact, low=1, whole=True)
@@ -133,7 +149,9 @@ class DeltaContractStore:
             self._location = resolve_location(
                 table=table, path=path, storage_options=storage_options, warehouse=warehouse
             )
-        self._table = ContractTable(self._location, max_staleness=max_staleness)
+        self._table = ContractTable(
+            self._location, max_staleness=max_staleness, background=refresh == "background"
+        )
         self._log = DeltaLog(self._location, self._table.files)
         self._reads = TableReads(self._table, self._log, cache_bytes=cache_bytes)
         self._resolver = Resolver(self._table, self._log, self._reads)
@@ -159,6 +177,27 @@ class DeltaContractStore:
 
     def __repr__(self) -> str:
         return f"DeltaContractStore({self._location.name or self._location.uri!r})"
+
+    def freshness(self) -> Freshness:
+        """Which table version answers come from and when it was last confirmed to be the
+        newest; ``max_staleness`` and ``refresh`` as configured.
+
+        >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
+        >>> store.freshness().table_version
+        1
+        """
+        return self._table.freshness(self._refresh)
+
+    def close(self) -> None:
+        """Stop the background refresh (``refresh="background"``); the store stays usable,
+        refreshing on reads. Also on leaving a ``with`` block."""
+        self._table.close()
+
+    def __enter__(self) -> DeltaContractStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- writing -------------------------------------------------------------------------
 
@@ -242,6 +281,10 @@ class DeltaContractStore:
     def compatibility_settings(self) -> CompatibilitySettings:
         """The table's compatibility policy, per-contract policies and rule overrides.
 
+        A property that holds no readable policy (another tool's value) raises
+        :class:`~.errors.IncompatibleTableError` naming it, its value and the repair, which
+        :meth:`set_compatibility` carries out.
+
         >>> store.compatibility_settings().policy
         Policy(mode='none', transitive=False)
         """
@@ -291,16 +334,22 @@ class DeltaContractStore:
         """
         parsed = parse_overrides(list(overrides), "overrides")
         info = commit_metadata(who, why, None)
-        return self._writer.update_settings(lambda s: replace(s, overrides=parsed), info)
+        return self._writer.update_settings(lambda s: s.with_overrides(parsed), info)
 
     def diff(
-        self, old: Any, new: Any, *, mode: Mode | None = None, as_of: AsOf | None = None
+        self,
+        old: Any,
+        new: Any,
+        *,
+        mode: Mode | None = None,
+        overrides: Iterable[Override | Mapping[str, Any]] = (),
+        as_of: AsOf | None = None,
     ) -> DiffResult:
         """What changed from ``old`` to ``new`` and the SemVer bump it needs.
 
         Each is what ``put`` takes, or ``"contract_id@version"`` read from the table. The
-        table's overrides apply; ``mode`` defaults to the contract's policy (``full`` where
-        none is set).
+        table's overrides apply after ``overrides`` (``Override`` objects or their mappings);
+        ``mode`` defaults to the contract's policy (``full`` where none is set).
 
         >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
         >>> newer = "examples/contracts/sales/orders-1.1.0.odcs.yaml"
@@ -308,13 +357,14 @@ class DeltaContractStore:
         >>> result.required_bump, [change.path for change in result.changes]
         ('major', ['schema.orders.properties.currency'])
         """
+        given = coerce_overrides(overrides)
         before, after = self._document_of(old, as_of), self._document_of(new, as_of)
         settings = read_settings(self._snapshot(as_of))
         contract_id = str(after.get("id") or after.get("uuid") or "")
         policy = self._compatibility or settings.policy_for(contract_id)
         chosen: Mode = mode or (policy.mode if policy.mode != "none" else "full")
-        overrides = settings.ordered_overrides()
-        return diff_documents(before, after, mode=chosen, overrides=overrides)
+        rules = [*given, *settings.ordered_overrides()]
+        return diff_documents(before, after, mode=chosen, overrides=rules)
 
     def _document_of(self, value: Any, as_of: AsOf | None) -> dict[str, Any]:
         reference = split_reference(value)
@@ -606,9 +656,13 @@ class DeltaContractStore:
 
     def check(self) -> HealthReport:
         """The table's health: duplicated keys, Delta features the store cannot read or write,
-        column mapping, rows without identity or derived columns, stale version keys, a
-        missing checkpoint, small files. ``report.healthy``, or ``report.findings`` with the
-        fix for each (see :mod:`.core.health`). A table that does not exist yet is healthy.
+        column mapping, columns of other types, required columns left nullable, rows reads
+        skip (no identity, a payload that is not a JSON object), rows without derived
+        columns, stale version keys, unreadable compatibility settings, a missing
+        checkpoint, small files. ``report.healthy``, or ``report.findings`` with the fix for
+        each (see :mod:`.core.health`). Where no table is, raises
+        :class:`~.errors.TableNotFoundError` (a file or a folder of other files:
+        :class:`~.errors.InvalidLocationError`), as upkeep does; nothing is created.
 
         >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
         >>> store.check().healthy
@@ -616,7 +670,7 @@ class DeltaContractStore:
         """
         dt = self._table.current()
         if dt is None:
-            return HealthReport.missing(str(self._location))
+            raise TableNotFoundError(str(self._location), "check")
         with self._reads.reading(), self._table.errors("check"):
             return check_table(dt, str(self._location), self._location.options())
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import multiprocessing
 import subprocess
 import sys
 from pathlib import Path
@@ -152,44 +151,6 @@ def test_a_policy_change_makes_a_concurrent_write_retry_under_it(tmp_path: Path)
         ContractTable(writer.location).insert_new(stale, [row], {}, {})
     with pytest.raises(CompatibilityError):  # the store re-reads, and the policy applies
         writer.put(version("1.1.0", drop_email=True))
-
-
-def _put_in_child(path: str, document: dict[str, Any]) -> str:
-    store = DeltaContractStore(path=path, validation="off")
-    try:
-        return store.put(document).outcome
-    except CompatibilityError:
-        return "refused"
-
-
-@pytest.mark.slow
-def test_concurrent_gated_writers_of_one_contract_are_checked_against_each_other(
-    tmp_path: Path,
-) -> None:
-    """1.1.0 adds a column; 1.2.0 is 1.0.0 again, so it removes that column if 1.1.0 is in.
-    If 1.1.0 commits first, 1.2.0 must be refused even when both read the table before
-    either committed: the gate records a Delta transaction per contract, the loser
-    re-reads and is compared with the winner."""
-    added = version("1.1.0")
-    added["schema"][0]["properties"].append({"name": "phone", "logicalType": "string"})
-    context = multiprocessing.get_context("spawn")
-    for round_ in range(6):
-        path = str(tmp_path / f"t{round_}")
-        store = DeltaContractStore(path=path, validation="off")
-        store.set_compatibility("full")
-        store.put(version("1.0.0"))
-        with context.Pool(2) as pool:
-            outcomes = pool.starmap(_put_in_child, [(path, added), (path, version("1.2.0"))])
-        assert outcomes[0] == "inserted"
-        order = [
-            commit.contracts
-            for commit in reversed(store.history())
-            if commit.contracts in ("sales.customers@1.1.0", "sales.customers@1.2.0")
-        ]
-        if outcomes[1] == "inserted":  # then 1.2.0 went in before 1.1.0
-            assert order == ["sales.customers@1.2.0", "sales.customers@1.1.0"]
-        else:
-            assert order == ["sales.customers@1.1.0"]
 
 
 # -- the command line ------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from deltalake import DeltaTable, Field, write_deltalake
 
 from dc43_delta_store import (
     BatchError,
+    ContractNotFoundError,
     DeltaContractStore,
-    IncompatibleTableError,
     InvalidRequestError,
     VersionConflictError,
 )
@@ -219,7 +219,8 @@ def test_adopt_adds_and_fills_the_derived_columns_in_one_commit(dc43_path: Path)
     assert dt.history(1)[0]["userName"] == "ops"
     schema = pa.schema(dt.schema().to_arrow())
     assert schema.names == [*DC43_SCHEMA.names, *DERIVED_COLUMNS]
-    assert all(field.nullable for field in schema)
+    required = ("contract_id", "version", "json", "fingerprint", "created_at")  # NOT NULL now
+    assert [field.name for field in schema if not field.nullable] == list(required)
     assert dt.metadata().partition_columns == ["contract_id"]
     assert dt.metadata().configuration == {"delta.autoOptimize.autoCompact": "true"}
     assert (dt.protocol().min_reader_version, dt.protocol().min_writer_version) == (1, 2)
@@ -304,23 +305,24 @@ def test_a_table_lacking_json_columns_values_still_answers(tmp_path: Path) -> No
     assert "rows_without_identity" in {f.check for f in report.findings}
 
 
-def test_a_payload_another_tool_broke_is_an_error_naming_the_version(tmp_path: Path) -> None:
+def test_a_payload_another_tool_broke_is_skipped_and_named_when_asked_for(
+    tmp_path: Path,
+) -> None:
     path = dc43_table(tmp_path / "t", DOCUMENTS[:1])
     row = dc43_row(dc43_document("sales.orders", "2.0.0"))
     append(path, pa.Table.from_pylist([{**row, "json": "{not json"}], DC43_SCHEMA))
     append(path, pa.Table.from_pylist([{**row, "version": "3.0.0", "json": "[1]"}], DC43_SCHEMA))
     store = DeltaContractStore(path=path, validation="off")
-    with pytest.raises(IncompatibleTableError) as caught:
-        store.get("sales.orders", "2.0.0")
-    assert str(caught.value).startswith(
-        "contract 'sales.orders' version '2.0.0': the stored json column is not valid JSON ("
-    )
-    with pytest.raises(IncompatibleTableError) as caught:
-        store.get("sales.orders", "3.0.0")
-    assert str(caught.value) == (
-        "contract 'sales.orders' version '3.0.0': the stored json is not an object"
-    )
+    for version in ("2.0.0", "3.0.0"):
+        with pytest.raises(ContractNotFoundError) as caught:
+            store.get("sales.orders", version)
+        assert str(caught.value) == (
+            f"contract 'sales.orders' version '{version}' not found: its row's json holds no "
+            "JSON object, so reads skip it (`dc43-delta-store check` lists such rows)"
+        )
     assert store.get("sales.orders", "0.9.0.0")["version"] == "0.9.0.0"  # others still read
+    assert store.latest("sales.orders")["version"] == "0.9.0.0"  # type: ignore[index]
+    assert store.list_versions("sales.orders") == ["0.9.0.0"]
 
 
 def test_a_filter_on_a_column_of_no_filterable_type_is_refused(tmp_path: Path) -> None:

@@ -20,8 +20,10 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from click.testing import CliRunner
 
 from dc43_delta_store import DeltaContractStore
+from dc43_delta_store.cli.commands import cli
 from dc43_delta_store.core.records import build_row
 from dc43_delta_store.table.adopt import DERIVED_COLUMNS
 
@@ -58,15 +60,24 @@ def spark() -> Iterator[Any]:
         server.stop()
 
 
-def dc43_store(spark: Any, path: Path, *, schema_evolution: bool = False) -> Any:
+SEVEN = "contract_id, version, name, description, json, fingerprint, created_at"
+
+
+def dc43_store(
+    spark: Any, path: Path, *, schema_evolution: bool = False, named_columns: bool = False
+) -> Any:
     """dc43's own Delta store on ``path``, its DDL named for Sail (see the module docstring);
-    with ``schema_evolution`` its MERGE runs ``WITH SCHEMA EVOLUTION``."""
+    with ``schema_evolution`` its MERGE runs ``WITH SCHEMA EVOLUTION``; with
+    ``named_columns`` its ``INSERT *`` names the seven columns it fills."""
     from dc43_service_backends.contracts.backend.stores.delta import DeltaContractStore as Dc43
 
     class OnSail(Dc43):  # type: ignore[misc]
         def _execute_sql(self, statement: str) -> Any:
             if schema_evolution:
                 statement = statement.replace("MERGE INTO", "MERGE WITH SCHEMA EVOLUTION INTO")
+            if named_columns:
+                values = ", ".join(f"s.{name}" for name in SEVEN.split(", "))
+                statement = statement.replace("INSERT *", f"INSERT ({SEVEN}) VALUES ({values})")
             return super()._execute_sql(statement)
 
         def _ensure_table(self) -> None:
@@ -168,12 +179,50 @@ def test_adopted_the_table_stays_spark_readable_and_dc43_keeps_writing(
     new = model(dc43_document("sales.orders", "1.2.0", status="active", domain="sales"))
     with pytest.raises(Exception, match="Cannot resolve source column `status`"):
         dc43_store(spark, built).put(new)
-    theirs = dc43_store(spark, built, schema_evolution=True)
+    # a MERGE that names the columns it inserts works, and the table keeps its NOT NULL
+    theirs = dc43_store(spark, built, named_columns=True)
     theirs.put(new)
     assert theirs.latest("sales.orders").version == "1.2.0"
+    assert not_null(built) == REQUIRED
     assert store.latest("sales.orders", status="active")["version"] == "1.2.0"
     assert store.latest("sales.orders", domain="sales")["version"] == "1.2.0"
     assert {f.check for f in store.check().findings} == {"rows_without_derived_columns"}
     assert store.adopt(dry_run=False).applied
     assert store.check().healthy
     assert len(spark_rows(spark, built)) == len(DOCUMENTS) + 1
+
+
+def test_a_merge_with_schema_evolution_makes_the_required_columns_nullable_and_check_says_so(
+    spark: Any, built: Path
+) -> None:
+    """The MERGE ... WITH SCHEMA EVOLUTION an earlier README suggested: Sail accepts it, and
+    silently turns the five NOT NULL columns nullable. check reports it; adopt (its fix)
+    makes them NOT NULL again."""
+    store = DeltaContractStore(path=built, validation="off")
+    store.adopt(dry_run=False)
+    assert not_null(built) == REQUIRED and store.check().healthy
+    new = model(dc43_document("sales.orders", "1.2.0", status="active", domain="sales"))
+    dc43_store(spark, built, schema_evolution=True).put(new)
+    assert not_null(built) == ()
+    findings = {f.check: f for f in store.check().findings}
+    nullable = findings["nullable_required_columns"]
+    assert nullable.details["columns"] == list(REQUIRED) and nullable.severity == "warning"
+    commands = {f.fix.split(" (")[0] for f in findings.values() if f.fix}
+    assert commands <= {"dc43-delta-store adopt --apply", "dc43-delta-store optimize"}
+    assert set(findings) >= {"nullable_required_columns", "rows_without_derived_columns"}
+    for command in sorted(commands):  # adopt (which rewrites every file), then optimize
+        args = ["--path", str(built), *command.split()[1:]]
+        assert CliRunner().invoke(cli, args).exit_code == 0
+    assert store.check().healthy, store.check().findings
+    assert not_null(built) == REQUIRED
+    assert [r.version for r in spark.sql(f"SELECT version FROM delta.`{built}`").collect()]
+    assert store.latest("sales.orders")["version"] == "1.2.0"
+
+
+REQUIRED = ("contract_id", "version", "json", "fingerprint", "created_at")
+
+
+def not_null(path: Path) -> tuple[str, ...]:
+    from deltalake import DeltaTable
+
+    return tuple(f.name for f in DeltaTable(path).schema().fields if not f.nullable)

@@ -82,6 +82,35 @@ def test_a_declared_column_with_another_type_is_refused(governed: DeltaContractS
         other.put(minimal("y"))
 
 
+@pytest.mark.parametrize("first", ["put", "update_metadata", "add_metadata_columns"])
+def test_a_declared_column_differing_from_the_tables_only_in_case_is_refused_once(
+    governed: DeltaContractStore, first: str
+) -> None:
+    """``Owner`` declared on a table with ``owner``: a typed error naming both on the first
+    write; the store then works on without it (Delta names are case-insensitive)."""
+    other = DeltaContractStore(
+        path=governed.location.uri, validation="off", metadata_columns={"Owner": "string"}
+    )
+    before = DeltaTable(governed.location.uri).version()
+    writes = {
+        "put": lambda: other.put(minimal("y")),
+        "update_metadata": lambda: other.update_metadata("sales.orders", "1.0.0", {"owner": "a"}),
+        "add_metadata_columns": lambda: other.add_metadata_columns({"team": "string"}),
+    }
+    with pytest.raises(InvalidRequestError) as caught:
+        writes[first]()
+    assert "metadata column 'Owner' differs from the table's column 'owner' only in case" in str(
+        caught.value
+    )
+    assert DeltaTable(governed.location.uri).version() == before
+    assert other.put(minimal("y"), metadata={"owner": "team-y"}).inserted
+    assert other.update_metadata("sales.orders", "1.0.0", {"owner": "team-s"}) > before
+    other.add_metadata_columns({"team": "string"})
+    assert other.latest("y", owner="team-y")["id"] == "y"  # type: ignore[index]
+    names = [f.name for f in DeltaTable(governed.location.uri).schema().fields]
+    assert [n for n in names if n.lower() == "owner"] == ["owner"] and "team" in names
+
+
 @pytest.mark.parametrize(
     ("columns", "message"),
     [

@@ -13,7 +13,12 @@ import pytest
 from click.testing import CliRunner
 from deltalake import DeltaTable, PostCommitHookProperties, write_deltalake
 
-from dc43_delta_store import DeltaContractStore, IncompatibleTableError
+from dc43_delta_store import (
+    DeltaContractStore,
+    IncompatibleTableError,
+    InvalidLocationError,
+    TableNotFoundError,
+)
 from dc43_delta_store.cli.commands import cli
 from dc43_delta_store.cli.support import EXIT_CODES, exit_code
 from dc43_delta_store.core.health import TableFacts, judge
@@ -44,8 +49,31 @@ def test_a_store_table_is_healthy_and_check_exits_0(store: DeltaContractStore) -
     assert "healthy: no problems found" in run("--path", store.location.uri, "check").output
 
 
-def test_a_table_not_created_yet_is_healthy(store: DeltaContractStore) -> None:
-    assert store.check().healthy and store.check().facts.version == -1
+@pytest.mark.parametrize("where", ["missing", "empty", "other files", "a file"])
+def test_where_no_table_is_check_fails_naming_the_location_and_creates_nothing(
+    tmp_path: Path, where: str
+) -> None:
+    """A mistyped ``--path`` never passes for a healthy table: as upkeep does, a missing or
+    empty folder is ``TableNotFoundError`` (exit 3), a file or a folder of other files an
+    ``InvalidLocationError`` (exit 2)."""
+    path = tmp_path / "t"
+    if where == "empty":
+        path.mkdir()
+    elif where == "other files":
+        path.mkdir()
+        (path / "notes.txt").write_text("x")
+    elif where == "a file":
+        path.write_text("x")
+    before = sorted(tmp_path.rglob("*"))
+    store = DeltaContractStore(path=path)
+    error = TableNotFoundError if where in ("missing", "empty") else InvalidLocationError
+    with pytest.raises(error, match=str(path)):
+        store.check()
+    for args in (["check"], ["check", "--json"]):
+        result = run("--path", str(path), *args)
+        assert result.exit_code == (3 if error is TableNotFoundError else 2), result.output
+        assert str(path) in result.stderr and result.stdout == ""
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 def test_commits_without_checkpoint_are_reported_until_optimize(tmp_path: Path) -> None:
@@ -255,12 +283,33 @@ def facts(**changes: Any) -> TableFacts:
             {"rows_without_derived": 1, "stale_sort_keys": 2, "rows_without_identity": 1},
             {"rows_without_derived_columns", "stale_version_keys", "rows_without_identity"},
         ),
+        ({"invalid_payloads": 3, "invalid_payload_keys": (("a", "1"),)}, {"invalid_payloads"}),
+        ({"nullable_required": ("version",)}, {"nullable_required_columns"}),
+        ({"foreign_types": (("status", "int64", "string"),)}, {"foreign_column_types"}),
     ],
 )
 def test_judge(changes: dict[str, Any], expected: set[str]) -> None:
     found = judge(facts(**changes), writable_features=WRITABLE_FEATURES)
     assert {finding.check for finding in found} == expected
     assert all(finding.message for finding in found)
+
+
+def test_fixes_that_need_adopt_wait_for_the_column_types_adopt_would_refuse() -> None:
+    """``adopt --apply`` refuses a table holding a column of another type: while one is
+    there, the findings adopt fixes say to fix the types first."""
+    broken = facts(missing_columns=("domain",), foreign_types=(("status", "int64", "string"),))
+    fixes = {f.check: f.fix for f in judge(broken, writable_features=WRITABLE_FEATURES)}
+    assert fixes["missing_derived_columns"] == (
+        "dc43-delta-store adopt --apply, once foreign_column_types is fixed"
+    )
+    fixed = facts(missing_columns=("domain",))
+    fixes = {f.check: f.fix for f in judge(fixed, writable_features=WRITABLE_FEATURES)}
+    assert fixes["missing_derived_columns"] == "dc43-delta-store adopt --apply"
+    held = facts(nullable_required=("version", "json"), required_with_nulls=("json",))
+    (finding,) = judge(held, writable_features=WRITABLE_FEATURES)
+    assert finding.fix is not None and finding.fix.startswith(
+        "set or delete the rows holding nulls in json"
+    )
 
 
 def test_table_problems_have_their_own_exit_code() -> None:

@@ -202,10 +202,12 @@ def set_policy(
     where = f"contract {contract_id}" if contract_id else "table"
     shown = settings.policy_for(contract_id) if contract_id else settings.policy
     click.echo(f"{where} policy: {shown}", err=True)
+    for problem in settings.problems:  # what this command did not repair
+        click.echo(f"warning: {problem}", err=True)
 
 
 @compatibility.command(name="override")
-@click.argument("rule")
+@click.argument("rule", required=False)
 @click.option("--path", help="Only changes whose path matches this glob.")
 @click.option("--contract", "contract_id", help="Only contracts whose id matches this glob.")
 @click.option(
@@ -213,21 +215,31 @@ def set_policy(
 )
 @click.option("--reason", help="Why; shown in every report.")
 @click.option("--remove", is_flag=True, help="Remove the override with this rule/path/contract.")
+@click.option("--clear", is_flag=True, help="Remove every override (also an unreadable list).")
 @who_why
 @pass_context
 def override(
     context: Context,
-    rule: str,
+    rule: str | None,
     path: str | None,
     contract_id: str | None,
     bump: str,
     reason: str | None,
     remove: bool,
+    clear: bool,
     who: str | None,
     why: str | None,
 ) -> None:
     """Re-rate a rule's changes (bump none: ignore them), table-wide or for some contracts."""
     store = context.store()
+    if clear:
+        if rule is not None or remove:
+            raise click.UsageError("--clear removes every override: give no RULE and no --remove")
+        store.set_compatibility_overrides([], who=who, why=why)
+        click.echo("0 override(s)", err=True)
+        return
+    if rule is None:
+        raise click.UsageError("give the RULE to override (or --clear)")
     added = Override(rule, path, contract_id, cast(Any, bump), reason)
     kept = [
         o

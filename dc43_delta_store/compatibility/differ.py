@@ -31,7 +31,7 @@ from .matching import (
 )
 from .measures import OPERATORS, quality_direction, sla_direction
 from .normalize import as_v3
-from .trees import FIELD_RULES, At, Found, TreeWalker, keys_of
+from .trees import FIELD_RULES, MALFORMED, At, Found, TreeWalker, keys_of
 
 __all__ = ["Found", "render_path", "walk"]
 
@@ -101,10 +101,10 @@ class _Walker(TreeWalker):
     def contract(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         handlers = {
             "version": lambda at, a, b: None,
-            "schema": lambda at, a, b: self.listing(at, a, b, "schema-removed", self.objects),
-            "servers": lambda at, a, b: self.listing(at, a, b, "server-changed", self.servers),
-            "slaProperties": lambda at, a, b: self.listing(at, a, b, "sla-changed", self.slas),
-            "roles": lambda at, a, b: self.listing(at, a, b, "role-changed", self.roles),
+            "schema": lambda at, a, b: self.listing(at, a, b, self.objects),
+            "servers": lambda at, a, b: self.listing(at, a, b, self.servers),
+            "slaProperties": lambda at, a, b: self.listing(at, a, b, self.slas),
+            "roles": lambda at, a, b: self.listing(at, a, b, self.roles),
             "tags": lambda at, a, b: self.tags(at, a, b),
         }
         self.mapping(At(), old, new, handlers, _TOP_RULES, "other-changed")
@@ -133,17 +133,13 @@ class _Walker(TreeWalker):
 
     def object(self, at: At, old: Any, new: Any) -> None:
         if not (isinstance(old, dict) and isinstance(new, dict)):
-            self.generic("other-changed", at, old, new)
+            self.add(MALFORMED, at, old, new)
             return
         handlers = {
             "name": lambda here, a, b: self.add("schema-renamed", here, a, b),
             "physicalName": lambda here, a, b: self.physical_name(here, old, new),
-            "properties": lambda here, a, b: self.listing(
-                here, a, b, "other-changed", self.properties
-            ),
-            "quality": lambda here, a, b: self.listing(
-                here, a, b, "quality-rule-changed", self.quality
-            ),
+            "properties": lambda here, a, b: self.listing(here, a, b, self.properties),
+            "quality": lambda here, a, b: self.listing(here, a, b, self.quality),
         }
         rules = {
             "logicalType": "logical-type-changed",
@@ -178,8 +174,11 @@ class _Walker(TreeWalker):
         return True
 
     def property(self, at: At, old: Any, new: Any) -> None:
+        if old is None or new is None:  # array items described on one side only
+            old, new = {} if old is None else old, {} if new is None else new
         if not (isinstance(old, dict) and isinstance(new, dict)):
-            self.generic("other-changed", at, old, new)
+            if old != new:  # array items that are not an object
+                self.add(MALFORMED, at, old, new)
             return
         retyped = old.get("logicalType") != new.get("logicalType")
 
@@ -211,11 +210,9 @@ class _Walker(TreeWalker):
                 lambda here, a, b: self.options(here, a or {}, b or {}, new.get("logicalType"))
             ),
             "enum": unless_retyped(self.enum),
-            "quality": lambda here, a, b: self.listing(
-                here, a, b, "quality-rule-changed", self.quality
-            ),
+            "quality": lambda here, a, b: self.listing(here, a, b, self.quality),
             "properties": unless_retyped(
-                lambda here, a, b: self.listing(here, a, b, "other-changed", self.properties)
+                lambda here, a, b: self.listing(here, a, b, self.properties)
             ),
             "items": unless_retyped(self.property),
             "map": unless_retyped(self.map),
@@ -251,7 +248,7 @@ class _Walker(TreeWalker):
 
     def options(self, at: At, old: dict[str, Any], new: dict[str, Any], logical: Any) -> None:
         if not (isinstance(old, dict) and isinstance(new, dict)):
-            self.generic("constraint-tightened", at, old, new)
+            self.add(MALFORMED, at, old, new)
             return
         for key in keys_of(old, new):
             a, b = old.get(key), new.get(key)
@@ -267,10 +264,10 @@ class _Walker(TreeWalker):
 
     def enum(self, at: At, old: Any, new: Any) -> None:
         if not (isinstance(old, list) and isinstance(new, list)):
-            if old is None or new is None:
+            if not isinstance(old, list | None) or not isinstance(new, list | None):
+                rule = MALFORMED
+            else:  # an enum added where there was none, or dropped
                 rule = "constraint-tightened" if old is None else "constraint-loosened"
-            else:
-                rule = "constraint-tightened"
             self.add(rule, at, old, new)
             return
 
@@ -308,7 +305,7 @@ class _Walker(TreeWalker):
 
     def quality_rule(self, at: At, old: Any, new: Any) -> None:
         if not (isinstance(old, dict) and isinstance(new, dict)):
-            self.generic("quality-rule-changed", at, old, new)
+            self.add(MALFORMED, at, old, new)
             return
         error = is_error_level(new)
         if (old.get("metric") or old.get("rule")) == (new.get("metric") or new.get("rule")):
@@ -386,9 +383,7 @@ class _Walker(TreeWalker):
 
     def servers(self, at: At, old: list[Any], new: list[Any]) -> bool:
         def server(rule: str, here: At, a: Any, b: Any) -> None:
-            handlers = {
-                "roles": lambda inner, x, y: self.listing(inner, x, y, "role-changed", self.roles)
-            }
+            handlers = {"roles": lambda inner, x, y: self.listing(inner, x, y, self.roles)}
             self.mapping(here, a, b, handlers, _SERVER_SOFT, "server-changed")
 
         self.elements(

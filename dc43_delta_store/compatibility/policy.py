@@ -11,27 +11,37 @@ The table keeps the settings in three Delta table properties, readable with
 - ``dc43.compatibility``: the table's policy (``full_transitive``); absent means ``none``;
 - ``dc43.compatibility.contracts``: JSON ``{"contract id": "policy"}`` for exceptions;
 - ``dc43.compatibility.overrides``: JSON list of :class:`Override` objects.
+
+A value this library cannot read (another tool's, or ``none_transitive`` written by an older
+release) is never taken for ``none``: :meth:`CompatibilitySettings.from_properties` refuses
+it with :class:`~..errors.IncompatibleTableError` naming the property, the value and the
+command that repairs it; read with ``strict=False`` the settings carry it as a
+:class:`SettingsProblem`, write it back unchanged, and drop it once the part it stands for
+is set again (the repair).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from ..core.versions import parse_version
-from ..errors import InvalidRequestError
+from ..errors import IncompatibleTableError, InvalidRequestError
 from .rules import BUMPS, MODES, RULES, Bump, Mode, bump_rank
 
 __all__ = [
     "CONTRACTS_PROPERTY",
     "OVERRIDES_PROPERTY",
+    "POLICIES",
     "POLICY_PROPERTY",
     "CompatibilitySettings",
     "Override",
     "Policy",
+    "SettingsProblem",
+    "coerce_overrides",
     "given_bump",
     "needed_bump",
     "next_version",
@@ -40,6 +50,8 @@ __all__ = [
 POLICY_PROPERTY = "dc43.compatibility"
 CONTRACTS_PROPERTY = "dc43.compatibility.contracts"
 OVERRIDES_PROPERTY = "dc43.compatibility.overrides"
+POLICIES = "none, backward, forward, full, backward_transitive, forward_transitive, full_transitive"
+"""Every policy, as written (``none`` checks nothing, so it cannot be transitive)."""
 
 
 @dataclass(frozen=True)
@@ -60,18 +72,32 @@ class Policy:
             raise InvalidRequestError(
                 f"compatibility mode must be one of {', '.join(MODES)}, not {self.mode!r}"
             )
+        if not isinstance(self.transitive, bool):
+            raise InvalidRequestError(f"transitive must be True or False, not {self.transitive!r}")
+        if self.transitive and self.mode == "none":
+            raise InvalidRequestError(
+                "compatibility policy 'none_transitive' is not allowed: none checks nothing, so "
+                f"it cannot be transitive; the policies are {POLICIES}"
+            )
 
     @classmethod
     def parse(cls, text: str | Policy) -> Policy:
+        """The policy ``text`` names (any case, ``-`` for ``_``).
+
+        >>> Policy.parse("none_transitive")
+        Traceback (most recent call last):
+        ...
+        dc43_delta_store.errors.InvalidRequestError: compatibility policy 'none_transitive' ...
+        """
         if isinstance(text, Policy):
             return text
         value = str(text).strip().lower().replace("-", "_")
         transitive = value.endswith("_transitive")
         mode = value.removesuffix("_transitive")
         if mode not in MODES or (transitive and mode == "none"):
+            why = " (none cannot be transitive)" if mode == "none" else ""
             raise InvalidRequestError(
-                f"compatibility policy {text!r} is not one of none, backward, forward, full "
-                "(each but none optionally _transitive)"
+                f"compatibility policy {text!r} is not one of {POLICIES}{why}"
             )
         return cls(mode, transitive)
 
@@ -98,6 +124,10 @@ class Override:
     reason: str | None = None
 
     def __post_init__(self) -> None:
+        for name in ("rule", "path", "contract", "reason"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) or (value is None and name != "rule")):
+                raise InvalidRequestError(f"override {name} must be text, not {value!r}")
         if not any(fnmatch.fnmatchcase(rule, self.rule) for rule in RULES):
             raise InvalidRequestError(
                 f"override rule {self.rule!r} matches no rule; the rules are: " + ", ".join(RULES)
@@ -130,6 +160,9 @@ class Override:
         unknown = set(data) - {"rule", "path", "contract", "bump", "reason"}
         if unknown:
             raise InvalidRequestError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
+        for key, value in data.items():
+            if value is not None and not isinstance(value, str):
+                raise InvalidRequestError(f"{where}.{key} must be text, not {value!r}")
         text = {k: str(v) for k, v in data.items() if v is not None}
         return cls(
             text["rule"],
@@ -154,13 +187,78 @@ def parse_overrides(data: Any, where: str) -> tuple[Override, ...]:
     )
 
 
+def coerce_overrides(overrides: Any, where: str = "overrides") -> tuple[Override, ...]:
+    """``overrides`` as given to ``diff``: :class:`Override` objects or their mappings (the
+    YAML shape), in any iterable; anything else is refused naming the item.
+
+    >>> coerce_overrides([{"rule": "*", "bump": "none"}])[0]
+    Override(rule='*', path=None, contract=None, bump='none', reason=None)
+    >>> coerce_overrides([{"rule": "*", "level": "none"}])
+    Traceback (most recent call last):
+    ...
+    dc43_delta_store.errors.InvalidRequestError: overrides[0] has unknown keys: level
+    """
+    if overrides is None:
+        return ()
+    if isinstance(overrides, (str, bytes, Mapping)) or not isinstance(overrides, Iterable):
+        raise InvalidRequestError(
+            f"{where} must be a list of overrides (Override objects or mappings with a "
+            f"'rule'), not {type(overrides).__name__}"
+        )
+    return parse_overrides(list(overrides), where)
+
+
+_REPAIR_POLICY = (
+    "dc43-delta-store compatibility set none|backward|forward|full [--transitive] "
+    '(store.set_compatibility("full"))'
+)
+
+
+@dataclass(frozen=True)
+class SettingsProblem:
+    """A compatibility table property (or one contract's entry in it) that cannot be read:
+    its raw ``value``, why, and the command that repairs it.
+
+    >>> problem = CompatibilitySettings.from_properties(
+    ...     {"dc43.compatibility": "none_transitive"}, strict=False).problems[0]
+    >>> problem.table_property, problem.value
+    ('dc43.compatibility', 'none_transitive')
+    """
+
+    table_property: str
+    value: Any
+    reason: str
+    fix: str
+    contract: str | None = None  # set for one unreadable entry of the contracts property
+
+    @property
+    def what(self) -> str:
+        """What is wrong, without the repair."""
+        where = f"table property {self.table_property}"
+        if self.contract is not None:
+            where += f" (contract {self.contract!r})"
+        shown = repr(self.value)  # escaped: another tool's text reaches terminals safely
+        if len(shown) > 200:
+            shown = f"{shown[:180]}... ({len(shown)} characters)"
+        return f"{where} holds {shown}, which {self.reason}"
+
+    def __str__(self) -> str:
+        return f"{self.what}; repair it: {self.fix}"
+
+
 @dataclass(frozen=True)
 class CompatibilitySettings:
-    """The table's policy, its per-contract exceptions and its rule overrides."""
+    """The table's policy, its per-contract exceptions and its rule overrides.
+
+    ``problems`` lists the properties a lenient read (``from_properties(strict=False)``)
+    could not read; their raw values are written back as they were (see the module
+    docstring).
+    """
 
     policy: Policy = Policy()
     contracts: Mapping[str, Policy] = field(default_factory=dict)
     overrides: tuple[Override, ...] = ()
+    problems: tuple[SettingsProblem, ...] = ()
 
     def policy_for(self, contract_id: str) -> Policy:
         return self.contracts.get(contract_id, self.policy)
@@ -168,17 +266,30 @@ class CompatibilitySettings:
     def with_policy(self, policy: Policy | None, contract_id: str | None) -> CompatibilitySettings:
         """These settings with the table's policy, or a contract's (None drops the contract's).
 
+        Setting a part repairs it: the problem of the value it replaces is dropped.
+
         >>> CompatibilitySettings().with_policy(Policy("none"), "legacy").contracts
         {'legacy': Policy(mode='none', transitive=False)}
         """
         if contract_id is None:
             if policy is None:
                 raise InvalidRequestError("the table's policy cannot be None: use 'none'")
-            return replace(self, policy=policy)
+            kept = tuple(p for p in self.problems if p.table_property != POLICY_PROPERTY)
+            return replace(self, policy=policy, problems=kept)
         contracts = {cid: p for cid, p in self.contracts.items() if cid != contract_id}
         if policy is not None:
             contracts[contract_id] = policy
-        return replace(self, contracts=contracts)
+        kept = tuple(
+            p
+            for p in self.problems
+            if p.table_property != CONTRACTS_PROPERTY or p.contract not in (None, contract_id)
+        )
+        return replace(self, contracts=contracts, problems=kept)
+
+    def with_overrides(self, overrides: Iterable[Override]) -> CompatibilitySettings:
+        """These settings with ``overrides`` instead of their own (an unreadable list too)."""
+        kept = tuple(p for p in self.problems if p.table_property != OVERRIDES_PROPERTY)
+        return replace(self, overrides=tuple(overrides), problems=kept)
 
     def ordered_overrides(self) -> list[Override]:
         """The overrides in the order they are tried: per-contract ones first."""
@@ -186,25 +297,68 @@ class CompatibilitySettings:
         return scoped + [o for o in self.overrides if o.contract is None]
 
     def to_properties(self) -> dict[str, str]:
+        """The table properties; values that could not be read are written back unchanged."""
+        raw = {p.table_property: p.value for p in self.problems if p.contract is None}
+        contracts: dict[str, Any] = {cid: str(p) for cid, p in self.contracts.items()}
+        contracts.update({p.contract: p.value for p in self.problems if p.contract is not None})
         return {
-            POLICY_PROPERTY: str(self.policy),
-            CONTRACTS_PROPERTY: json.dumps(
-                {cid: str(policy) for cid, policy in sorted(self.contracts.items())}
+            POLICY_PROPERTY: raw.get(POLICY_PROPERTY, str(self.policy)),
+            CONTRACTS_PROPERTY: raw.get(
+                CONTRACTS_PROPERTY, json.dumps(dict(sorted(contracts.items())))
             ),
-            OVERRIDES_PROPERTY: json.dumps([o.to_dict() for o in self.overrides]),
+            OVERRIDES_PROPERTY: raw.get(
+                OVERRIDES_PROPERTY, json.dumps([o.to_dict() for o in self.overrides])
+            ),
         }
 
     @classmethod
-    def from_properties(cls, properties: Mapping[str, str]) -> CompatibilitySettings:
-        """Read the settings from table properties (absent ones mean no policy)."""
-        policy = Policy.parse(properties.get(POLICY_PROPERTY) or "none")
-        contracts = _json(properties, CONTRACTS_PROPERTY, {})
-        if not isinstance(contracts, dict):
-            raise InvalidRequestError(f"table property {CONTRACTS_PROPERTY} must hold an object")
-        overrides = parse_overrides(
-            _json(properties, OVERRIDES_PROPERTY, []), f"table property {OVERRIDES_PROPERTY}"
-        )
-        return cls(policy, {str(k): Policy.parse(v) for k, v in contracts.items()}, overrides)
+    def from_properties(
+        cls, properties: Mapping[str, str], *, strict: bool = True
+    ) -> CompatibilitySettings:
+        """Read the settings from table properties (absent ones mean no policy).
+
+        A value that cannot be read raises :class:`~..errors.IncompatibleTableError` naming
+        the property, the value and the repair; with ``strict=False`` it is listed in
+        ``problems`` instead, and its part keeps its default.
+
+        >>> CompatibilitySettings.from_properties({"dc43.compatibility": "full"}).policy
+        Policy(mode='full', transitive=False)
+        """
+        problems: list[SettingsProblem] = []
+        policy = Policy()
+        text = properties.get(POLICY_PROPERTY)
+        if text:
+            try:
+                policy = Policy.parse(text)
+            except InvalidRequestError:
+                problems.append(
+                    SettingsProblem(
+                        POLICY_PROPERTY,
+                        text,
+                        f"is not a compatibility policy ({POLICIES}; none cannot be transitive)",
+                        _REPAIR_POLICY,
+                    )
+                )
+        contracts = _contract_policies(properties, problems)
+        overrides: tuple[Override, ...] = ()
+        try:
+            overrides = parse_overrides(_json(properties, OVERRIDES_PROPERTY, []), "the list")
+        except InvalidRequestError as exc:
+            problems.append(
+                SettingsProblem(
+                    OVERRIDES_PROPERTY,
+                    properties[OVERRIDES_PROPERTY],
+                    f"is not a list of overrides ({exc})",
+                    "dc43-delta-store compatibility override --clear, then add them again "
+                    "(store.set_compatibility_overrides([...]))",
+                )
+            )
+        if strict and problems:
+            raise IncompatibleTableError(
+                "; ".join(str(problem) for problem in problems)
+                + ". Writes and diffs, which read these settings, are refused until then"
+            )
+        return cls(policy, contracts, overrides, tuple(problems))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -212,6 +366,44 @@ class CompatibilitySettings:
             "contracts": {cid: str(policy) for cid, policy in sorted(self.contracts.items())},
             "overrides": [o.to_dict() for o in self.overrides],
         }
+
+
+def _contract_policies(
+    properties: Mapping[str, str], problems: list[SettingsProblem]
+) -> dict[str, Policy]:
+    """The per-contract policies; what cannot be read goes to ``problems``."""
+    text = properties.get(CONTRACTS_PROPERTY)
+    try:
+        data = _json(properties, CONTRACTS_PROPERTY, {})
+    except InvalidRequestError:
+        data = None
+    if not isinstance(data, dict):
+        problems.append(
+            SettingsProblem(
+                CONTRACTS_PROPERTY,
+                text,
+                'is not a JSON object {"contract id": "policy"}',
+                "dc43-delta-store compatibility set POLICY --contract ID, which replaces it "
+                'with that one entry (store.set_compatibility("full", contract_id=ID))',
+            )
+        )
+        return {}
+    contracts: dict[str, Policy] = {}
+    for contract_id, value in data.items():
+        try:
+            contracts[str(contract_id)] = Policy.parse(value if isinstance(value, str) else "?")
+        except InvalidRequestError:
+            problems.append(
+                SettingsProblem(
+                    CONTRACTS_PROPERTY,
+                    value,
+                    f"is not a compatibility policy ({POLICIES})",
+                    f"dc43-delta-store compatibility set default --contract {contract_id} "
+                    f"(store.set_compatibility(None, contract_id={str(contract_id)!r}))",
+                    contract=str(contract_id),
+                )
+            )
+    return contracts
 
 
 def _json(properties: Mapping[str, str], name: str, default: Any) -> Any:

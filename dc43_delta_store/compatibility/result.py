@@ -10,7 +10,14 @@ from typing import Any
 from ..core.documents import file_path, load_document
 from ..errors import InvalidRequestError
 from .differ import Found, render_path, walk
-from .policy import Override, given_bump, needed_bump, next_version, satisfied
+from .policy import (
+    Override,
+    coerce_overrides,
+    given_bump,
+    needed_bump,
+    next_version,
+    satisfied,
+)
 from .rules import MODES, RULES, Bump, Mode, Verdict, max_bump
 
 __all__ = ["Change", "DiffResult", "diff", "split_reference"]
@@ -135,14 +142,16 @@ def diff(
     new: Any,
     *,
     mode: Mode = "full",
-    overrides: Iterable[Override] = (),
+    overrides: Iterable[Override | Mapping[str, Any]] = (),
     contract_id: str | None = None,
 ) -> DiffResult:
     """The changes from ``old`` to ``new`` and the bump they require under ``mode``.
 
     ``old`` and ``new`` are what ``put`` takes: documents (mappings), ODCS models, YAML or
-    JSON text, or file paths. ``overrides`` re-rate changes (the first that matches wins);
-    ``contract_id`` is the id they match (default: the later document's).
+    JSON text, or file paths. ``overrides`` re-rate changes (the first that matches wins):
+    :class:`Override` objects or mappings as in an overrides file
+    (``{"rule": "sla-*", "bump": "minor"}``); ``contract_id`` is the id they match (default:
+    the later document's).
 
     >>> from dc43_delta_store.compatibility.examples import BASE
     >>> changed = {**BASE, "version": "1.1.0", "status": "retired"}
@@ -152,9 +161,9 @@ def diff(
     """
     if mode not in MODES:
         raise InvalidRequestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    rules = list(coerce_overrides(overrides))
     before, after = _document(old), _document(new)
     owner = contract_id or _identity(after, "id")
-    rules = list(overrides)
     changes = tuple(_change(found, mode, rules, owner) for found in walk(before, after))
     return DiffResult(
         _identity(before, "id"),

@@ -251,6 +251,14 @@ _DEFINITIONS: list[Rule] = [
          example(new={"/team/members/-": {"username": "ada", "role": "owner"}})),
     Rule("price-changed", "price changed", "ok", "ok", "patch",
          example(new={"/price/priceAmount": 12})),
+    Rule("malformed-changed", "part not in the shape ODCS gives it, changed", "break", "break",
+         "minor", example(new={f"{_EMAIL}/logicalTypeOptions": "maxLength 255"}),
+         "Where ODCS wants an object or a list of objects that the rules read -- schema "
+         "objects, properties and array `items`, `logicalTypeOptions`, quality rules, "
+         "servers, roles, SLA properties -- or a list of `enum` values, and the document has "
+         "something else (text, a number, a mapping instead of a list), the diff cannot tell "
+         "what changed there: a breaking change for both sides, never a patch. Other fields "
+         "are compared as plain JSON under their own rule."),
     Rule("other-changed", "any other field changed", "ok", "ok", "patch",
          example(new={"/schema/0/properties/1/x-owner": "crm-team"}),
          "Fields no rule reads (extensions, vendor keys): documentation until a rule says "

@@ -1,19 +1,20 @@
 """Comparing two JSON trees change by change: the machinery under the ODCS walk.
 
 Mappings compare key by key, lists of mappings by identity (:mod:`.matching`), other lists
-as multisets. Each change found records its path by names, the JSON Pointer of its nearest
-part in the later document, and the rule it falls under.
+as multisets; where a list of objects is wanted, what is not one is :data:`MALFORMED`. Each
+change found records its path by names, the JSON Pointer of its nearest part in the later
+document, and the rule it falls under.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .matching import generic_key, labels_of, match, scalar_key
 
-__all__ = ["FIELD_RULES", "At", "Found", "TreeWalker", "keys_of"]
+__all__ = ["FIELD_RULES", "MALFORMED", "At", "Found", "TreeWalker", "keys_of"]
 
 Pointer = tuple[str | int, ...]
 
@@ -48,6 +49,9 @@ class At:
         pointer = (*self.pointer, index) if keep and index is not None else self.pointer
         return At((*self.path, label), pointer, keep)
 
+
+MALFORMED = "malformed-changed"
+"""The rule of a part the walk cannot read (not in the shape ODCS gives it) that changed."""
 
 FIELD_RULES = {
     "description": "description-changed",
@@ -153,12 +157,35 @@ class TreeWalker:
             else:
                 self.generic(rules.get(key) or FIELD_RULES.get(key, default), child, a, b)
 
-    def listing(
-        self, at: At, old: Any, new: Any, rule: str, compare: Callable[[At, Any, Any], bool]
-    ) -> None:
-        """``compare`` when both are lists of mappings, else one generic change."""
-        lists = isinstance(old or [], list) and isinstance(new or [], list)
-        if not (lists and all(isinstance(e, dict) for e in [*(old or []), *(new or [])])):
-            self.generic(rule, at, old, new)
-        else:
-            compare(at, old or [], new or [])
+    def listing(self, at: At, old: Any, new: Any, compare: Callable[[At, Any, Any], bool]) -> None:
+        """``compare`` two lists of objects (absent: empty). What the walk cannot read there
+        -- a value that is not a list, an element that is not an object -- is a
+        :data:`MALFORMED` change wherever it is not the same on both sides."""
+        before, after = [] if old is None else old, [] if new is None else new
+        if not (isinstance(before, list) and isinstance(after, list)):
+            self.add(MALFORMED, at, old, new)
+            return
+        kept_old = [i for i, element in enumerate(before) if isinstance(element, dict)]
+        kept_new = [j for j, element in enumerate(after) if isinstance(element, dict)]
+        start = len(self.found)
+        compare(at, [before[i] for i in kept_old], [after[j] for j in kept_new])
+        if len(kept_old) == len(before) and len(kept_new) == len(after):
+            return
+        depth = len(at.pointer)  # point the changes found at the objects' own indexes
+        for n in range(start, len(self.found)):
+            found = self.found[n]
+            index = found.pointer[depth] if len(found.pointer) > depth else None
+            if isinstance(index, int) and found.pointer[:depth] == at.pointer:
+                pointer = (*at.pointer, kept_new[index], *found.pointer[depth + 1 :])
+                self.found[n] = replace(found, pointer=pointer)
+        unmatched: dict[str, list[int]] = {}
+        for j, element in enumerate(after):
+            if not isinstance(element, dict):
+                unmatched.setdefault(scalar_key(element), []).append(j)
+        for i, element in enumerate(before):
+            if not isinstance(element, dict) and not unmatched.get(scalar_key(element)):
+                self.add(MALFORMED, at.item(f"#{i}", None), element, None)
+            elif not isinstance(element, dict):
+                unmatched[scalar_key(element)].pop(0)
+        for j in sorted(j for group in unmatched.values() for j in group):
+            self.add(MALFORMED, at.item(f"#{j}", j), None, after[j])

@@ -9,7 +9,7 @@ answers wrong. A healthy table has none.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -102,6 +102,22 @@ class TableFacts:
     """Rows whose ``version_sort_key`` or ``prerelease`` is not what the version gives now."""
     odd_files: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Data files whose embedded Arrow schema differs from the table's, with the problems."""
+    keys_without_identity: tuple[tuple[str | None, str | None], ...] = ()
+    """``(contract_id, version)`` of some rows without identity (None where unset)."""
+    invalid_payloads: int = 0
+    """Rows whose ``json`` holds no JSON object: every read skips them."""
+    invalid_payload_keys: tuple[tuple[str, str], ...] = ()
+    """``(contract_id, version)`` of some of them."""
+    nullable_required: tuple[str, ...] = ()
+    """Of ``contract_id``, ``version``, ``json``, ``fingerprint``, ``created_at``: those the
+    schema lets be null (the store creates them NOT NULL)."""
+    required_with_nulls: tuple[str, ...] = ()
+    """Of those, the ones some row leaves null (NOT NULL cannot be restored over them)."""
+    foreign_types: tuple[tuple[str, str, str], ...] = ()
+    """``(column, its type, the type the store writes)`` of columns of another type."""
+    lone_odd_files: tuple[tuple[str, str], ...] = ()
+    """``(path, contract_id)`` of odd files alone in a ``contract_id`` partition, which
+    compaction never rewrites."""
 
     @property
     def commits_since_checkpoint(self) -> int:
@@ -125,11 +141,6 @@ class HealthReport:
 
     facts: TableFacts
     findings: tuple[Finding, ...]
-
-    @classmethod
-    def missing(cls, table: str) -> HealthReport:
-        """The report on a table not created yet: nothing wrong (version -1, no rows)."""
-        return cls(TableFacts(table, -1, 1, 2, (), (), None, (), (), 0, 0, 0, 0, 0, None, 100), ())
 
     @property
     def healthy(self) -> bool:
@@ -157,7 +168,9 @@ def judge(facts: TableFacts, *, writable_features: Collection[str]) -> tuple[Fin
     """
     findings = [
         *_protocol(facts, writable_features),
+        *_schema(facts),
         *_duplicates(facts),
+        *_identity(facts),
         *_rows(facts),
         *_upkeep(facts),
     ]
@@ -251,27 +264,119 @@ def _duplicates(facts: TableFacts) -> list[Finding]:
             "duplicate_keys",
             "error" if differing else "warning",
             message,
-            fix="delete the extra rows with the engine that wrote them (Spark: DELETE FROM ... "
-            "WHERE contract_id = ... AND version = ... AND fingerprint = ...)",
+            fix="keep one copy per key: delete the wrong one with the engine that wrote it "
+            "(DELETE FROM <table> WHERE contract_id = '<id>' AND version = '<version>' AND "
+            "fingerprint = '<wrong one>'); identical copies cannot be told apart: delete "
+            "them all, then put the version again",
             details={"keys": listed},
         )
     ]
 
 
-def _rows(facts: TableFacts) -> list[Finding]:
+def _identity(facts: TableFacts) -> list[Finding]:
+    """Rows every read skips: no identity, or a payload that is not a JSON object."""
     findings = []
     if facts.rows_without_identity:
+        keys = [
+            {"contract_id": contract_id, "version": version}
+            for contract_id, version in facts.keys_without_identity
+        ]
         findings.append(
             Finding(
                 "rows_without_identity",
-                "error",
-                f"{facts.rows_without_identity} row(s) lack contract_id, version or json: no "
-                "lookup finds them",
-                fix="delete or repair them with the engine that wrote them",
-                details={"rows": facts.rows_without_identity},
+                "warning",
+                f"{facts.rows_without_identity} row(s) lack contract_id, version or json "
+                f"(e.g. {_shown(facts.keys_without_identity)}): every read skips them",
+                fix="delete them with the engine that wrote them, e.g. DELETE FROM <table> "
+                f"WHERE {WITHOUT_IDENTITY} (or set the missing values)",
+                details={"rows": facts.rows_without_identity, "keys": keys},
             )
         )
-    adopt = "dc43-delta-store adopt --apply"
+    if facts.invalid_payloads:
+        keys = [{"contract_id": c, "version": v} for c, v in facts.invalid_payload_keys]
+        findings.append(
+            Finding(
+                "invalid_payloads",
+                "warning",
+                f"{facts.invalid_payloads} row(s) hold json that is not a JSON object (e.g. "
+                f"{_shown(facts.invalid_payload_keys)}): every read skips them",
+                fix="delete them with the engine that wrote them (DELETE FROM <table> WHERE "
+                "contract_id = '<id>' AND version = '<version>' for each key in details), "
+                "or set their json to the document; then put the version again if needed",
+                details={"rows": facts.invalid_payloads, "keys": keys},
+            )
+        )
+    return findings
+
+
+WITHOUT_IDENTITY = "contract_id IS NULL OR version IS NULL OR json IS NULL"
+"""The rows ``rows_without_identity`` counts, as a SQL predicate (Spark, deltalake's
+``DeltaTable.delete``)."""
+
+
+def _shown(keys: Sequence[tuple[str | None, str | None]]) -> str:
+    return ", ".join(f"{c or '<null>'}@{v or '<null>'}" for c, v in keys[:3]) or "none listed"
+
+
+def _schema(facts: TableFacts) -> list[Finding]:
+    """Columns of other types than the store writes; required columns left nullable."""
+    findings = []
+    if facts.foreign_types:
+        listed = ", ".join(
+            f"{name} ({found}, not {wanted})" for name, found, wanted in facts.foreign_types
+        )
+        findings.append(
+            Finding(
+                "foreign_column_types",
+                "error",
+                f"the table holds columns of other types than the store writes: {listed}; "
+                "every write is refused",
+                fix="rewrite the table with those columns cast (Delta changes a column's type "
+                "only by rewriting the table): see README, Tables other tools wrote",
+                details={
+                    "columns": {
+                        name: [found, wanted] for name, found, wanted in facts.foreign_types
+                    }
+                },
+            )
+        )
+    if facts.nullable_required:
+        columns = ", ".join(facts.nullable_required)
+        blocked = facts.required_with_nulls
+        fix = _after_types(facts, ADOPT)
+        if blocked:
+            fix = (
+                f"set or delete the rows holding nulls in {', '.join(blocked)} (see "
+                f"rows_without_identity), then {fix}"
+            )
+        findings.append(
+            Finding(
+                "nullable_required_columns",
+                "warning",
+                f"the required columns {columns} are nullable (another engine's schema "
+                "evolution, such as a MERGE ... WITH SCHEMA EVOLUTION, or a table created "
+                "without NOT NULL): writers may add rows without identity, which reads skip",
+                fix=fix,
+                details={
+                    "columns": list(facts.nullable_required),
+                    "with_nulls": list(blocked),
+                },
+            )
+        )
+    return findings
+
+
+ADOPT = "dc43-delta-store adopt --apply"
+
+
+def _after_types(facts: TableFacts, fix: str) -> str:
+    """``fix``, after the column types are fixed where ``adopt`` would refuse the table."""
+    return f"{fix}, once foreign_column_types is fixed" if facts.foreign_types else fix
+
+
+def _rows(facts: TableFacts) -> list[Finding]:
+    findings = []
+    adopt = _after_types(facts, ADOPT)
     if facts.missing_columns:
         findings.append(
             Finding(
@@ -335,8 +440,18 @@ def _upkeep(facts: TableFacts) -> list[Finding]:
                 f"{len(facts.odd_files)} data file(s) embed an Arrow schema other than the "
                 f"table's (e.g. {path}: {'; '.join(problems)}): Daft refuses view types, Sail "
                 "(Spark) refuses them in NOT NULL columns",
-                fix="dc43-delta-store optimize (rewrites them when it compacts them)",
-                details={"files": {path: list(found) for path, found in facts.odd_files}},
+                fix="dc43-delta-store optimize (rewrites them when it compacts them)"
+                + (
+                    "; a file alone in its contract_id partition it leaves as it is: rewrite "
+                    "it with deltalake, DeltaTable(<table>).optimize.z_order(['version'], "
+                    "partition_filters=[('contract_id', '=', '<id>')]) for each id listed"
+                    if facts.lone_odd_files
+                    else ""
+                ),
+                details={
+                    "files": {path: list(found) for path, found in facts.odd_files},
+                    "alone_in_partition": {path: id_ for path, id_ in facts.lone_odd_files},
+                },
             )
         )
     if facts.mergeable_files >= SMALL_FILES_LIMIT:

@@ -22,6 +22,7 @@ __all__ = [
     "DERIVED",
     "METADATA_TYPES",
     "RESERVED",
+    "case_clashes",
     "check_declared",
     "check_values",
     "parse_columns",
@@ -105,13 +106,43 @@ def type_name(dtype: pa.DataType) -> str | None:
 
 
 def check_declared(declared: Mapping[str, pa.DataType], table: Mapping[str, pa.DataType]) -> None:
-    """A declared column that the table holds with another type is an error."""
+    """A declared column the table holds under a name differing only in case (Delta names
+    are case-insensitive) is refused with :class:`~..errors.InvalidRequestError`; one it
+    holds with another type is an :class:`~..errors.IncompatibleTableError`.
+
+    >>> check_declared({"Owner": pa.string()}, {"owner": pa.string()})
+    Traceback (most recent call last):
+    ...
+    dc43_delta_store.errors.InvalidRequestError: metadata column 'Owner' differs from the ...
+    """
+    clashes = case_clashes(declared, table)
+    if clashes:
+        name, column = next(iter(clashes.items()))
+        raise InvalidRequestError(
+            f"metadata column {name!r} differs from the table's column {column!r} only in "
+            f"case; Delta column names are case-insensitive: declare it as {column!r}. The "
+            f"store goes on without {name!r}"
+        )
     for name, dtype in declared.items():
         if name in table and type_name(table[name]) != type_name(dtype):
             raise IncompatibleTableError(
                 f"metadata column {name!r} is declared {type_name(dtype)} but the table holds "
                 f"it as {table[name]}"
             )
+
+
+def case_clashes(declared: Mapping[str, Any], table: Mapping[str, Any]) -> dict[str, str]:
+    """Declared name -> the table's column it differs from only in case.
+
+    >>> case_clashes({"Owner": "string", "team": "string"}, {"owner": "string"})
+    {'Owner': 'owner'}
+    """
+    columns = {name.lower(): name for name in table}
+    return {
+        name: columns[name.lower()]
+        for name in declared
+        if name not in table and name.lower() in columns
+    }
 
 
 def check_values(

@@ -24,7 +24,13 @@ from ..core.values import as_of_value
 from ..errors import StoreUnavailableError
 from ..table.delta_table import AsOf, ContractTable
 from ..table.log import DeltaLog
-from ..table.queries import document_column, filter_expr, frozen_filters, one_copy
+from ..table.queries import (
+    document_column,
+    filter_expr,
+    frozen_filters,
+    one_copy,
+    payload_document,
+)
 from ..table.reads import Snapshot, TableReads
 from .explain import CandidateRow, Resolution, ResolveRequest, decide
 
@@ -85,10 +91,14 @@ class Resolver:
             passed = [pl.all_horizontal(matches).alias("\0passed")] if matches else []
             found = self._collect(frame.select("version", "json", *passed))
             payloads = {r[0]: r[1] for r in found.iter_rows() if not matches or r[2]}
-            chosen = decide(contract_id, map(CandidateRow, payloads), request).chosen
-            if chosen is None:
-                return None
-            return chosen, self._payload(view.snapshot, contract_id, chosen, found, payloads)
+            while True:  # a chosen version whose json holds no document is skipped
+                chosen = decide(contract_id, map(CandidateRow, payloads), request).chosen
+                if chosen is None:
+                    return None
+                payload = self._payload(view.snapshot, contract_id, chosen, found, payloads)
+                if payload is not None:
+                    return chosen, payload
+                del payloads[chosen]
 
         return self._answer(request.as_of, query, compute, contract_id)
 
@@ -138,6 +148,8 @@ class Resolver:
             "version", _created(columns), "json", *(lifted[c] for c in shown), *checks
         )
         data = self._collect(frame)
+        readable = [payload_document(payload) is not None for payload in data["json"]]
+        data = data.filter(pl.Series(readable, dtype=pl.Boolean))
         values = zip(*(data[column].to_list() for column in shown), strict=True)
         passed = zip(*(data[f"\0{i}"].to_list() for i in range(len(checks))), strict=True)
         filters = list(request.filters)
@@ -159,14 +171,14 @@ class Resolver:
         """Versions in the current table that the ``as_of`` snapshot does not have yet."""
         snapshot = self._reads.snapshot(current)
         columns = snapshot.columns()
-        needed = [c for c in ("version", "created_at") if c in columns]
+        needed = [c for c in ("version", "json", "created_at") if c in columns]
         data = self._collect(
-            snapshot.frame(contract_id, needed).select("version", _created(columns))
+            snapshot.frame(contract_id, needed).select("version", _created(columns), "json")
         )
         return [
             CandidateRow(version, created, published_after_as_of=True)
-            for version, created in data.iter_rows()
-            if version not in known
+            for version, created, payload in data.iter_rows()
+            if version not in known and payload_document(payload) is not None
         ]
 
     def _payload(
@@ -176,15 +188,15 @@ class Resolver:
         chosen: str,
         found: pl.DataFrame,
         payloads: Mapping[str, str],
-    ) -> str:
+    ) -> str | None:
         """The chosen version's json; where ``found`` holds it more than once (copies other
-        writers made), the one content they share, else DuplicateVersionError."""
+        writers made), the one content they share, else DuplicateVersionError. None when
+        it holds no document (see :func:`~..table.queries.payload_document`)."""
         if (found["version"] == chosen).sum() > 1:
             dt = snapshot.table()
-            payload = one_copy(dt, contract_id, chosen, self._reads.columns(dt), self._collect)
-            assert payload is not None
-            return payload
-        return payloads[chosen]
+            return one_copy(dt, contract_id, chosen, self._reads.columns(dt), self._collect)
+        payload = payloads[chosen]
+        return payload if payload_document(payload) is not None else None
 
     # -- snapshots -----------------------------------------------------------------------
 

@@ -13,6 +13,11 @@ What is filled: ``contract_key``, ``version_sort_key`` and ``prerelease`` of eve
 recomputed from its id and version; ``api_version``, ``domain`` and ``data_product`` of
 rows other tools wrote (``contract_key`` null) from their document; ``status`` of those rows
 from the document where it is unset — a status set since (governance) is kept.
+
+The required columns (``contract_id``, ``version``, ``json``, ``fingerprint``,
+``created_at``) are made NOT NULL again where the table lets them be null and no row is
+(dc43's Spark store creates them nullable; a ``MERGE ... WITH SCHEMA EVOLUTION`` on Sail
+turns them nullable): a writer can then no longer add a row without identity.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ DERIVED_COLUMNS = (
     "prerelease",
 )
 _FROM_DOCUMENT = ("status", "api_version", "domain", "data_product")
+REQUIRED_COLUMNS = ("contract_id", "version", "json", "fingerprint", "created_at")
+"""The columns the store creates NOT NULL."""
 
 
 @dataclass(frozen=True)
@@ -54,16 +61,20 @@ class AdoptionPlan:
     rows: int
     add_columns: tuple[str, ...]
     changes: Mapping[str, int] = field(default_factory=dict)
+    not_null: tuple[str, ...] = ()
+    """Required columns made NOT NULL again."""
 
     @property
     def needed(self) -> bool:
-        return bool(self.add_columns) or any(self.changes.values())
+        return bool(self.add_columns or self.not_null) or any(self.changes.values())
 
     def describe(self) -> list[str]:
         """One line per change, for people."""
         lines = []
         if self.add_columns:
             lines.append(f"add columns {', '.join(self.add_columns)} (nullable)")
+        if self.not_null:
+            lines.append(f"make {', '.join(self.not_null)} NOT NULL again")
         lines += [
             f"set {column} on {count} of {self.rows} rows"
             for column, count in self.changes.items()
@@ -143,7 +154,13 @@ def plan_adoption(dt: DeltaTable, table: str) -> tuple[AdoptionPlan, pl.DataFram
     frame = scan_frame(dt).collect()
     filled, changes = backfilled(frame)
     added = tuple(name for name in DERIVED_COLUMNS if name not in frame.columns)
-    plan = AdoptionPlan(table, dt.version(), frame.height, added, changes)
+    schema = pa.schema(dt.schema().to_arrow())
+    not_null = tuple(
+        name
+        for name in REQUIRED_COLUMNS
+        if name in frame.columns and schema.field(name).nullable and not frame[name].null_count()
+    )
+    plan = AdoptionPlan(table, dt.version(), frame.height, added, changes, not_null)
     return plan, filled
 
 
@@ -158,19 +175,23 @@ def adopt(
     plan, filled = plan_adoption(dt, table)
     if dry_run or not plan.needed:
         return AdoptionResult(plan, applied=False)
-    schema = _target_schema(pa.schema(dt.schema().to_arrow()), plan.add_columns)
+    schema = _target_schema(pa.schema(dt.schema().to_arrow()), plan.add_columns, plan.not_null)
     data = filled.select(schema.names).to_arrow().cast(schema)
     write_deltalake(
         dt,
         data,
         mode="overwrite",
-        schema_mode="overwrite" if plan.add_columns else None,
+        schema_mode="overwrite" if plan.add_columns or plan.not_null else None,
         commit_properties=CommitProperties(custom_metadata=dict(commit_info)),
     )
     return AdoptionResult(plan, applied=True, table_version=dt.version())
 
 
-def _target_schema(current: pa.Schema, added: Collection[str]) -> pa.Schema:
-    """The table's schema as it is, then the added derived columns (nullable)."""
+def _target_schema(
+    current: pa.Schema, added: Collection[str], not_null: Collection[str]
+) -> pa.Schema:
+    """The table's schema as it is but ``not_null`` NOT NULL, then the added derived columns
+    (nullable)."""
+    kept = [f.with_nullable(False) if f.name in not_null else f for f in current]
     new = [TABLE_SCHEMA.field(name).with_nullable(True) for name in added]
-    return pa.schema([*current, *new])
+    return pa.schema([*kept, *new])

@@ -26,16 +26,24 @@ from ..core.batch import Classified, Prepared
 from ..core.records import contract_key
 from ..errors import BatchProblem
 from .commits import commit_properties
-from .queries import decode_document, lookup
+from .queries import lookup, payload_document, readable_rows
 from .scanning import scan_frame
 
-__all__ = ["apply_gate", "gate_transactions", "gated", "read_settings", "write_settings"]
+__all__ = [
+    "apply_gate",
+    "gate_transactions",
+    "gated",
+    "read_settings",
+    "rewrite_settings",
+    "write_settings",
+]
 
 Collect = Callable[[pl.LazyFrame], pl.DataFrame]
 
 
 def read_settings(dt: DeltaTable | None) -> CompatibilitySettings:
-    """The compatibility settings stored in snapshot ``dt`` (no table: no policy)."""
+    """The compatibility settings stored in snapshot ``dt`` (no table: no policy); a value
+    that cannot be read raises :class:`~..errors.IncompatibleTableError` naming its repair."""
     if dt is None:
         return CompatibilitySettings()
     return CompatibilitySettings.from_properties(dt.metadata().configuration)
@@ -50,6 +58,24 @@ def write_settings(
         raise_if_not_exists=False,
         commit_properties=commit_properties(commit_info),
     )
+
+
+def rewrite_settings(
+    dt: DeltaTable,
+    change: Callable[[CompatibilitySettings], CompatibilitySettings],
+    commit_info: Mapping[str, Any],
+) -> CompatibilitySettings:
+    """Apply ``change`` to the settings of snapshot ``dt`` and store them, in one commit.
+
+    The settings are read leniently, so a property no policy can be read from (another
+    tool's value) never blocks its own repair: ``change`` replaces what it sets, and every
+    other value, readable or not, is written back as it was.
+    """
+    settings = change(
+        CompatibilitySettings.from_properties(dt.metadata().configuration, strict=False)
+    )
+    write_settings(dt, settings, commit_info)
+    return settings
 
 
 def gated(
@@ -94,14 +120,17 @@ def apply_gate(
     stored: dict[str, list[str]] = {}
     if dt is not None:
         frame = scan_frame(dt).filter(pl.col("contract_id").is_in(ids))
-        for contract_id, version in collect(frame.select("contract_id", "version")).iter_rows():
-            stored.setdefault(contract_id, []).append(version)
+        frame = readable_rows(frame.select("contract_id", "version", "json"), ["json"])
+        for contract_id, version, text in collect(frame).iter_rows():
+            if payload_document(text) is not None:  # rows reads skip are no versions
+                stored.setdefault(contract_id, []).append(version)
 
     def load(contract_id: str, versions: Sequence[str]) -> dict[str, dict[str, Any]]:
         assert dt is not None  # only stored versions are loaded
         match = lookup(contract_id, columns) & pl.col("version").is_in(list(versions))
         rows = collect(scan_frame(dt).filter(match).select("version", "json")).iter_rows()
-        return {version: decode_document(text, contract_id, version) for version, text in rows}
+        documents = ((version, payload_document(text)) for version, text in rows)
+        return {version: document for version, document in documents if document is not None}
 
     outcomes = check(candidates, settings, stored_versions=stored, load=load, policy=policy)
     refused = {outcome.index: outcome.error for outcome in outcomes if outcome.error}

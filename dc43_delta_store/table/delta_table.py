@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +61,10 @@ from .commits import (
 from .endpoint import EndpointCheck, check_conditional_writes
 from .location import TableLocation, describe
 from .locking import lease, maintenance_lock
-from .log_view import LogView
+from .log_view import Freshness, LogView
 from .maintenance import compactable
 from .objects import TableFiles
+from .refresher import Refresher
 from .scanning import column_mapping
 
 __all__ = ["WRITABLE_FEATURES", "AsOf", "CommitFailedError", "ContractTable", "WriteSnapshot"]
@@ -113,7 +114,9 @@ class ContractTable:
     the reads had becomes the next write's.
     """
 
-    def __init__(self, location: TableLocation, *, max_staleness: float = 0.0) -> None:
+    def __init__(
+        self, location: TableLocation, *, max_staleness: float = 0.0, background: bool = False
+    ) -> None:
         self.location = location
         self._max_staleness = max_staleness
         self._dt: DeltaTable | None = None  # the reads' snapshot
@@ -132,31 +135,43 @@ class ContractTable:
         self.files = TableFiles(location)
         # the log as the store replays it: for every write it commits itself, and for the
         # reads on object stores (local reads follow the commit files by stat)
-        self.log = LogView(self.files, max_staleness=max_staleness, replaced=self._replaced_log)
+        self.log = LogView(
+            self.files,
+            max_staleness=max_staleness,
+            replaced=self._replaced_log,
+            background=background and local is None,
+        )
+        self._refresher = (
+            Refresher(self.log.refresh, max_staleness / 2, str(location))
+            if background and local is None
+            else None
+        )
         self.appender = Appender(self.files, self.log.reader)
         self._endpoint = EndpointCheck(location)  # conditional writes enforced? once
 
     # -- opening -------------------------------------------------------------------------
 
-    def current(self) -> DeltaTable | None:
+    def current(self, at_least: int = -1) -> DeltaTable | None:
         """The newest snapshot, or None while no table exists at the location.
 
         Freshness: on a local table, one ``stat`` of the next commit file (microseconds);
         on an object store, an incremental log listing (one round trip), skipped for
-        ``max_staleness`` seconds after the last one. Threads asking at once share one
-        refresh that began after they asked.
+        ``max_staleness`` seconds after the last one — unless the snapshot is older than
+        version ``at_least`` (one the reads already know of). Threads asking at once share
+        one refresh that began after they asked.
         """
         check_process()
         asked = time.monotonic()
         dt = self._dt
-        if dt is None or self._outdated(dt):
+        if dt is None or self._outdated(dt) or dt.version() < at_least:
             with self._lock, self.errors("read"):
                 dt = self._dt
-                if self._refreshed_at < asked or dt is None or self._credentials_renewed():
+                behind = dt is not None and dt.version() < at_least
+                if self._refreshed_at < asked or dt is None or behind:
                     began = time.monotonic()
                     if dt is None or self._credentials_renewed() or self._replaced(dt):
                         dt = self._reopen()
-                    elif self._outdated(dt):
+                    elif behind or self._outdated(dt):
                         dt.update_incremental()
                     self._refreshed_at = began
         if dt is not None:
@@ -273,6 +288,24 @@ class ContractTable:
             version += 1
         self._seen = version
         return version
+
+    def freshness(self, refresh: str) -> Freshness:
+        """Which table version reads answer from, and since when it is known to be the
+        newest (a local table is looked at on every read)."""
+        if self._log_folder is None and self.log.supported:
+            version, confirmed = self.log.confirmed()
+            seen = (
+                None
+                if confirmed == -math.inf
+                else datetime.now(UTC) - timedelta(seconds=time.monotonic() - confirmed)
+            )
+            return Freshness(version, seen, self._max_staleness, refresh)
+        return Freshness(self.newest(), datetime.now(UTC), self._max_staleness, refresh)
+
+    def close(self) -> None:
+        """Stop the background refresh, if any."""
+        if self._refresher is not None:
+            self._refresher.stop()
 
     def log_state(self) -> LogState | None:
         """On an object store whose log the store replays, its newest state (checked to be

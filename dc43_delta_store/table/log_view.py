@@ -20,15 +20,31 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from ..core.log_state import LogState
 from .log_reader import LogReader, NotReplayed
 from .objects import TableFiles
 
-__all__ = ["LogView"]
+__all__ = ["Freshness", "LogView"]
 
 _KEPT_STATES = 4
+PREFETCH_BYTES = 1024 * 1024  # new data files up to this size are fetched in the background
 logger = logging.getLogger("dc43_delta_store")
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Where a store's answers come from: ``table_version`` (None before a table exists),
+    confirmed to be the newest at ``confirmed_at`` (UTC; None before the first look); how
+    stale they may be (``max_staleness`` seconds) and who refreshes them (``refresh``:
+    ``"on_read"`` or ``"background"``)."""
+
+    table_version: int | None
+    confirmed_at: datetime | None
+    max_staleness: float
+    refresh: str
 
 
 class LogView:
@@ -39,12 +55,18 @@ class LogView:
     """
 
     def __init__(
-        self, files: TableFiles, *, max_staleness: float, replaced: Callable[[], None]
+        self,
+        files: TableFiles,
+        *,
+        max_staleness: float,
+        replaced: Callable[[], None],
+        background: bool = False,
     ) -> None:
         self.files = files
         self.reader = LogReader(files)
         self.supported = True
         self._max_staleness = max_staleness
+        self._background = background  # a thread refreshes (see refresh): callers need not
         self._replaced = replaced
         self._state: LogState | None = None
         self._states: OrderedDict[int, LogState] = OrderedDict()  # recent, by version
@@ -57,29 +79,43 @@ class LogView:
         """The newest state (None: no table), refreshed unless confirmed within
         ``max_staleness`` seconds (``strict``: by a refresh that began after this call)."""
         asked = time.monotonic()
-        fresh = not strict and asked - self._confirmed < self._max_staleness
-        if self._opened and not self._stale and fresh:
+        recent = asked - self._confirmed < self._max_staleness  # the background keeps it so
+        if self._opened and not self._stale and not strict and recent:
             return self._state
         with self._lock:
             if self._opened and not self._stale and self._confirmed >= asked:
                 return self._state  # another thread refreshed after this one asked
-            began = time.monotonic()
-            self._stale = False
-            state = self._state
-            if state is None:
+            return self._refreshed(prefetch=False)
+
+    def refresh(self) -> None:
+        """Look at the log now (what a background refresh calls). In the background, the
+        small data files new commits added are fetched before the new state is shown, so
+        that reads of the contracts they hold need no request either."""
+        with self._lock:
+            self._refreshed(prefetch=self._background)
+
+    def _refreshed(self, *, prefetch: bool) -> LogState | None:
+        began = time.monotonic()
+        self._stale = False
+        before = state = self._state
+        if state is None:
+            state = self._open()
+        else:
+            followed = self.reader.follow(state)
+            if followed.replaced:
+                self.files.forget()
+                self._states.clear()
+                self._replaced()
                 state = self._open()
             else:
-                followed = self.reader.follow(state)
-                if followed.replaced:
-                    self.files.forget()
-                    self._states.clear()
-                    self._replaced()
-                    state = self._open()
-                else:
-                    state = followed.state if followed.state is not None else self._open()
-            self._keep(state)
-            self._confirmed = began
-            return state
+                state = followed.state if followed.state is not None else self._open()
+        if prefetch and before is not None and state is not None:
+            for path, data_file in state.files.items():
+                if path not in before.files and 0 < data_file.size <= PREFETCH_BYTES:
+                    self.files.get(path)
+        self._keep(state)
+        self._confirmed = began
+        return state
 
     def at(self, version: int) -> LogState | None:
         """A recent state at ``version``, if this view still holds it."""
@@ -87,7 +123,8 @@ class LogView:
             return self._states.get(version)
 
     def confirmed(self) -> tuple[int | None, float]:
-        """The version answers come from and when (``time.monotonic()``) it was confirmed."""
+        """The version answers come from and when (``time.monotonic()``) it was confirmed
+        (``-inf`` before the first look)."""
         state = self._state
         return (None if state is None else state.version), self._confirmed
 

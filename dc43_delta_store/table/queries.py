@@ -1,4 +1,9 @@
-"""Polars expressions for the store's lookups, and decoding what they return."""
+"""Polars expressions for the store's lookups, and decoding what they return.
+
+Rows other tools wrote may lack what a read needs: a null ``version`` or ``json``, or a
+``json`` that is not a JSON object. Every read skips them (:func:`readable_rows`,
+:func:`payload_document`) rather than fail on them; ``check`` reports them.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,10 @@ __all__ = [
     "filter_expr",
     "frozen_filters",
     "lookup",
+    "object_like",
     "one_copy",
+    "payload_document",
+    "readable_rows",
 ]
 
 FilterValue = str | bool | int | float | None | Sequence[Any]
@@ -51,6 +59,37 @@ def lookup(contract_id: str, columns: Mapping[str, Any]) -> pl.Expr:
     return (key.is_null() | (key == contract_key(contract_id))) & match
 
 
+def readable_rows(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
+    """``frame`` without the rows lacking a ``version``, or a ``json`` where ``columns``
+    (those a read wants) hold it: rows other writers left so, which no read answers with."""
+    wanted = ["version", *(["json"] if "json" in columns else [])]
+    return frame.filter(pl.all_horizontal(pl.col(name).is_not_null() for name in wanted))
+
+
+def object_like(payloads: pl.Expr) -> pl.Expr:
+    """Whether each text holds a JSON object, by Polars' JSON reader (a column of booleans,
+    false for null). Vectorised, for whole-table scans: every text :func:`payload_document`
+    refuses, it refuses too (a property test holds it to that); the few it refuses are then
+    judged by :func:`payload_document`."""
+    return payloads.str.json_path_match("$").str.starts_with("{").fill_null(False)
+
+
+def payload_document(payload: str | None) -> dict[str, Any] | None:
+    """The document a ``json`` value holds, or None when it holds none (null, not JSON,
+    not a JSON object): a row reads skip.
+
+    >>> payload_document('{"id": "a"}'), payload_document("{bad"), payload_document("[1]")
+    ({'id': 'a'}, None, None)
+    """
+    if not isinstance(payload, str):
+        return None
+    try:
+        document = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
 def one_copy(
     dt: DeltaTable,
     contract_id: str,
@@ -58,12 +97,14 @@ def one_copy(
     columns: Mapping[str, Any],
     collect: Callable[[pl.LazyFrame], pl.DataFrame],
 ) -> str | None:
-    """The payload of a key other writers stored several times, if every copy holds the same
-    content; else :class:`~..errors.DuplicateVersionError` (see :mod:`..core.duplicates`).
-    Lookups call it only when they found more than one row for the key."""
+    """The payload of a key other writers stored several times, if every readable copy
+    holds the same content; else :class:`~..errors.DuplicateVersionError` (see
+    :mod:`..core.duplicates`); None when no copy is readable. Lookups call it only when they
+    found more than one row for the key."""
     match = lookup(contract_id, columns) & (pl.col("version") == version)
     found = collect(scan_frame(dt).filter(match).select("version", "fingerprint", "json"))
-    row = one_row(contract_id, version, [StoredRow(*r) for r in found.iter_rows()])
+    rows = [StoredRow(*r) for r in found.iter_rows() if payload_document(r[2]) is not None]
+    row = one_row(contract_id, version, rows)
     return None if row is None else row.payload
 
 
@@ -153,7 +194,7 @@ def frozen_filters(filters: Mapping[str, FilterValue]) -> tuple[tuple[str, Any],
 def decode_document(payload: str, contract_id: str, version: str) -> dict[str, Any]:
     try:
         document = json.loads(payload)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise IncompatibleTableError(
             f"contract {contract_id!r} version {version!r}: the stored json column is not "
             f"valid JSON ({exc})"

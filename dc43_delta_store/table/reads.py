@@ -39,7 +39,7 @@ from .delta_table import (
 )
 from .location import describe
 from .log import DeltaLog
-from .queries import lookup
+from .queries import lookup, readable_rows
 from .row_groups import Files, PointReader
 from .scanning import scan_frame
 from .vacuumed import vacuumed
@@ -268,7 +268,7 @@ class Snapshot:
     def table(self) -> DeltaTable:
         """The DeltaTable (loaded at ``version`` or later)."""
         if self._dt is None:
-            dt = self._reads._table.current()
+            dt = self._reads._table.current(at_least=self.version)
             if dt is None:
                 raise StoreUnavailableError(f"table {self._reads._table.location} is gone")
             self._dt = dt
@@ -308,11 +308,13 @@ class Snapshot:
     def frame(self, contract_id: str, columns: Sequence[str]) -> pl.LazyFrame:
         """The rows of ``contract_id``, with at least ``columns`` (which must be the
         table's): read from the row groups that hold them when it can, else a scan with the
-        lookup predicate pushed down."""
+        lookup predicate pushed down. Rows without a version, or without json where
+        ``columns`` hold it, are left out (see :func:`.queries.readable_rows`)."""
         with self._reads.reading():
             files = self._files()
             rows = None if files is None else self._reads._points.rows(files, contract_id, columns)
         if rows is not None:
-            return rows.lazy()
+            return readable_rows(rows.lazy(), columns)
         dt = self.table()
-        return scan_frame(dt).filter(lookup(contract_id, self._reads.columns(dt)))
+        frame = scan_frame(dt).filter(lookup(contract_id, self._reads.columns(dt)))
+        return readable_rows(frame, columns)

@@ -32,13 +32,13 @@ from ..core.batch import (
 )
 from ..core.duplicates import fingerprints_by_key
 from ..core.log_state import LogState
-from ..core.metadata import check_declared, check_values, parse_columns
+from ..core.metadata import case_clashes, check_declared, check_values, parse_columns
 from ..core.records import contract_key
 from ..core.table_schema import rows_to_table
 from ..core.validation import ValidationMode
 from ..errors import BatchError, ContractNotFoundError, TableBusyError, UpdateConflictError
 from .appender import appendable
-from .compatibility import apply_gate, gate_transactions, gated, read_settings, write_settings
+from .compatibility import apply_gate, gate_transactions, gated, read_settings, rewrite_settings
 from .delta_table import (
     CommitFailedError,
     ContractTable,
@@ -177,7 +177,9 @@ class TableWriter:
             return None
         schema = arrow_schema(state.schema_string)
         columns = {field.name: field.type for field in schema}
-        check_declared(self.declared, columns)
+        declared = self.declared
+        self._forget_clashes(columns)
+        check_declared(declared, columns)
         if any(name not in columns for name in self.declared):
             return None
         settings = CompatibilitySettings.from_properties(state.configuration)
@@ -225,10 +227,8 @@ class TableWriter:
 
         def attempt(held: WriteSnapshot) -> CompatibilitySettings:
             dt = held.writable(self.declared)
-            settings = change(read_settings(dt))
             with self._table.errors("set the compatibility settings of"):
-                write_settings(dt, settings, info)
-            return settings
+                return rewrite_settings(dt, change, info)
 
         return self.retrying("setting the compatibility policy", attempt)
 
@@ -276,6 +276,7 @@ class TableWriter:
                 **self.declared,
                 **parse_columns(columns, {k: v for k, v in present.items() if k not in columns}),
             }
+            self._forget_clashes(present)
             check_declared(declared, present)
             self._evolved(held, info, declared)
             held.writable(declared)
@@ -336,11 +337,19 @@ class TableWriter:
         if dt is None or not declared:
             return dt
         present = self._reads.columns(dt)
+        self._forget_clashes(present)
         check_declared(declared, present)
         missing = {n: t for n, t in declared.items() if n not in present}
         if missing:
             self._table.add_columns(dt, missing, info)
         return dt
+
+    def _forget_clashes(self, present: Mapping[str, Any]) -> None:
+        """Forget declared columns whose names differ from the table's only in case:
+        ``check_declared`` refuses them once, naming both; the store goes on without them."""
+        clashes = case_clashes(self.declared, present)
+        if clashes:
+            self.declared = {n: t for n, t in self.declared.items() if n not in clashes}
 
     def _stored_fingerprints(
         self, dt: DeltaTable | None, prepared: list[Prepared]
