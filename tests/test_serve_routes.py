@@ -8,13 +8,13 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pyarrow as pa
 import pytest
 from dc43_service_clients.contracts.client.remote import RemoteContractServiceClient
+from deltalake import write_deltalake
 
 from dc43_delta_store import DeltaContractStore
 from dc43_delta_store.core.canonical import fingerprint
@@ -370,28 +370,27 @@ def test_concurrent_puts_of_one_version_store_one_and_refuse_the_others(
     assert stored in bodies
 
 
-def test_errors_are_json_and_never_a_traceback(url: str, table: Path) -> None:
+def test_errors_are_json_and_never_a_traceback(url: str, tmp_path: Path) -> None:
     missing = httpx.get(url + "/no/such/route")
     assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
     wrong_method = httpx.delete(url + "/contracts/x/latest", headers=WRITE)
     assert wrong_method.status_code == 405 and wrong_method.json()["detail"]
-    publish(url, minimal(version="1.0.0"))
-    from deltalake import write_deltalake
-
-    from dc43_delta_store.core.records import build_row
-    from dc43_delta_store.core.table_schema import rows_to_table
-
-    broken = build_row(minimal("broken", "1.0.0"))
-    rows = rows_to_table([broken], datetime.now(UTC))
-    rows = rows.set_column(rows.schema.get_field_index("json"), "json", pa.array(["{oops"]))
-    write_deltalake(str(table), rows, mode="append")
-    answer = httpx.get(url + "/contracts/broken/versions/1.0.0")
-    assert (
-        answer.status_code == 500
-        and "stored json column is not valid JSON" in answer.json()["detail"]
-    )
-    assert "Traceback" not in answer.text
-    assert httpx.get(url + "/health").json()["status"] == "ok"
+    foreign = tmp_path / "foreign"
+    write_deltalake(str(foreign), pa.table({"x": [1]}))  # a Delta table, not a contract table
+    with serving(create_app(DeltaContractStore(path=foreign))) as other:
+        for path in (
+            "/contracts/a/versions/1.0.0",
+            "/contracts/a/latest",
+            "/contracts/a/resolve",
+            "/contracts",
+        ):
+            answer = httpx.get(other + path)
+            assert answer.status_code == 500, path
+            assert (
+                "is not a contract table" in answer.json()["detail"]
+                and "Traceback" not in answer.text
+            )
+        assert httpx.get(other + "/health").json()["status"] == "ok"
 
 
 def test_limits_in_flight(table: Path) -> None:
