@@ -197,7 +197,11 @@ def largest_table(path: Path, ids: list[str], rng: random.Random) -> dict[str, A
         timed(lambda: DeltaContractStore(path=path).list_contracts(), 5)
     )
     query = "SELECT contract_id, version FROM contracts_latest WHERE status = 'active' AND domain = 'sales'"
+    # a new store per call starts a SQL worker process each time, as one CLI call does
     out["sql_discovery"] = summary(timed(lambda: DeltaContractStore(path=path).sql(query), 5))
+    warm = DeltaContractStore(path=path)
+    warm.sql(query)  # a service: its worker is up
+    out["sql_discovery_warm"] = summary(timed(lambda: warm.sql(query), 5))
     batch = [contract(f"bulk.dataset_{n:05d}", "1.0.0") for n in range(1_000)]
     started = time.perf_counter()
     DeltaContractStore(path=path, validation="off").put_many(batch)
@@ -323,7 +327,9 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"Largest table: `list_contracts()` {cell(largest, 'list_contracts')}, SQL discovery "
-        f"{cell(largest, 'sql_discovery')}, bulk ingestion of 1,000 contracts "
+        f"{cell(largest, 'sql_discovery')} with a new store ("
+        f"{cell(largest, 'sql_discovery_warm') if 'sql_discovery_warm' in largest else '–'} "
+        "on a store whose SQL worker is up), bulk ingestion of 1,000 contracts "
         f"{largest['bulk_1000_s']} s ({largest['bulk_1000_validated_s']} s with schema validation), "
         f"cold import of deltalake + polars alone {cell(largest, 'cold_import_floor')}, "
         f"table load {cell(largest, 'floor_table_load')}, reading one data file "

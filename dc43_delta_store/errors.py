@@ -24,7 +24,8 @@ Every error derives from one base and, where one fits, from a builtin too::
     │                                          ODCS model cannot hold (ODCS v2); HTTP 409
     ├── InvalidLocationError (ValueError)      a table name or path that cannot be used
     ├── InvalidRequestError (ValueError)       an unknown column, a bad as_of, a refused SQL
-    │   └── CursorExpiredError                 the change feed's log before a cursor is gone
+    │   ├── CursorExpiredError                 the change feed's log before a cursor is gone
+    │   └── QueryLimitError                    a SQL query past a limit: depth, size, time, memory
     └── StoreUnavailableError (OSError)        the location cannot be read or written
 
 Messages name the contract, version, field, file or table involved, and never
@@ -52,6 +53,7 @@ __all__ = [
     "InvalidLocationError",
     "InvalidRequestError",
     "ModelConversionError",
+    "QueryLimitError",
     "StoreUnavailableError",
     "TableBusyError",
     "TableNotFoundError",
@@ -333,6 +335,26 @@ class CursorExpiredError(InvalidRequestError):
         super().__init__(message)
         self.since = since
         self.earliest = earliest
+
+
+class QueryLimitError(InvalidRequestError):
+    """``store.sql`` stopped a query at one of its limits; nothing else was affected.
+
+    ``limit`` names it: ``"depth"``, ``"size"`` or ``"length"`` (refused before it ran, see
+    :mod:`.core.sql_bounds`), ``"timeout"`` or ``"memory"`` (stopped while it ran, see
+    :mod:`.table.sql_pool`).
+    """
+
+    def __init__(self, message: str, *, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles as it was built
+        return (_query_limit, (str(self), self.limit))
+
+
+def _query_limit(message: str, limit: str) -> QueryLimitError:
+    return QueryLimitError(message, limit=limit)
 
 
 class StoreUnavailableError(ContractStoreError, OSError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Literal, overload
@@ -49,7 +50,7 @@ from .table.maintenance import DEFAULT_TARGET_FILE_SIZE, OptimizeResult, VacuumR
 from .table.queries import FilterValue, checked_filters, decode_document
 from .table.reads import TableReads
 from .table.scanning import scan_frame
-from .table.sql import run_sql, views
+from .table.sql_pool import DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, SqlPool
 from .table.upkeep import TableUpkeep
 from .table.writer import TableWriter
 
@@ -92,6 +93,10 @@ class DeltaContractStore:
     once. Each write plans and commits on a snapshot of its own, so concurrent writes from
     threads behave as writes from separate processes (see
     :class:`~.table.delta_table.ContractTable`); reads share one snapshot.
+
+    :meth:`sql` queries run in worker processes (at most ``sql_workers`` at once), each
+    stopped after ``sql_timeout`` seconds or past ``sql_max_memory`` bytes (see
+    :mod:`.table.sql_pool`).
     """
 
     def __init__(
@@ -111,6 +116,9 @@ class DeltaContractStore:
         compatibility: str | Policy | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         refresh: Literal["on_read", "background"] = "on_read",
+        sql_timeout: float = DEFAULT_TIMEOUT,
+        sql_max_memory: int = DEFAULT_MAX_MEMORY,
+        sql_workers: int = 1,
     ) -> None:
         self._validation: ValidationMode = validation_mode(validation)
         check_number("max_commit_attempts", max_commit_attempts, low=1, whole=True)
@@ -124,6 +132,8 @@ class DeltaContractStore:
             )
         self._refresh = refresh
         check_number("cache_bytes", cache_bytes, low=0, whole=True)
+        self._sql_limits = _sql_limits(sql_timeout, sql_max_memory, prefix="sql_")
+        check_number("sql_workers", sql_workers, low=1, whole=True)
         if auto_compact is not None:
             check_number("auto_compact", auto_compact, low=1, whole=True)
         policy = None if compatibility is None else Policy.parse(compatibility)
@@ -164,6 +174,8 @@ class DeltaContractStore:
             compatibility=policy,
         )
         self._upkeep = TableUpkeep(self._table, self._reads, self._writer)
+        self._sql = SqlPool(workers=sql_workers)
+        weakref.finalize(self, self._sql.close)  # its worker processes end with the store
 
     @property
     def location(self) -> TableLocation:
@@ -429,19 +441,43 @@ class DeltaContractStore:
             raise ContractNotFoundError(contract_id, version, detail=_where(as_of))
         return decode_document(payload, contract_id, version)
 
+    @overload
     def latest(
         self,
         contract_id: str,
         *,
         include_prereleases: bool = False,
         as_of: AsOf | None = None,
+        explain: Literal[False] = False,
         **filters: FilterValue,
-    ) -> dict[str, Any] | None:
+    ) -> dict[str, Any] | None: ...
+
+    @overload
+    def latest(
+        self,
+        contract_id: str,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        explain: Literal[True],
+        **filters: FilterValue,
+    ) -> Resolution: ...
+
+    def latest(
+        self,
+        contract_id: str,
+        *,
+        include_prereleases: bool = False,
+        as_of: AsOf | None = None,
+        explain: bool = False,
+        **filters: FilterValue,
+    ) -> dict[str, Any] | Resolution | None:
         """The highest version of ``contract_id`` (the order of :mod:`.core.versions`), or None.
 
         Prereleases (``1.2.0-rc.1``, ``0.32.0.0rc2``) are skipped unless
         ``include_prereleases``. Keyword filters match metadata columns, pushed into the scan:
         ``status="active"``, ``status=["active", "draft"]``, ``owner=None`` (unset).
+        ``explain=True`` answers as ``resolve(contract_id, explain=True)`` does.
 
         >>> for version in ("1.0.0", "1.1.0", "2.0.0"):
         ...     _ = store.put(f"examples/contracts/sales/orders-{version}.odcs.yaml")
@@ -449,8 +485,12 @@ class DeltaContractStore:
         '2.0.0'
         >>> store.latest("sales.orders", status="active")["version"]
         '1.1.0'
+        >>> store.latest("sales.orders", status="active", explain=True).chosen
+        '1.1.0'
         """
         request = self._request(contract_id, None, include_prereleases, as_of, filters)
+        if explain:
+            return self._explained(contract_id, request)
         return self._resolved(contract_id, request)
 
     @overload
@@ -509,6 +549,9 @@ class DeltaContractStore:
         request = self._request(contract_id, spec, include_prereleases, as_of, filters)
         if not explain:
             return self._resolved(contract_id, request)
+        return self._explained(contract_id, request)
+
+    def _explained(self, contract_id: str, request: ResolveRequest) -> Resolution:
         resolution, payload = self._resolver.explain(contract_id, request)
         if resolution.chosen is None or payload is None:
             return resolution
@@ -570,22 +613,37 @@ class DeltaContractStore:
             return pl.LazyFrame(pl.from_arrow(TABLE_SCHEMA.empty_table()))
         return scan_frame(dt)
 
-    def sql(self, query: str, *, as_of: AsOf | None = None) -> pl.DataFrame:
+    def sql(
+        self,
+        query: str,
+        *,
+        as_of: AsOf | None = None,
+        timeout: float | None = None,
+        max_memory: int | None = None,
+    ) -> pl.DataFrame:
         """Run a read-only SQL query over the ``contracts`` and ``contracts_latest`` views.
+
+        The query runs in a worker process: past ``timeout`` seconds or ``max_memory`` bytes
+        (the store's ``sql_timeout`` and ``sql_max_memory`` when None) it is stopped with
+        :class:`~.errors.QueryLimitError`, and this process goes on.
 
         >>> _ = store.put("examples/contracts/sales/orders-1.0.0.odcs.yaml")
         >>> store.sql("SELECT contract_id, version, domain FROM contracts_latest").rows()
         [('sales.orders', '1.0.0', 'sales')]
         """
-        scan = self.scan(as_of=as_of)
-        with self._reads.reading():
-            return run_sql(query, views(scan, scan.collect_schema()))
+        default_timeout, default_memory = self._sql_limits
+        limit, memory = _sql_limits(
+            default_timeout if timeout is None else timeout,
+            default_memory if max_memory is None else max_memory,
+        )
+        version = self._table.newest() if as_of is None else self._table.at(as_of).version()
+        return self._sql.run(query, self._location, version, timeout=limit, max_memory=memory)
 
     def history(self, *, limit: int | None = None) -> list[Commit]:
         """The table's commits, newest first: version, time, operation, who and why, and for
         an ingest the folder, Git commit and source files (``Commit.ingested_from``...)."""
         if limit is not None:
-            check_number("limit", limit, low=1, whole=True)
+            check_number("limit", limit, low=1, high=2**63 - 1, whole=True)
         dt = self._table.current()
         if dt is None:
             return []
@@ -695,6 +753,20 @@ class DeltaContractStore:
 
     def _snapshot(self, as_of: AsOf | None) -> DeltaTable | None:
         return self._table.current() if as_of is None else self._table.at(as_of)
+
+
+def _sql_limits(timeout: float, max_memory: int, *, prefix: str = "") -> tuple[float, int]:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout <= 86_400
+    ):
+        raise InvalidRequestError(
+            f"{prefix}timeout must be a number of seconds above 0 and at most 86,400, "
+            f"not {timeout!r}"
+        )
+    check_number(f"{prefix}max_memory", max_memory, low=1 << 20, whole=True)
+    return float(timeout), int(max_memory)
 
 
 def _where(as_of: AsOf | None) -> str:

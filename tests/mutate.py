@@ -91,7 +91,13 @@ MODULES = {
             "tests/test_cli.py",
             "tests/test_edges.py",
             "tests/test_bad_input.py",
+            "tests/test_cli_limits.py",
+            "tests/test_cli_hostile.py",
         ),
+    ),
+    "terminal": Module(
+        ("core/terminal.py", "cli/streams.py"),
+        ("tests/test_terminal.py", "tests/test_cli_hostile.py", "tests/test_cli_limits.py"),
     ),
 }
 # Each mutant's diff, as `mutmut show` prints it, in one process (NUL-separated).

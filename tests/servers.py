@@ -508,6 +508,7 @@ class CatalogState:
     readers_only: set[str] = field(default_factory=set)  # tables the token may not write
     session_token: str | None = None  # vended with the keys (else a new random one each time)
     calls: Counter[str] = field(default_factory=Counter)
+    delay: float = 0.0  # seconds each answer waits (a slow catalog)
 
 
 def _handler(state: CatalogState) -> type[BaseHTTPRequestHandler]:
@@ -527,6 +528,7 @@ def _handler(state: CatalogState) -> type[BaseHTTPRequestHandler]:
             self._send(status, {"error_code": code, "message": message, "details": []})
 
         def _authorised(self) -> bool:
+            time.sleep(state.delay)
             offered = self.headers.get("Authorization") or ""
             if offered != f"Bearer {state.token}":
                 # as some gateways do: the refusal repeats the token it was given

@@ -861,7 +861,13 @@ REQUEST_CASES: list[tuple[str, Callable[[DeltaContractStore], Any], type[Excepti
         "history limit -1",
         lambda s: s.history(limit=-1),
         InvalidRequestError,
-        "limit must be a whole number of at least 1, not -1",
+        "limit must be a whole number of at least 1 and at most 9,223,372,036,854,775,807, not -1",
+    ),
+    (
+        "history limit past Delta's versions",
+        lambda s: s.history(limit=10**23),
+        InvalidRequestError,
+        "at most 9,223,372,036,854,775,807, not 100000000000000000000000",
     ),
     (
         "optimize target size 0",
@@ -1035,7 +1041,7 @@ CLI_CASES: list[tuple[str, list[str], int, str]] = [
         2,
         "filter on 'score' (a long column)",
     ),
-    ("history limit -1", ["history", "--limit", "-1"], 2, "-1 is not in the range x>=1"),
+    ("history limit -1", ["history", "--limit", "-1"], 2, "-1 is not in the range 1<=x<="),
     ("vacuum retention -5", ["vacuum", "--retention-hours", "-5"], 2, "-5 is not in the range"),
     (
         "vacuum retention 1e20",

@@ -17,6 +17,7 @@ from dc43_delta_store import (
     InvalidLocationError,
     StoreUnavailableError,
 )
+from dc43_delta_store.table import catalog as catalog_module
 from dc43_delta_store.table.catalog import UnityCatalog
 
 from .conftest import EXAMPLES, minimal
@@ -106,9 +107,35 @@ def test_credentials_are_renewed_before_they_expire(
     store.latest("sales.orders")
     assert catalog.state.calls["table_credentials"] == 1  # still valid: not fetched again
     time.sleep(1.6)
-    store.put(minimal(version="1.1.0"))
+    store.put(minimal(version="1.1.0"))  # renewal starts, on a thread of its own
+    deadline = time.monotonic() + 10
+    while catalog.state.calls["table_credentials"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert catalog.state.calls["table_credentials"] == 2
     assert store.latest("sales.orders")["version"] == "1.1.0"
+
+
+def test_renewal_never_makes_a_call_wait_and_one_lookup_opens_every_store(
+    catalog: UnityCatalogServer, moto_s3: MotoS3
+) -> None:
+    """Credentials within their renewal margin are renewed in the background while calls go
+    on with the valid ones (a slow catalog does not slow them); a second store object of the
+    table in the process asks the catalog nothing."""
+    catalog.register(NAME, f"s3://{catalog.bucket}/tables/shared")  # type: ignore[attr-defined]
+    catalog.state.credential_seconds = 302.0
+    uc = UnityCatalog(catalog.url, token=TOKEN)
+    options = endpoint_options(moto_s3)
+    store = DeltaContractStore(table=NAME, catalog=uc, storage_options=options, validation="off")
+    store.put(minimal())
+    assert dict(catalog.state.calls) == {"get_table": 1, "table_credentials": 1}
+    time.sleep(2.1)  # within the 300 s margin now, valid for 300 s more
+    catalog.state.delay = 2.0  # the catalog answers slowly from now on
+    started = time.monotonic()
+    assert store.latest("sales.orders")["version"] == "1.0.0"
+    assert time.monotonic() - started < 1.0  # the call did not wait for the renewal
+    other = DeltaContractStore(table=NAME, catalog=uc, storage_options=options)
+    assert other.latest("sales.orders")["version"] == "1.0.0"
+    assert catalog.state.calls["get_table"] == 1  # the second store: no lookup
 
 
 def test_a_fresh_process_resolves_writes_and_reads_through_the_environment(
@@ -192,8 +219,10 @@ def test_vended_temporary_credentials_work_with_their_token_and_are_never_shown(
 
         store().put(minimal())
         assert store().latest("sales.orders")["version"] == "1.0.0"
-        # the catalog vends a token S3 refuses, and S3 repeats it in its answer
+        # the catalog vends a token S3 refuses, and S3 repeats it in its answer (to a new
+        # process: this one shares what the catalog resolved among its store objects)
         state.session_token = "revoked-" + vended["AWS_SESSION_TOKEN"]
+        catalog_module._RESOLVED.clear()
         with pytest.raises(StoreUnavailableError) as caught:
             store().latest("sales.orders")
         assert "InvalidToken" in str(caught.value) and NAME in str(caught.value)
@@ -248,6 +277,19 @@ def test_gcs_with_real_credentials() -> None:
     assert store.put(minimal()).outcome == "unchanged"
 
 
+def renewed(store: DeltaContractStore) -> None:
+    """Start the renewal of the store's vended credentials (they are within their renewal
+    margin) and wait until it is done."""
+    credentials = store.location.credentials
+    assert credentials is not None
+    before = credentials.generation
+    store.location.options()
+    deadline = time.monotonic() + 10
+    while credentials.generation == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert credentials.generation == before + 1
+
+
 def test_renewed_credentials_replace_the_ones_the_table_was_opened_with(
     s3_with_auth: AuthenticatingS3,
 ) -> None:
@@ -270,10 +312,12 @@ def test_renewed_credentials_replace_the_ones_the_table_was_opened_with(
         store.put(minimal())
         state.session_token = "revoked-" + token
         time.sleep(1.6)
+        renewed(store)  # in the background: calls go on with the valid ones meanwhile
         with pytest.raises(StoreUnavailableError, match=NAME):
             store.put(minimal(version="1.1.0"))
         state.session_token = token
         time.sleep(1.6)
+        renewed(store)
         assert store.put(minimal(version="1.1.0")).outcome == "inserted"
         assert store.list_versions("sales.orders") == ["1.0.0", "1.1.0"]
     finally:

@@ -173,9 +173,14 @@ def test_a_store_error_is_its_message_and_code_and_debug_shows_the_traceback() -
     plain = unexpected(missing)
     assert plain.stderr == "error: contract 'sales.orders' version '9.9.9' not found\n"
     assert isinstance(plain.exception, SystemExit) and plain.exit_code == 3
-    assert unexpected(missing, "--debug").exception is missing
-    bug = RuntimeError("bug")
-    assert unexpected(bug, "--debug").exception is bug
+    # --debug adds the traceback and keeps the documented code
+    debug = unexpected(missing, "--debug")
+    assert debug.exit_code == 3 and debug.stderr.startswith("Traceback (most recent call last):")
+    assert debug.stderr.endswith("\nerror: contract 'sales.orders' version '9.9.9' not found\n")
+    assert "raise RAISED" in debug.stderr
+    bug = unexpected(RuntimeError("bug"), "--debug")
+    assert bug.exit_code == EXIT_CODES["error"] and "Traceback" in bug.stderr
+    assert bug.stderr.endswith("\nerror: unexpected RuntimeError: bug\n")  # no hint: it is there
 
 
 def test_a_store_error_from_a_real_command_is_its_message_and_code(tmp_path: Path) -> None:
@@ -184,7 +189,8 @@ def test_a_store_error_from_a_real_command_is_its_message_and_code(tmp_path: Pat
     assert missing.stderr == "error: contract 'nope' version '1.0.0' not found\n"
     assert isinstance(missing.exception, SystemExit) and missing.exit_code == 3
     debug = CliRunner().invoke(cli, ["--path", str(tmp_path / "t"), "--debug", "get", "nope", "1"])
-    assert isinstance(debug.exception, ContractNotFoundError)
+    assert debug.exit_code == 3 and "Traceback" in debug.stderr
+    assert "ContractNotFoundError: contract 'nope' version '1' not found" in debug.stderr
 
 
 def test_a_closed_pipe_ends_the_command_quietly_in_process(

@@ -208,11 +208,6 @@ def test_a_seven_column_table_with_a_long_status_waits_for_the_types_before_adop
     ]  # adopt fixed the derived columns too
 
 
-@pytest.mark.xfail(
-    reason="the compatibility_settings finding and a repair that reads past the unreadable "
-    "policy come with the gate's branch (issue 25 item 1): remove this marker once merged",
-    strict=True,
-)
 @pytest.mark.parametrize("value", ["none_transitive", "strict"])
 def test_a_policy_the_store_cannot_read_heals_by_its_fix(tmp_path: Path, value: str) -> None:
     path = tmp_path / "t"

@@ -221,7 +221,10 @@ def test_as_of_times_without_an_offset_are_local_time(text: str) -> None:
             "yesterday",
             "as_of='yesterday' is neither a table version nor an RFC 3339 time such as 2024-05-01T12:00:00Z",
         ),
-        ("2024-05-01T25:00:00Z", "hour must be in 0..23"),
+        (
+            "2024-05-01T25:00:00Z",
+            "as_of='2024-05-01T25:00:00Z' is not a time (hour must be in 0..23)",
+        ),
     ],
 )
 def test_as_of_refuses_anything_else(as_of: Any, message: str) -> None:

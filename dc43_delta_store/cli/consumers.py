@@ -17,13 +17,16 @@ from typing import Any, TypeVar
 
 import click
 
+from ..core.terminal import printable
 from ..errors import ContractNotFoundError
 from ..feed.events import ChangeEvent
 from ..resolution.explain import Resolution
-from .output import Format, emit, print_document, to_json
+from .output import Format, cell, emit, print_document, to_json
 from .support import (
     EXIT_CODES,
+    MAX_VERSION,
     Context,
+    FiniteRange,
     as_of_option,
     fail,
     output_options,
@@ -35,6 +38,7 @@ from .support import (
 __all__ = ["answer", "changes", "filter_options", "print_explanation", "resolve"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+MIN_INTERVAL, MAX_INTERVAL = 0.01, 86_400  # seconds: not a busy loop, at most a day
 EVENT_COLUMNS = ["table_version", "timestamp", "kind", "contract_id", "version", "who", "detail"]
 
 
@@ -46,14 +50,14 @@ def print_explanation(resolution: Resolution, as_json: bool) -> None:
         asked = resolution.spec or "any version"
         chosen = resolution.chosen or "no version matches"
         approximate = " (approximate)" if resolution.approximate else ""
-        click.echo(f"{resolution.contract_id} {asked}: {chosen}{approximate}")
+        click.echo(printable(f"{resolution.contract_id} {asked}: {chosen}{approximate}"))
         rows = [
             {"version": c.version, "verdict": c.verdict, "reasons": "; ".join(c.reasons)}
             for c in resolution.candidates
         ]
         emit(rows, ["version", "verdict", "reasons"], "table", sys.stdout)
         for note in resolution.notes:
-            click.echo(f"note: {note}")
+            click.echo(f"note: {printable(note)}")
     if resolution.chosen is None:
         sys.exit(EXIT_CODES["not_found"])
 
@@ -134,14 +138,18 @@ def answer(
 @click.command()
 @click.option(
     "--since",
-    type=int,
+    type=click.IntRange(min=-1, max=MAX_VERSION),
     default=-1,
     show_default=True,
     help="The cursor of the last read: list what happened after this table version.",
 )
 @click.option("--follow", is_flag=True, help="Keep polling and print events as they come.")
 @click.option(
-    "--interval", type=float, default=2.0, show_default=True, help="Seconds between polls."
+    "--interval",
+    type=FiniteRange(min=MIN_INTERVAL, max=MAX_INTERVAL),
+    default=2.0,
+    show_default=True,
+    help="Seconds between polls.",
 )
 @output_options
 @pass_context
@@ -149,7 +157,7 @@ def changes(
     context: Context, since: int, follow: bool, interval: float, fmt: Format | None
 ) -> None:
     """List what happened after a table version: published, metadata, columns-added."""
-    store = context.store()
+    store = context.reader(follow=follow)
     if not follow:
         result = store.changes(since=since)
         if fmt == "json":
@@ -174,7 +182,9 @@ def changes(
             result = store.changes(since=cursor)
             for event in result.events:
                 row = _row(event, fmt)
-                line = to_json(row) if fmt else "  ".join(_text(row[c]) for c in EVENT_COLUMNS)
+                line = (
+                    to_json(row) if fmt else "  ".join(cell(row[c], 10**6) for c in EVENT_COLUMNS)
+                )
                 click.echo(line)
             cursor = result.cursor
             stop.wait(interval)
@@ -210,9 +220,3 @@ def _detail(event: ChangeEvent) -> str:
     if event.kind == "columns-added":
         return ", ".join(f"{k} {v}" for k, v in (event.columns or {}).items()) + why
     return (event.description or event.operation) + why
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "-"
-    return value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else str(value)

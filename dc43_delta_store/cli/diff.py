@@ -16,11 +16,20 @@ from ..compatibility.positions import line_map, line_of
 from ..compatibility.report import github_annotations, junit_xml, rules_markdown, text_report
 from ..compatibility.rules import bump_rank
 from ..core.documents import CONTRACT_SUFFIXES, MAX_DEPTH, MAX_VALUES, load_document
+from ..core.terminal import printable
 from ..core.versions import is_prerelease
 from ..core.yaml12 import load_yaml
 from ..errors import ContractNotFoundError, InvalidContractError, InvalidRequestError
 from .output import emit, to_json
-from .support import EXIT_CODES, Context, output_options, pass_context, who_why
+from .support import (
+    EXIT_CODES,
+    Context,
+    SafePath,
+    output_options,
+    pass_context,
+    who_why,
+    write_report,
+)
 
 __all__ = ["compatibility", "diff_command", "gate_column"]
 
@@ -48,7 +57,7 @@ def _source(argument: str, context: Context) -> _Source:
             )
         return _Source(load_document(path), argument, path)
     contract_id, _, version = argument.rpartition("@")
-    store = context.store()
+    store = context.reader()
     if version == "latest":
         found = store.latest(contract_id)
         if found is None:
@@ -82,7 +91,10 @@ def _source(argument: str, context: Context) -> _Source:
     help="github: workflow annotations at the file and line of each change in NEW.",
 )
 @click.option(
-    "--junit-xml", "junit_path", type=click.Path(path_type=Path), help="Write a JUnit report."
+    "--junit-xml",
+    "junit_path",
+    type=SafePath(dir_okay=False, path_type=Path),
+    help="Write a JUnit report.",
 )
 @click.option(
     "--fail-on",
@@ -133,7 +145,7 @@ def diff_command(
     else:
         click.echo(text_report(result, before.label, after.label), nl=False)
     if junit_path is not None:
-        junit_path.write_text(junit_xml(result), encoding="utf-8")
+        write_report(junit_path, junit_xml(result), "--junit-xml")
     failed = fail_on is not None and bump_rank(result.required_bump) >= BUMPS.index(fail_on)
     prerelease = result.new_version is not None and is_prerelease(result.new_version)
     if failed or (check and not result.compatible and not prerelease):
@@ -164,15 +176,16 @@ def compatibility() -> None:
 @pass_context
 def show(context: Context, as_json: bool) -> None:
     """Print the table's policy, per-contract policies and overrides."""
-    settings = context.store().compatibility_settings()
+    settings = context.reader().compatibility_settings()
     if as_json:
         click.echo(to_json(settings.to_dict(), indent=2))
         return
-    click.echo(f"policy: {settings.policy}")
+    click.echo(f"policy: {printable(str(settings.policy))}")
     for contract_id, policy in sorted(settings.contracts.items()):
-        click.echo(f"contract {contract_id}: {policy}")
+        click.echo(printable(f"contract {contract_id}: {policy}"))
     for override in settings.overrides:
-        click.echo("override: " + ", ".join(f"{k}={v}" for k, v in override.to_dict().items()))
+        shown = ", ".join(f"{k}={v}" for k, v in override.to_dict().items())
+        click.echo(f"override: {printable(shown)}")
 
 
 @compatibility.command(name="set")
@@ -201,9 +214,9 @@ def set_policy(
     settings = context.store().set_compatibility(chosen, contract_id=contract_id, who=who, why=why)
     where = f"contract {contract_id}" if contract_id else "table"
     shown = settings.policy_for(contract_id) if contract_id else settings.policy
-    click.echo(f"{where} policy: {shown}", err=True)
+    click.echo(printable(f"{where} policy: {shown}"), err=True)
     for problem in settings.problems:  # what this command did not repair
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(printable(f"warning: {problem}"), err=True)
 
 
 @compatibility.command(name="override")

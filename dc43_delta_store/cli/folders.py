@@ -9,6 +9,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from ..core.documents import CONTRACT_SUFFIXES
+from ..core.terminal import printable
 
 __all__ = [
     "CONTRACT_SUFFIXES",
@@ -111,18 +112,21 @@ class Verdict:
 
 
 def junit_xml(verdicts: list[Verdict], suite: str = "odcs-contracts") -> str:
-    """A JUnit XML report: one test case per file, a failure per invalid file."""
+    """A JUnit XML report: one test case per file, a failure per invalid file (text escaped:
+    XML 1.0 holds no control characters)."""
     failures = sum(v.outcome == "invalid" for v in verdicts)
     root = ElementTree.Element(
         "testsuite", name=suite, tests=str(len(verdicts)), failures=str(failures), errors="0"
     )
     for verdict in verdicts:
-        case = ElementTree.SubElement(root, "testcase", classname=suite, name=verdict.file)
+        name = printable(verdict.file)
+        case = ElementTree.SubElement(root, "testcase", classname=suite, name=name)
+        messages = [printable(message) for message in verdict.messages]
         if verdict.outcome == "invalid":
             failure = ElementTree.SubElement(
-                case, "failure", message=verdict.messages[0] if verdict.messages else "invalid"
+                case, "failure", message=messages[0] if messages else "invalid"
             )
-            failure.text = "\n".join(verdict.messages)
-        elif verdict.messages:
-            ElementTree.SubElement(case, "system-out").text = "\n".join(verdict.messages)
+            failure.text = "\n".join(messages)
+        elif messages:
+            ElementTree.SubElement(case, "system-out").text = "\n".join(messages)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -1,4 +1,9 @@
-"""How the command line prints data: aligned tables for people, JSON or JSON lines for scripts."""
+"""How the command line prints data: aligned tables for people, JSON or JSON lines for scripts.
+
+Stored text is shown through :func:`~..core.terminal.printable` in tables and messages and
+escaped by JSON and YAML themselves otherwise: nothing a writer put in the table reaches a
+terminal or a CI log raw (see :mod:`..core.terminal`).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,10 @@ from typing import Any, Literal, TextIO
 
 import click
 
+from ..core.terminal import json_text, printable
 from ..core.yaml12 import dump_yaml
 
-__all__ = ["Format", "emit", "to_json"]
+__all__ = ["Format", "cell", "emit", "print_document", "to_json"]
 
 Format = Literal["table", "json", "nl"]
 
@@ -47,9 +53,14 @@ def _duration(value: _dt.timedelta) -> str:
 
 
 def to_json(value: Any, *, indent: int | None = None) -> str:
-    """JSON text of ``value``: dates, times and durations as ISO 8601, decimals as exact text,
-    bytes as base64, NaN and infinities as text (JSON has no such numbers)."""
-    return json.dumps(_plain(value), ensure_ascii=False, indent=indent)
+    r"""JSON text of ``value``: dates, times and durations as ISO 8601, decimals as exact text,
+    bytes as base64, NaN and infinities as text (JSON has no such numbers); control and
+    other hidden characters as ``\u`` escapes (:func:`~..core.terminal.json_text`).
+
+    >>> to_json({"who": "alice\x1b[2K", "at": _dt.date(2024, 5, 1)})
+    '{"who": "alice\\u001b[2K", "at": "2024-05-01"}'
+    """
+    return json_text(json.dumps(_plain(value), ensure_ascii=False, indent=indent))
 
 
 def emit(
@@ -68,20 +79,25 @@ def emit(
         out.write(_table(rows, columns))
 
 
-def _cell(value: Any, width: int = 80) -> str:
-    """Table text; long values are cut (``--json`` prints them whole)."""
+def cell(value: Any, width: int = 80) -> str:
+    r"""Table text, escaped (:func:`~..core.terminal.printable`); long values are cut
+    (``--json`` prints them whole).
+
+    >>> cell("alice\rmallory"), cell(None), cell(True), cell("x" * 100, width=5)
+    ('alice\\rmallory', '-', 'yes', 'xxxx…')
+    """
     if value is None:
         return "-"
     if isinstance(value, _dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, bool):
         return "yes" if value else "no"
-    text = str(value).replace("\n", " ")
+    text = printable(str(value))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    cells = [[cell(row.get(column)) for column in columns] for row in rows]
     widths = [
         max([len(column), *(len(line[i]) for line in cells)]) for i, column in enumerate(columns)
     ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..core.terminal import printable
 from ..errors import BatchError
 from .diff import gate_column
 from .folders import Verdict, find_contract_files, git_state
@@ -29,6 +30,7 @@ from .support import (
     typed_values,
     validation_option,
     who_why,
+    write_report,
 )
 
 __all__ = ["ingest", "put", "validate"]
@@ -68,19 +70,14 @@ def validate(
         verdicts.append(Verdict(str(file), outcome, issues))
     verdicts += [Verdict(entry.path, "skipped", [entry.reason]) for entry in skipped]
     if junit_path:
-        try:
-            junit_path.write_text(junit_report(verdicts), encoding="utf-8")
-        except OSError as exc:
-            raise click.BadParameter(
-                f"cannot write {junit_path}: {exc.strerror or exc}", param_hint="--junit-xml"
-            ) from None
+        write_report(junit_path, junit_report(verdicts), "--junit-xml")
     rows = [{"file": v.file, "outcome": v.outcome, "messages": v.messages} for v in verdicts]
     if fmt:
         emit(rows, ["file", "outcome", "messages"], fmt, sys.stdout)
     else:
         for verdict in verdicts:
             first = f"  {verdict.messages[0]}" if verdict.messages else ""
-            click.echo(f"{verdict.outcome:<8} {verdict.file}{first}")
+            click.echo(printable(f"{verdict.outcome:<8} {verdict.file}{first}"))
     counts = {
         kind: sum(v.outcome == kind for v in verdicts)
         for kind in ("valid", "warning", "invalid", "skipped")

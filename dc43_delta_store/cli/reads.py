@@ -12,9 +12,11 @@ import polars as pl
 from ..core.versions import version_sort_key
 from ..errors import ContractNotFoundError
 from ..table.sql import views
+from ..table.sql_pool import DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT
 from .consumers import answer, filter_options
 from .output import Format, emit, print_document
 from .support import (
+    MAX_VERSION,
     Context,
     as_of_option,
     fail,
@@ -92,7 +94,11 @@ def versions(context: Context, contract_id: str, as_of: str | None, fmt: Format 
 
 
 @click.command()
-@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N commits.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=MAX_VERSION),
+    help="Only the newest N commits.",
+)
 @output_options
 @pass_context
 def history(context: Context, limit: int | None, fmt: Format | None) -> None:
@@ -122,9 +128,32 @@ def history(context: Context, limit: int | None, fmt: Format | None) -> None:
 @click.command()
 @click.argument("query")
 @as_of_option
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True, max=86_400),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds the query may run.",
+)
+@click.option(
+    "--max-memory",
+    type=click.IntRange(min=2**20, max=2**50),
+    default=DEFAULT_MAX_MEMORY,
+    show_default=True,
+    help="Bytes the query may allocate beyond its worker process's own.",
+)
 @output_options
 @pass_context
-def sql(context: Context, query: str, as_of: str | None, fmt: Format | None) -> None:
-    """Run a read-only SQL query over the contracts and contracts_latest views."""
-    frame = context.reader().sql(query, as_of=parse_as_of(as_of))
+def sql(
+    context: Context,
+    query: str,
+    as_of: str | None,
+    timeout: float,
+    max_memory: int,
+    fmt: Format | None,
+) -> None:
+    """Run a read-only SQL query over the contracts and contracts_latest views, in a worker
+    process stopped at --timeout or --max-memory."""
+    store = context.reader()
+    frame = store.sql(query, as_of=parse_as_of(as_of), timeout=timeout, max_memory=max_memory)
     emit(frame.to_dicts(), frame.columns, fmt or "table", sys.stdout)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
+import math
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -13,11 +14,11 @@ from typing import Any, NoReturn, TypeVar
 import click
 from click.core import ParameterSource
 
+from ..core.terminal import printable
 from ..core.values import from_text
 from ..errors import (
     BatchError,
     CompatibilityError,
-    ContractNotFoundError,
     ContractStoreError,
     DuplicateVersionError,
     IncompatibleTableError,
@@ -26,20 +27,23 @@ from ..errors import (
     InvalidRequestError,
     StoreUnavailableError,
     TableBusyError,
-    TableNotFoundError,
     UnsafeEndpointError,
     UpdateConflictError,
     VersionConflictError,
 )
 from ..store import DeltaContractStore
+from .streams import finish_output, output_failure, say, start_output
 
 __all__ = [
     "ENVIRONMENT",
     "EXIT_CODES",
+    "MAX_VERSION",
     "Context",
+    "FiniteRange",
     "SafePath",
     "StoreGroup",
     "as_of_option",
+    "error_text",
     "exit_code",
     "fail",
     "output_options",
@@ -48,6 +52,7 @@ __all__ = [
     "pass_context",
     "validation_option",
     "who_why",
+    "write_report",
 ]
 
 EXIT_CODES = {
@@ -62,6 +67,9 @@ EXIT_CODES = {
     "table": 8,
 }
 
+MAX_VERSION = 2**63 - 1
+"""The highest table version (Delta's are signed 64-bit numbers): the top of ranges of
+versions and counts of commits."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 ONE_COMMAND = 3600.0  # seconds a read command's store trusts what it read first
@@ -75,8 +83,9 @@ def exit_code(error: BaseException) -> int:
             if EXIT_CODES[kind] in codes:
                 return EXIT_CODES[kind]
         return EXIT_CODES["invalid"]
+    if isinstance(error, ContractStoreError) and isinstance(error, LookupError):
+        return EXIT_CODES["not_found"]  # a contract, a version, or the table itself
     for kinds, code in [
-        ((ContractNotFoundError, TableNotFoundError), "not_found"),
         ((CompatibilityError,), "incompatible"),
         ((VersionConflictError, UpdateConflictError), "conflict"),
         ((InvalidContractError,), "invalid"),
@@ -89,8 +98,21 @@ def exit_code(error: BaseException) -> int:
     return EXIT_CODES["error"]
 
 
+def error_text(error: BaseException) -> str:
+    """The message of ``error`` as the command line shows it: stored text quoted in it is
+    escaped (:func:`~..core.terminal.printable`), so it cannot add lines of its own; a
+    batch's problems one per line."""
+    if not isinstance(error, BatchError):
+        return printable(str(error))
+    lines = [printable(str(error).partition("\n")[0])]
+    lines += [printable(str(problem)) for problem in error.problems[:20]]
+    if len(error.problems) > 20:
+        lines.append(f"(and {len(error.problems) - 20} more)")
+    return "\n  ".join(lines)
+
+
 def fail(error: BaseException) -> NoReturn:
-    click.echo(f"error: {error}", err=True)
+    say(f"error: {error_text(error)}")
     sys.exit(exit_code(error))
 
 
@@ -146,6 +168,17 @@ def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return parsed
 
 
+class FiniteRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses NaN (no comparison fails for it, so click's
+    range lets it through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
 class SafePath(click.Path):
     """``click.Path`` that refuses a NUL character as a usage error (click's own check
     raises a bare ``ValueError`` on it)."""
@@ -154,6 +187,17 @@ class SafePath(click.Path):
         if "\x00" in str(value):
             self.fail(f"{str(value)!r} contains a NUL character", param, ctx)
         return super().convert(value, param, ctx)
+
+
+def write_report(path: Path, text: str, option: str) -> None:
+    """Write a report file; a path that cannot take it is a usage error naming the option."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        shown = printable(str(path))
+        raise click.BadParameter(
+            f"cannot write {shown}: {exc.strerror}", param_hint=option
+        ) from None
 
 
 ENVIRONMENT = {
@@ -222,16 +266,17 @@ class Context:
             **options,
         )
 
-    def reader(self) -> DeltaContractStore:
-        """The store of a command that only reads: a table that does not exist is an error
-        (exit 3), not an empty answer. A command answers from the table as it found it
-        first: one look at the log, not one per call it makes."""
-        store = self.store(max_staleness=ONE_COMMAND)
+    def reader(self, *, follow: bool = False) -> DeltaContractStore:
+        """The store of a command that reads or tends an existing table: a table that does
+        not exist (a mistyped ``--path``) is an error (exit 3), not an empty answer. A
+        command answers from the table as it found it first: one look at the log, not one
+        per call it makes — unless it ``follow``s the table."""
+        store = self.store() if follow else self.store(max_staleness=ONE_COMMAND)
         if store.table_version is None:
-            click.echo(
-                f"error: no table at {store.location}: nothing has been written there "
-                "(check --table, --path, --warehouse and the DC43_DELTA_STORE_* variables)",
-                err=True,
+            say(
+                f"error: no table at {printable(str(store.location))}: nothing has been "
+                "written there (check --table, --path, --warehouse and the "
+                "DC43_DELTA_STORE_* variables)"
             )
             sys.exit(EXIT_CODES["not_found"])
         return store
@@ -243,32 +288,46 @@ def _warn_ignored(variable: str, option: str) -> None:
 
 class StoreGroup(click.Group):
     """The command group: store errors become their message and exit code; anything else
-    one line and a hint — never a traceback, unless ``--debug``."""
+    one line and a hint — never a traceback, unless ``--debug``, which adds it and keeps the
+    code. Output is flushed before the exit, so a full stdout is reported (:mod:`.streams`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        start_output()
+        try:
+            result = self._invoke(ctx)
+        except BaseException:  # an exit code, a usage error: what was printed goes out first
+            finish_output()
+            raise
+        finish_output()
+        return result
+
+    def _invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except ContractStoreError as error:
-            if ctx.params.get("debug"):
-                raise
+            _traceback(debug)
             fail(error)
-        except BrokenPipeError:  # `... | head`: the reader has what it wanted
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(EXIT_CODES["success"])
         except Exception as error:
-            if ctx.params.get("debug"):
-                raise
-            text = " ".join(str(error).split())[:500] or "(no message)"
-            click.echo(f"error: unexpected {type(error).__name__}: {text}", err=True)
-            click.echo(
-                "hint: run again with --debug (before the command) for the traceback, and "
-                "report it with the command that caused it",
-                err=True,
-            )
+            code = output_failure(error) if isinstance(error, OSError) else None
+            if code is not None:  # `... | head`, `>&-`, `> /dev/full`
+                sys.exit(code)
+            _traceback(debug)
+            text = printable(" ".join(str(error).split()))[:500] or "(no message)"
+            say(f"error: unexpected {type(error).__name__}: {text}")
+            if not debug:
+                say(
+                    "hint: run again with --debug (before the command) for the traceback, "
+                    "and report it with the command that caused it"
+                )
             sys.exit(EXIT_CODES["error"])
+
+
+def _traceback(debug: bool) -> None:
+    if debug:
+        say("\n".join(printable(line) for line in traceback.format_exc().rstrip("\n").split("\n")))
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from ..core.terminal import printable
 from .output import Format, emit, to_json
 from .support import (
     EXIT_CODES,
@@ -53,7 +54,8 @@ def set_metadata(
         who=who,
         why=why,
     )
-    click.echo(f"updated {contract_id} {version}; table version {table_version}", err=True)
+    shown = printable(f"{contract_id} {version}")
+    click.echo(f"updated {shown}; table version {table_version}", err=True)
 
 
 @click.command(name="add-columns")
@@ -65,7 +67,7 @@ def add_columns(
 ) -> None:
     """Add metadata columns (types: string, boolean, long, double, date, timestamp)."""
     context.store().add_metadata_columns(pairs(columns, "NAME=TYPE"), who=who, why=why)
-    click.echo(f"added {', '.join(columns)}", err=True)
+    click.echo(f"added {printable(', '.join(columns))}", err=True)
 
 
 @click.command()
@@ -80,11 +82,11 @@ def add_columns(
 @pass_context
 def optimize(context: Context, target_file_size: int, who: str | None, why: str | None) -> None:
     """Compact and cluster the table, write a checkpoint, drop expired logs."""
-    result = context.store().optimize(target_file_size=target_file_size, who=who, why=why)
+    result = context.reader().optimize(target_file_size=target_file_size, who=who, why=why)
     how = (
-        f"clustered by {', '.join(result.clustered_by)}"
+        f"clustered by {printable(', '.join(result.clustered_by))}"
         if result.clustered_by
-        else f"compacted within partitions of {', '.join(result.partitioned_by)}"
+        else f"compacted within partitions of {printable(', '.join(result.partitioned_by))}"
     )
     click.echo(
         f"{result.files_before} files -> {result.files_after} ({how}); "
@@ -112,7 +114,7 @@ def vacuum(
     fmt: Format | None,
 ) -> None:
     """List (or with --apply delete) data files no version in the retention period uses."""
-    result = context.store().vacuum(
+    result = context.reader().vacuum(
         retention_hours=retention_hours, dry_run=not apply, who=who, why=why
     )
     emit([{"file": file} for file in result.files], ["file"], fmt or "table", sys.stdout)
@@ -131,18 +133,20 @@ def check(context: Context, as_json: bool) -> None:
     else:
         facts = report.facts
         click.echo(
-            f"table {facts.table}, version {facts.version}: {facts.rows} rows in {facts.files} "
-            f"files, protocol {facts.reader_version}/{facts.writer_version}"
-            + (
-                f", partitioned by {', '.join(facts.partition_columns)}"
-                if facts.partition_columns
-                else ""
+            printable(
+                f"table {facts.table}, version {facts.version}: {facts.rows} rows in "
+                f"{facts.files} files, protocol {facts.reader_version}/{facts.writer_version}"
+                + (
+                    f", partitioned by {', '.join(facts.partition_columns)}"
+                    if facts.partition_columns
+                    else ""
+                )
             )
         )
         for finding in report.findings:
-            click.echo(f"{finding.severity}: {finding.check}: {finding.message}")
+            click.echo(printable(f"{finding.severity}: {finding.check}: {finding.message}"))
             if finding.fix:
-                click.echo(f"  fix: {finding.fix}")
+                click.echo(f"  fix: {printable(finding.fix)}")
         if report.healthy:
             click.echo("healthy: no problems found")
     if not report.healthy:
@@ -158,7 +162,7 @@ def check(context: Context, as_json: bool) -> None:
 @pass_context
 def adopt(context: Context, apply: bool, who: str | None, why: str | None, as_json: bool) -> None:
     """Add and fill the derived columns of a table other tools wrote, in one commit."""
-    result = context.store().adopt(dry_run=not apply, who=who, why=why)
+    result = context.reader().adopt(dry_run=not apply, who=who, why=why)
     plan = result.plan
     if as_json:
         click.echo(
@@ -178,7 +182,7 @@ def adopt(context: Context, apply: bool, who: str | None, why: str | None, as_js
         )
     else:
         for line in plan.describe():
-            click.echo(line)
+            click.echo(printable(line))
     if result.applied:
         click.echo(f"adopted in one commit: table version {result.table_version}", err=True)
     elif plan.needed:

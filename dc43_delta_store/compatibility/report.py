@@ -6,6 +6,7 @@ import json
 from typing import Any
 from xml.etree import ElementTree
 
+from ..core.terminal import printable
 from .positions import LineMap, line_of
 from .result import Change, DiffResult, diff
 from .rules import RULES, max_bump
@@ -75,7 +76,7 @@ def text_report(result: DiffResult, old_label: str, new_label: str) -> str:
             reason = f"; {change.override.reason}" if change.override.reason else ""
             lines.append(f"         * overridden: the rule says {change.rule_bump}{reason}")
     lines.append(verdict_line(result))
-    return "\n".join(lines) + "\n"
+    return "".join(printable(line) + "\n" for line in lines)  # stored text stays on its line
 
 
 def _level(change: Change, exceeding: list[Change]) -> str:
@@ -85,7 +86,7 @@ def _level(change: Change, exceeding: list[Change]) -> str:
 
 
 def _escape(text: str, *, property_value: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = printable(text).replace("%", "%25")  # printable leaves no \r or \n
     if property_value:
         text = text.replace(":", "%3A").replace(",", "%2C")
     return text
@@ -127,15 +128,16 @@ def junit_xml(result: DiffResult, suite: str = "compatibility") -> str:
         "testsuite", name=suite, tests=str(len(result.changes) + 1), failures=str(failures)
     )
     for change in result.changes:
-        case = ElementTree.SubElement(root, "testcase", classname=change.rule, name=change.path)
-        text = f"{change.title} ({change.bump}): {_what(change, 200)}"
+        name = printable(change.path)  # XML 1.0 holds no control characters
+        case = ElementTree.SubElement(root, "testcase", classname=change.rule, name=name)
+        text = printable(f"{change.title} ({change.bump}): {_what(change, 200)}")
         if change in exceeding:
             ElementTree.SubElement(case, "failure", message=text).text = text
         else:
             ElementTree.SubElement(case, "system-out").text = text
     case = ElementTree.SubElement(root, "testcase", classname="version", name="version bump")
     if not result.compatible:
-        ElementTree.SubElement(case, "failure", message=verdict_line(result))
+        ElementTree.SubElement(case, "failure", message=printable(verdict_line(result)))
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 

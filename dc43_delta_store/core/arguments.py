@@ -36,10 +36,15 @@ def check_number(
         or not low <= value <= ceiling  # NaN fails too
     ):
         what = "a whole number" if whole else "a number"
-        upper = f" and at most {high:,.0f}" if high is not None else ""
+        upper = f" and at most {_figure(high)}" if high is not None else ""
         raise InvalidRequestError(
-            f"{name} must be {what} of at least {low:,.0f}{upper}, not {value!r}"
+            f"{name} must be {what} of at least {_figure(low)}{upper}, not {value!r}"
         )
+
+
+def _figure(bound: float) -> str:
+    """``9,223,372,036,854,775,807`` exactly (a float would round it)."""
+    return f"{bound:,}" if isinstance(bound, int) else f"{bound:,.0f}"
 
 
 def contracts_iterable(contracts: Iterable[Any]) -> Iterable[Any]:

@@ -149,22 +149,27 @@ def as_of_value(as_of: Any) -> int | _dt.datetime:
         if not 0 <= as_of <= MAX_TABLE_VERSION:
             raise ValueError(f"as_of={_short(as_of)} is not a table version (0 or more)")
         return as_of
+    given = as_of
     if isinstance(as_of, str):
         text = as_of.strip()
         if _TIMESTAMP.fullmatch(text):
-            as_of = _dt.datetime.fromisoformat(_zulu(text))
+            text = _zulu(text)
         elif _LOCAL_TIME.fullmatch(text):
-            as_of = _dt.datetime.fromisoformat(text.upper().replace("T", " "))
+            text = text.upper().replace("T", " ")
         else:
             raise ValueError(
-                f"as_of={as_of!r} is neither a table version nor an RFC 3339 time such as "
+                f"as_of={given!r} is neither a table version nor an RFC 3339 time such as "
                 "2024-05-01T12:00:00Z"
             )
+        try:
+            as_of = _dt.datetime.fromisoformat(text)
+        except ValueError as exc:  # a day, hour... out of its range
+            raise ValueError(f"as_of={given!r} is not a time ({exc})") from None
     try:
         point: _dt.datetime = as_of.astimezone(_dt.UTC)  # a naive datetime is local time
         return point
     except (OverflowError, OSError, ValueError) as exc:
-        raise ValueError(f"as_of={as_of!r} is out of range ({exc})") from None
+        raise ValueError(f"as_of={given!r} is out of range ({exc})") from None
 
 
 def _zulu(text: str) -> str:

@@ -38,6 +38,7 @@ from yaml import events as ev
 
 from ..errors import InvalidContractError
 from .numbers import BadNumber, float_from_text, int_from_text
+from .terminal import printable, yaml_text
 
 __all__ = ["dump_yaml", "load_yaml", "plain_tag"]
 
@@ -334,13 +335,15 @@ _Dumper.add_implicit_resolver(FLOAT, re.compile(f"^(?:{_FLOAT.pattern})$"), list
 
 
 def _text(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    # A single-quoted U+0085 (NEL) reads back as a space: those line breaks go double-quoted,
-    # where they are escaped.
-    style = '"' if any(ch in data for ch in "\x85\u2028\u2029") else None
+    # Text a terminal must not get raw (control characters, line breaks, U+0085 which reads
+    # back as a space single-quoted, workflow-command markers) goes double-quoted, where
+    # dump_yaml escapes it.
+    style = '"' if printable(data) != data else None
     return dumper.represent_scalar(STR, data, style=style)
 
 
 _Dumper.add_representer(str, _text)
+_NO_FOLD = 2**31
 
 
 def dump_yaml(document: Any) -> str:
@@ -349,7 +352,9 @@ def dump_yaml(document: Any) -> str:
     >>> dump_yaml({"a": "1e3", "b": "no", "c": 1e3})
     "a: '1e3'\\nb: 'no'\\nc: 1000.0\\n"
     """
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    # No folding: a folded line could start with text of the document (``::error::``).
+    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=_NO_FOLD)
+    return yaml_text(text)
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-__all__ = ["ChangeEvent", "Changes", "EventKind", "events_of"]
+__all__ = ["DELTA_KEYS", "ChangeEvent", "Changes", "EventKind", "events_of"]
 
 EventKind = Literal["published", "metadata", "columns-added", "unknown"]
 
-_DELTA_KEYS = frozenset(
+DELTA_KEYS = frozenset(
     {
         "timestamp",
         "inCommitTimestamp",
@@ -52,6 +52,7 @@ _DELTA_KEYS = frozenset(
         "tags",
     }
 )
+"""The commit info keys Delta writers (and Databricks) write themselves."""
 _STORE_KEYS = frozenset(
     {
         "dc43_delta_store",
@@ -138,7 +139,7 @@ def events_of(table_version: int, actions: Sequence[Mapping[str, Any]]) -> list[
         _text(info.get("userName")),
         _text(info.get("userMetadata")),
     )
-    provenance = {k: v for k, v in info.items() if k not in _DELTA_KEYS | _STORE_KEYS}
+    provenance = {k: v for k, v in info.items() if k not in DELTA_KEYS | _STORE_KEYS}
     metrics = info.get("operationMetrics")
     metrics = metrics if isinstance(metrics, Mapping) else {}
     if isinstance(info.get("published"), list):

@@ -14,7 +14,9 @@ line or an error message.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -30,6 +32,8 @@ from ..errors import InvalidLocationError, StoreUnavailableError
 __all__ = ["CatalogTable", "UnityCatalog", "VendedCredentials"]
 
 API = "/api/2.1/unity-catalog"
+_USABLE_FOR = 30.0  # seconds of validity below which credentials are renewed before a call
+logger = logging.getLogger("dc43_delta_store")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,12 @@ class UnityCatalog:
 
     def __repr__(self) -> str:
         return f"UnityCatalog({self.url!r})"
+
+    @property
+    def identity(self) -> str:
+        """Who asks (a digest of the token, never the token): resolutions are shared only
+        between stores that use the same token."""
+        return hashlib.sha256((self._token or "").encode("utf-8")).hexdigest()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> UnityCatalog | None:
@@ -184,7 +194,13 @@ def _storage_options(info: Mapping[str, Any]) -> dict[str, str]:
 
 @dataclass
 class VendedCredentials:
-    """Short-lived credentials for one table, renewed before they expire."""
+    """Short-lived credentials for one table, renewed before they expire.
+
+    Renewal starts ``refresh_margin`` seconds before expiry, on a thread of its own, while
+    calls go on with the credentials still valid; only credentials that are missing or
+    about to expire (``_USABLE_FOR`` seconds) are fetched on the caller's path. Safe to share
+    between threads and store objects.
+    """
 
     catalog: UnityCatalog
     table: CatalogTable
@@ -193,17 +209,39 @@ class VendedCredentials:
     generation: int = 0
     _options: dict[str, str] = field(default_factory=dict, repr=False)
     _expires_at: float = 0.0
+    _renewing: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def current(self) -> dict[str, str]:
-        """Valid credentials, fetched again when fewer than ``refresh_margin`` seconds remain."""
+        """Valid credentials (fetched now only when none are usable)."""
         with self._lock:
-            if time.time() >= self._expires_at - self.refresh_margin:
-                self._options, self._expires_at = self.catalog.table_credentials(
-                    self.table, self.operation
-                )
-                self.generation += 1
+            now = time.time()
+            if now < self._expires_at - self.refresh_margin:
+                return dict(self._options)
+            if now < self._expires_at - _USABLE_FOR:
+                if not self._renewing:
+                    self._renewing = True
+                    threading.Thread(target=self._renew, daemon=True).start()
+                return dict(self._options)
+            self._fetch()
             return dict(self._options)
+
+    def _renew(self) -> None:
+        """Fetch new credentials without holding the lock: calls go on meanwhile."""
+        try:
+            fetched = self.catalog.table_credentials(self.table, self.operation)
+        except StoreUnavailableError as exc:  # the next call tries again, or fetches itself
+            logger.info("renewing credentials of %s failed: %s", self.table.full_name, exc)
+            fetched = None
+        with self._lock:
+            if fetched is not None and fetched[1] > self._expires_at:
+                self._options, self._expires_at = fetched
+                self.generation += 1
+            self._renewing = False
+
+    def _fetch(self) -> None:
+        self._options, self._expires_at = self.catalog.table_credentials(self.table, self.operation)
+        self.generation += 1
 
     def secrets(self) -> list[str]:
         """The credential values last vended (for redaction; no network call)."""
@@ -227,6 +265,11 @@ def resolve_catalog_table(
         raise InvalidLocationError(
             f"a Unity Catalog table name has three parts, catalog.schema.table: {full_name!r}"
         )
+    key = (catalog.url, catalog.identity, full_name)
+    with _RESOLVED_LOCK:
+        known = _RESOLVED.get(key)
+        if known is not None and time.monotonic() - known[0] < RESOLVED_SECONDS:
+            return known[1]
     table = catalog.table(full_name)
     if table is None:
         if storage_root is None:
@@ -238,4 +281,14 @@ def resolve_catalog_table(
         options, _ = catalog.path_credentials(location, "PATH_CREATE_TABLE", full_name)
         create(location, {**storage_options, **options})
         table = catalog.create_table(full_name, location, columns)
-    return VendedCredentials(catalog, table)
+    credentials = VendedCredentials(catalog, table)
+    with _RESOLVED_LOCK:
+        _RESOLVED[key] = (time.monotonic(), credentials)
+    return credentials
+
+
+_RESOLVED: dict[tuple[str, str, str], tuple[float, VendedCredentials]] = {}
+_RESOLVED_LOCK = threading.Lock()
+RESOLVED_SECONDS = 300.0
+"""A table the catalog resolved serves every store object of the process for this long:
+one catalog call opens it (the table lookup), its credentials are shared."""

@@ -12,8 +12,16 @@ from typing import Any
 from .. import __version__
 from ..core.records import ContractRow
 from ..errors import InvalidRequestError
+from ..feed.events import DELTA_KEYS
 
-__all__ = ["Commit", "commit_metadata", "commits_of", "update_summary", "write_summary"]
+__all__ = [
+    "RESERVED_KEYS",
+    "Commit",
+    "commit_metadata",
+    "commits_of",
+    "update_summary",
+    "write_summary",
+]
 
 
 @dataclass(frozen=True)
@@ -89,19 +97,43 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
+RESERVED_KEYS = DELTA_KEYS | {
+    # what the store writes, which the change feed reads
+    "dc43_delta_store",
+    "contract_count",
+    "published",
+    "metadata_update",
+    "auto_compact",
+}
+"""Keys ``commit_info`` cannot hold: an :class:`~.errors.InvalidRequestError` names the key."""
+_INSTEAD = {"userName": " (pass who=)", "userMetadata": " (pass why=)"}
+
+
 def commit_metadata(
     who: str | None, why: str | None, extra: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """Commit info: Delta's ``userName`` (``who``, else the OS user) and ``userMetadata``.
 
-    ``who`` and ``why`` are text; ``extra`` maps text to JSON values: anything else is an
-    :class:`~.errors.InvalidRequestError`, before any commit.
+    ``who`` and ``why`` are text; ``extra`` maps text to JSON values, none of them a key of
+    :data:`RESERVED_KEYS`: anything else is an :class:`~.errors.InvalidRequestError`, before
+    any commit.
+
+    >>> commit_metadata("ci", None, {"operation": "x"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dc43_delta_store.errors.InvalidRequestError: commit_info 'operation' is Delta's...
     """
     for name, value in (("who", who), ("why", why)):
         if value is not None and not isinstance(value, str):
             raise InvalidRequestError(f"{name} must be text, not {type(value).__name__}")
     if extra is not None and not isinstance(extra, Mapping):
         raise InvalidRequestError(f"commit_info must be a mapping, not {type(extra).__name__}")
+    for key in extra or {}:
+        if key in RESERVED_KEYS:
+            raise InvalidRequestError(
+                f"commit_info {key!r} is Delta's or the store's: it cannot be "
+                f"set{_INSTEAD.get(key, '')}; use another key"
+            )
     for key, value in {**(extra or {}), "who": who, "why": why}.items():
         try:
             if not isinstance(key, str):

@@ -152,6 +152,10 @@ def _normalise(location: str, what: str) -> str:
         raise InvalidLocationError(f"the {what} is empty")
     if "\x00" in location:
         raise InvalidLocationError(f"the {what} {location!r} contains a NUL character")
+    if any("\ud800" <= character <= "\udfff" for character in location):
+        raise InvalidLocationError(  # a file name in another encoding, as Python decodes it
+            f"the {what} {location!r} is not valid UTF-8, which Delta tables need"
+        )
     if "://" in location:
         scheme = location.split("://", 1)[0].lower()
         if scheme not in _SCHEMES:

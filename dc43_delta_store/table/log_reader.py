@@ -175,7 +175,9 @@ class LogReader:
 def commit_actions(data: bytes, label: str) -> tuple[Mapping[str, Any], ...]:
     """The actions of a commit file's bytes (one JSON object per line)."""
     actions = []
-    for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+    # JSON lines end at "\n" only: splitlines() also breaks at U+2028, U+0085... which a
+    # commit's text may hold raw
+    for number, line in enumerate(data.decode("utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:

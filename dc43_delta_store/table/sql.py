@@ -9,6 +9,13 @@ Two views:
 - ``contracts_latest``: one row per contract, its latest version as :meth:`latest` picks it
   (the version order of ``core.versions``, prereleases skipped).
 
+Rows other tools wrote without a ``contract_id``, a ``version`` or a ``json`` that holds a
+JSON object (one that does not start with ``{`` and end with ``}``) are in neither view:
+a check costing no JSON parse (a parse of every payload would cost the discovery query ten
+times its time); ``check`` parses them all. In :func:`sql_views` (what ``store.sql`` queries)
+timestamps are UTC without a time zone, as SQL's ``TIMESTAMP '...'`` literals and ``now()``
+in the worker (``TZ=UTC``) are, so that they compare.
+
 What may run is decided by :mod:`..core.sql_guard` (one query over these views, allowed
 functions only); Polars runs the SQL it regenerates.
 """
@@ -23,7 +30,7 @@ from ..core.versions import is_prerelease, version_sort_key
 from ..errors import InvalidRequestError
 from .queries import DOCUMENT_FIELDS, document_column
 
-__all__ = ["SQL_ONLY_FIELDS", "run_sql", "views"]
+__all__ = ["SQL_ONLY_FIELDS", "execute", "run_sql", "sql_views", "views"]
 
 SQL_ONLY_FIELDS = ("tenant", "kind")
 """View columns read from the payload only: reserved names for metadata columns."""
@@ -35,6 +42,7 @@ def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.Laz
     helper = "_order"
     while helper in columns:  # a column of the table by that name must survive
         helper = "_" + helper
+    scan = scan.filter(_readable())
     released = scan.filter(~prerelease.fill_null(False)).with_columns(sort_key.alias(helper))
     latest = released.filter(pl.col(helper) == pl.col(helper).max().over("contract_id"))
     # JSON fields are read after the latest row is picked: one parse per contract, not version
@@ -43,6 +51,31 @@ def views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.Laz
         "contracts": scan.with_columns(lifted),
         "contracts_latest": latest.drop(helper).with_columns(lifted),
     }
+
+
+def sql_views(scan: pl.LazyFrame, columns: Mapping[str, object]) -> dict[str, pl.LazyFrame]:
+    """:func:`views` as ``store.sql`` queries them: timestamps UTC without a time zone."""
+    return views(scan.with_columns(_naive_utc(columns)), columns)
+
+
+def _readable() -> pl.Expr:
+    """Rows with an identity and a payload shaped as a JSON object."""
+    payload = pl.col("json")
+    return (
+        pl.col("contract_id").is_not_null()
+        & pl.col("version").is_not_null()
+        & payload.str.contains(r"^\s*\{")
+        & payload.str.contains(r"\}\s*$")
+    )
+
+
+def _naive_utc(columns: Mapping[str, object]) -> list[pl.Expr]:
+    """Timestamp columns with a time zone (``created_at``), as UTC without one."""
+    return [
+        pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        for name, dtype in columns.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+    ]
 
 
 def _version_order(columns: Mapping[str, object]) -> tuple[pl.Expr, pl.Expr]:
@@ -97,11 +130,16 @@ def _lifted(columns: Mapping[str, object]) -> list[pl.Expr]:
 
 
 def run_sql(query: str, frames: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
-    """Run ``query`` over ``frames`` if the sandbox allows it; errors in the query itself
-    (syntax, unknown column, a failed cast) become :class:`InvalidRequestError`."""
+    """Run ``query`` over ``frames`` if the sandbox allows it, in this process (``store.sql``
+    checks in the caller and runs in a worker, see :mod:`.sql_pool`)."""
     from ..core.sql_guard import sandboxed  # sqlglot takes ~0.1 s to import: only for SQL
 
-    checked = sandboxed(query, frames)
+    return execute(sandboxed(query, frames), frames)
+
+
+def execute(checked: str, frames: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
+    """Run SQL the sandbox returned over ``frames``; errors in the query itself (syntax,
+    unknown column, a failed cast) become :class:`InvalidRequestError`."""
     context = pl.SQLContext(frames=dict(frames))
     try:
         return context.execute(checked).collect()
