@@ -21,6 +21,7 @@ SCRIPTS = {
     "diff_corpus.py": ["--out", str(HERE / "results" / "diff_corpus.json")],
     "consumers.py": [],
     "yaml_put.py": [],
+    "serve.py": [],
 }
 
 if __name__ == "__main__":

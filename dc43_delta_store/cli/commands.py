@@ -11,6 +11,7 @@ unless ``--debug``.
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import click
@@ -94,6 +95,8 @@ cli.add_command(diff_command)
 cli.add_command(compatibility)
 cli.add_command(resolve)
 cli.add_command(changes)
+# `serve` sits a layer above the command line (dc43_delta_store.serve): loaded by name
+cli.add_command(importlib.import_module("dc43_delta_store.serve.command").serve)
 
 
 def main() -> None:
