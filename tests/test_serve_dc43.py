@@ -282,3 +282,34 @@ def test_writes_go_to_the_delta_table_and_show_in_our_routes(
 
 def _auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_a_config_without_auth_takes_writes_as_dcs_own_service_does(tmp_path: Path) -> None:
+    """dc43's service without an ``[auth] token`` takes writes from anyone; served from the
+    same TOML, so does this one (``--read-only`` still refuses them)."""
+    config = write_toml(
+        tmp_path,
+        f"""
+[contract_store]
+type = "delta"
+base_path = "{tmp_path / "delta-table"}"
+""",
+    )
+    contract = named(dc43_contract("1.0.0"), "orders.open")
+    with serving(app_from_settings(ServeSettings(dc43_config=str(config)))[0]) as url:
+        client = RemoteContractServiceClient(base_url=url)
+        try:
+            client.put(contract)
+            assert client.get("orders.open", "1.0.0") == contract
+        finally:
+            client.close()
+    settings = ServeSettings(dc43_config=str(config), read_only=True)
+    with serving(app_from_settings(settings)[0]) as url:
+        document = named(dc43_contract("2.0.0"), "orders.open").model_dump(
+            by_alias=True, exclude_none=True
+        )
+        refused = httpx.put(url + "/contracts/orders.open/versions/2.0.0", json=document)
+        assert refused.status_code == 403
+    assert DeltaContractStore(path=tmp_path / "delta-table").list_versions("orders.open") == [
+        "1.0.0"
+    ]

@@ -62,7 +62,14 @@ def create_app(
     inner.include_router(feed_routes(runtime))
     _answer_errors_as_json(inner)
     full_access = dc43 is not None and dc43.token is not None
-    guard = Guard(tokens or Tokens(), read_only, reads_need_token=True if full_access else None)
+    # dc43's service without [auth] token takes writes from anyone: so does its config here
+    open_writes = dc43 is not None and dc43.token is None and not (tokens and tokens.writers)
+    guard = Guard(
+        tokens or Tokens(),
+        read_only,
+        reads_need_token=True if full_access else None,
+        open_writes=open_writes,
+    )
     return ServeApp(inner, runtime, guard, access_log=access_log)
 
 

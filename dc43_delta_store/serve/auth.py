@@ -6,8 +6,10 @@ starting with ``#`` are comments), from ``DC43_DELTA_STORE_READ_TOKENS`` and
 (which dc43's service accepts for every route: both scopes). A write token may read too.
 
 - Reads are open unless a read token exists (then every request needs a token).
-- Writes need a write token: a server without one is read-only. ``--read-only`` refuses
-  every write route with 403 whatever the token.
+- Writes need a write token: a server without one is read-only — except dc43's
+  configuration without an ``[auth] token`` (and no write token), whose writes are open, as
+  dc43's own service is. ``--read-only`` refuses every write route with 403 whatever the
+  token.
 
 Tokens are compared in constant time (SHA-256 digests, ``hmac.compare_digest``, every
 configured token tried) and never appear in a message, a repr or the access log.
@@ -131,6 +133,7 @@ class Guard:
     tokens: Tokens
     read_only: bool = False
     reads_need_token: bool | None = None  # None: when a read-only token exists
+    open_writes: bool = False  # no token at all: writes as open as dc43's own service's
 
     @property
     def private(self) -> bool:
@@ -144,6 +147,8 @@ class Guard:
         if writing and self.read_only:
             return Decision(False, 403, "this server is read-only (--read-only): writes refused")
         if writing and not self.tokens.writers:
+            if self.open_writes:
+                return Decision(True)
             return Decision(False, 403, f"this server has no write token: writes refused ({_HOW})")
         if not writing and not self.private:
             return Decision(True)
@@ -160,6 +165,8 @@ class Guard:
         if self.read_only:
             return "read-only (--read-only)"
         if not self.tokens.writers:
+            if self.open_writes:
+                return "writes and reads open, as dc43's service without [auth] token"
             return f"read-only ({_HOW})"
         reads = "with a token" if self.private else "open"
         return f"writes with one of {self.tokens.writers} write token(s); reads {reads}"

@@ -74,7 +74,8 @@ def serve(
     """Serve the contracts over HTTP: dc43's routes and resolve, diff, check, changes.
 
     Give the table (--table/--path before 'serve'), or --dc43-config to run dc43's own
-    service configuration on this store, without Spark. Writes need a write token.
+    service configuration on this store, without Spark. Writes need a write token (or,
+    with --dc43-config, none when dc43's configuration has no [auth] token, as in dc43).
     """
     _require_extra(dc43=dc43_config is not None)
     from .server import run
